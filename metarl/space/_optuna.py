@@ -1,0 +1,105 @@
+"""Conversion between a :class:`SearchSpace` and Optuna distributions.
+
+A Subset maps to one ``CategoricalDistribution([False, True])`` per item, named
+``"name[item]"``; an unordered Categorical to a ``CategoricalDistribution``; an ordered
+(numeric) Categorical to an ``IntDistribution`` over choice indices (so Optuna's samplers see
+the order, as in ``PROTOCOL.md``), Integer/Float to ``IntDistribution``/``FloatDistribution``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+
+from metarl.space._params import Boolean, Categorical, Float, Integer, Param, SpaceError, Subset
+from metarl.space._space import SearchSpace
+from metarl.type_aliases import Config
+
+
+def param_to_distributions(p: Param) -> dict[str, BaseDistribution]:
+    if isinstance(p, Categorical):
+        if p.ordered:
+            return {p.name: IntDistribution(0, len(p.choices) - 1)}
+        return {p.name: CategoricalDistribution(p.choices)}
+    if isinstance(p, Integer):
+        return {p.name: IntDistribution(p.low, p.high, log=p.log)}
+    if isinstance(p, Float):
+        return {p.name: FloatDistribution(float(p.low), float(p.high), log=p.log)}
+    if isinstance(p, Boolean):
+        return {p.name: CategoricalDistribution([False, True])}
+    if isinstance(p, Subset):
+        return {c: CategoricalDistribution([False, True]) for c in p.column_names}
+    raise SpaceError(f"parameter {p.name!r}: no Optuna distribution for {type(p).__name__}")
+
+
+def to_optuna(space: SearchSpace) -> dict[str, BaseDistribution]:
+    """All parameters as Optuna distributions (conditions are not representable there)."""
+    out: dict[str, BaseDistribution] = {}
+    for p in space.params.values():
+        out.update(param_to_distributions(p))
+    return out
+
+
+def config_to_optuna_params(space: SearchSpace, config: Config) -> dict[str, Any]:
+    """A config -> the ``trial.params`` form of :func:`to_optuna`'s distributions."""
+    out: dict[str, Any] = {}
+    for name, v in config.items():
+        p = space.params.get(name)
+        if p is None:
+            continue
+        if isinstance(p, Categorical) and p.ordered:
+            out[name] = p.index_of(v)
+        elif isinstance(p, Subset):
+            chosen = set(v)
+            out.update({f"{name}[{it}]": it in chosen for it in p.items})
+        else:
+            out[name] = v
+    return out
+
+
+def config_from_optuna_params(space: SearchSpace, params: dict[str, Any]) -> Config:
+    """Inverse of :func:`config_to_optuna_params`."""
+    out: Config = {}
+    for name, p in space.params.items():
+        if isinstance(p, Subset):
+            if any(c in params for c in p.column_names):
+                out[name] = tuple(it for it, c in zip(p.items, p.column_names) if params.get(c))
+        elif name in params:
+            v = params[name]
+            out[name] = p.choices[int(v)] if isinstance(p, Categorical) and p.ordered else v
+    return out
+
+
+def from_optuna(distributions: dict[str, BaseDistribution]) -> SearchSpace:
+    """Optuna distributions -> a SearchSpace (one parameter each, no conditions)."""
+    params: dict[str, Param] = {}
+    for name, d in distributions.items():
+        if isinstance(d, CategoricalDistribution):
+            choices = list(d.choices)
+            if sorted(map(str, choices)) == ["False", "True"] and all(
+                isinstance(c, (bool, np.bool_)) for c in choices
+            ):
+                params[name] = Boolean()
+            else:
+                params[name] = Categorical(choices, ordered=False)
+        elif isinstance(d, IntDistribution):
+            if d.step != 1:
+                params[name] = Categorical(list(range(d.low, d.high + 1, d.step)))
+            else:
+                params[name] = Integer(d.low, d.high, log=d.log)
+        elif isinstance(d, FloatDistribution):
+            if d.step is not None:
+                n = int(round((d.high - d.low) / d.step)) + 1
+                params[name] = Categorical([float(x) for x in np.linspace(d.low, d.high, n)])
+            else:
+                params[name] = Float(d.low, d.high, log=d.log)
+        else:
+            raise SpaceError(f"parameter {name!r}: unsupported Optuna distribution {d!r}")
+    return SearchSpace(params)

@@ -1,0 +1,16 @@
+"""Type aliases shared across metarl (one place, as in SB3's ``type_aliases.py``)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+import numpy as np
+
+#: A scalar a config can hold for one parameter.
+Value = Union[str, int, float, bool]
+#: A configuration: parameter name -> value (a Subset holds a tuple of items).
+Config = dict[str, Any]
+#: Values of many configs, one row each (see ``SearchSpace.to_matrix``); NaN = inactive.
+ConfigMatrix = np.ndarray
+#: Optimisation direction of a metric.
+Direction = Literal["minimize", "maximize"]
