@@ -157,7 +157,9 @@ class Categorical(Param):
     def validate(self) -> None:
         if len(self.choices) == 0:
             raise self._err("choices must not be empty")
-        keys = [(type(c).__name__ if isinstance(c, (str, bool)) else "num", c) for c in self.choices]
+        keys = [
+            (type(c).__name__ if isinstance(c, (str, bool)) else "num", c) for c in self.choices
+        ]
         if len(set(keys)) != len(keys):
             raise self._err(f"choices contain duplicates: {self.choices}")
         if self.log and not (self.ordered and all(_is_number(c) and c > 0 for c in self.choices)):
@@ -291,8 +293,10 @@ class Integer(_Numeric):
     default_bins = 32
 
     def validate(self) -> None:
-        if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-                   for x in (self.low, self.high)):
+        if not all(
+            isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+            for x in (self.low, self.high)
+        ):
             raise self._err(f"low and high must be ints, got {self.low!r}, {self.high!r}")
         super().validate()
 
@@ -439,10 +443,10 @@ class Subset(Param):
         return len(self.items)
 
     def sample_columns(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        cols = rng.integers(2, size=(n, len(self.items))).astype(np.float64)
+        cols = (rng.random((n, len(self.items))) < 0.5).astype(np.float64)
         short = cols.sum(axis=1) < self.min_size
         while short.any():  # rare: redraw the rows below min_size
-            cols[short] = rng.integers(2, size=(int(short.sum()), len(self.items)))
+            cols[short] = rng.random((int(short.sum()), len(self.items))) < 0.5
             short = cols.sum(axis=1) < self.min_size
         return cols
 

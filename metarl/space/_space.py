@@ -112,7 +112,9 @@ class SearchSpace:
         for name, p in params.items():
             for parent in p.active_if:
                 if parent not in params:
-                    raise SpaceError(f"parameter {name!r}: condition names unknown parent {parent!r}")
+                    raise SpaceError(
+                        f"parameter {name!r}: condition names unknown parent {parent!r}"
+                    )
                 if parent == name:
                     raise SpaceError(f"parameter {name!r}: condition on itself")
         order: list[str] = []
@@ -122,7 +124,7 @@ class SearchSpace:
             if state.get(n) == 2:
                 return
             if state.get(n) == 1:
-                cycle = " -> ".join(path[path.index(n):] + [n])
+                cycle = " -> ".join(path[path.index(n) :] + [n])
                 raise SpaceError(f"parameter {n!r}: cycle in conditions ({cycle})")
             state[n] = 1
             for parent in params[n].active_if:
@@ -180,7 +182,9 @@ class SearchSpace:
     def _check_context(self, values: dict[str, Value]) -> dict[str, Value]:
         unknown = set(values) - set(self.context)
         if unknown:
-            raise SpaceError(f"unknown context feature(s) {sorted(unknown)}; declared: {list(self.context)}")
+            raise SpaceError(
+                f"unknown context feature(s) {sorted(unknown)}; declared: {list(self.context)}"
+            )
         for name, v in values.items():
             self.context[name].from_value(v)
         return values
@@ -333,9 +337,9 @@ class SearchSpace:
                 start += 1
                 if not active.all():
                     enc = p.encode_columns(np.where(np.isnan(block), p.grid()[0], block))
-                    X[:, start:fs.stop] = np.where(active[:, None], enc, 0.0)
+                    X[:, start : fs.stop] = np.where(active[:, None], enc, 0.0)
                     continue
-            X[:, start:fs.stop] = p.encode_columns(block)
+            X[:, start : fs.stop] = p.encode_columns(block)
         if self.context:
             if context is None:
                 context = self._context_matrix(None, n)
@@ -363,7 +367,7 @@ class SearchSpace:
         for name, p in self.params.items():
             fs = self.feature_slices[name]
             start = fs.start + (1 if p.active_if else 0)
-            M[:, self.column_slices[name]] = p.decode_columns(X[:, start:fs.stop])
+            M[:, self.column_slices[name]] = p.decode_columns(X[:, start : fs.stop])
         return self._apply_activity(M)
 
     def decode(self, X: np.ndarray) -> list[Config]:
@@ -421,7 +425,9 @@ class SearchSpace:
             total += count
         return total
 
-    def enumerate(self, chunk_size: int = 65536, max_configs: int = 10**8) -> Iterator[ConfigMatrix]:
+    def enumerate(
+        self, chunk_size: int = 65536, max_configs: int = 10**8
+    ) -> Iterator[ConfigMatrix]:
         """Every config of the design grid, as value matrices of at most ``chunk_size`` rows.
 
         Raises:
@@ -436,8 +442,11 @@ class SearchSpace:
         act = self.active_matrix(combos)
         for r in range(len(combos)):
             leaves = [n for i, n in enumerate(self.names) if n not in parents and act[r, i]]
-            cols = [c for n in leaves for c in range(self.column_slices[n].start,
-                                                     self.column_slices[n].stop)]
+            cols = [
+                c
+                for n in leaves
+                for c in range(self.column_slices[n].start, self.column_slices[n].stop)
+            ]
             grids = [self.params[n].grid() for n in leaves for _ in range(self.params[n].n_columns)]
             radix = np.asarray([len(g) for g in grids], dtype=np.int64)
             total = int(np.prod(radix)) if len(radix) else 1
@@ -481,7 +490,9 @@ class SearchSpace:
             ctx_d = dict(d.get("context") or {})
             params = {str(n): _param_from_dict(str(n), v) for n, v in d["params"].items()}
             context = {str(n): _param_from_dict(str(n), v) for n, v in ctx_d.items()}
-            values = {n: v["value"] for n, v in ctx_d.items() if isinstance(v, Mapping) and "value" in v}
+            values = {
+                n: v["value"] for n, v in ctx_d.items() if isinstance(v, Mapping) and "value" in v
+            }
             return cls(params, context, values)
         return cls({str(n): _param_from_dict(str(n), v) for n, v in d.items()})
 
@@ -512,10 +523,12 @@ class SearchSpace:
         import hashlib
         import json
 
-        body = json.dumps({n: p.to_dict() for n, p in self.params.items()}, sort_keys=True,
-                          default=str)
-        body += json.dumps({n: p.to_dict() for n, p in self.context.items()}, sort_keys=True,
-                           default=str)
+        body = json.dumps(
+            {n: p.to_dict() for n, p in self.params.items()}, sort_keys=True, default=str
+        )
+        body += json.dumps(
+            {n: p.to_dict() for n, p in self.context.items()}, sort_keys=True, default=str
+        )
         return hashlib.sha256(body.encode()).hexdigest()[:16]
 
     def __eq__(self, other: object) -> bool:
