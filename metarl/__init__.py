@@ -9,6 +9,8 @@ from metarl.space import (
     SpaceError,
     Subset,
 )
+from metarl.sampler import MetaRLSampler
+from metarl.study import Study
 
 __version__ = "0.1.0"
 
@@ -17,8 +19,10 @@ __all__ = [
     "Categorical",
     "Float",
     "Integer",
+    "MetaRLSampler",
     "SearchSpace",
     "SpaceError",
+    "Study",
     "Subset",
     "__version__",
 ]

@@ -1,0 +1,91 @@
+"""``metarl status`` and ``metarl best``: read a stored study."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from metarl.cli._common import add_storage_args, check_storage_url
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("status", help="counts, rounds and learner quality of a stored study")
+    add_storage_args(p)
+    p.set_defaults(func=status)
+    p = sub.add_parser("best", help="the best config and value of a stored study")
+    add_storage_args(p)
+    p.add_argument("--n", type=int, default=1, help="how many of the best configs")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=best)
+
+
+def _load(args: argparse.Namespace) -> Any:
+    import optuna
+
+    from metarl.space import SearchSpace
+    from metarl.study._storage import StorageError, open_storage
+
+    check_storage_url(args.storage)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    st = open_storage(args.storage)
+    try:
+        study = optuna.load_study(study_name=args.study, storage=st)
+    except KeyError:
+        names = [s.study_name for s in optuna.get_all_study_summaries(st)]
+        raise StorageError(f"no study {args.study!r} (studies: {names})") from None
+    if "metarl:space" not in study.user_attrs:
+        raise StorageError(f"study {args.study!r} is not a metarl study")
+    return study, SearchSpace.from_dict(study.user_attrs["metarl:space"])
+
+
+def status(args: argparse.Namespace) -> int:
+    from metarl.study._storage import counts
+
+    study, _ = _load(args)
+    attrs = study.user_attrs
+    c = counts(study.get_trials(deepcopy=False))
+    budget = attrs.get("metarl:budget", "?")
+    print(f"study {args.study} ({attrs.get('metarl:metric')}, {study.direction.name.lower()})")
+    print(
+        f"  done {c['done']}/{budget}: {c['complete']} complete, {c['failed']} failed, "
+        f"{c['pending']} pending"
+    )
+    rounds = [attrs[k] for k in sorted(attrs) if k.startswith("metarl:round:")]
+    if rounds:
+        print("  round  origin              n_train  cv_spearman  proposed  seconds")
+        for r in rounds:
+            rho = "-" if r.get("cv_spearman") is None else f"{r['cv_spearman']:.3f}"
+            print(
+                f"  {r['round']:5d}  {r['origin']:<18}  {r['n_train']:7d}  {rho:>11}  "
+                f"{r['n_proposed']:8d}  {r.get('seconds', 0):7.1f}"
+            )
+    if c["complete"]:
+        print(f"  best {attrs.get('metarl:metric')} = {study.best_value:.6g}")
+    return 0
+
+
+def best(args: argparse.Namespace) -> int:
+    from optuna.trial import TrialState
+
+    from metarl.space import config_from_optuna_params
+
+    study, space = _load(args)
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not done:
+        print(f"study {args.study}: no completed trial yet")
+        return 0
+    sign = 1 if study.direction.name == "MINIMIZE" else -1
+    done.sort(key=lambda t: sign * t.value)
+    rows = [
+        {"trial": t.number, "value": t.value, "config": config_from_optuna_params(space, t.params)}
+        for t in done[: max(1, args.n)]
+    ]
+    if args.json:
+        print(json.dumps(rows if args.n > 1 else rows[0], default=str))
+        return 0
+    for r in rows:
+        print(f"trial {r['trial']}: {study.user_attrs.get('metarl:metric')} = {r['value']:.6g}")
+        for k, v in r["config"].items():
+            print(f"  {k}: {v}")
+    return 0

@@ -1,0 +1,39 @@
+"""``metarl worker``: evaluate the WAITING trials of a shared study."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from metarl.cli._common import add_storage_args, check_storage_url
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("worker", help="evaluate the queued trials of a study (any machine)")
+    add_storage_args(p)
+    p.add_argument("--max-trials", type=int, default=None, help="stop after N evaluations")
+    p.add_argument(
+        "--idle-timeout", type=float, default=30.0, help="stop after S seconds with no work"
+    )
+    p.add_argument("--timeout", type=float, default=None, help="seconds per trainer call")
+    p.add_argument("--heartbeat-interval", type=int, default=5, help="seconds between beats")
+    p.set_defaults(func=worker)
+
+
+def worker(args: argparse.Namespace) -> int:
+    import optuna
+
+    from metarl.study import run_worker
+
+    check_storage_url(args.storage)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    n = run_worker(
+        args.storage,
+        args.study,
+        max_trials=args.max_trials,
+        idle_timeout=args.idle_timeout,
+        timeout=args.timeout,
+        heartbeat_interval=args.heartbeat_interval,
+    )
+    print(f"worker: evaluated {n} trial(s) of study {args.study}")
+    return 0

@@ -1,0 +1,288 @@
+"""``MetaRLSampler``: run an existing Optuna objective unchanged, searched by metarl.
+
+The space is inferred from the distributions of the completed trials. A parameter absent from
+some trials is conditional: on a categorical parent whose values tell exactly when it is
+present (``active_if``), else on a hidden presence flag ``"<name>?"``; either way an absent
+parameter encodes as inactive. Parameters outside the inferred space (new, or with changing
+distributions) are sampled by the independent sampler (random by default).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.samplers import BaseSampler, RandomSampler
+from optuna.study import Study, StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from metarl.space import Boolean, Categorical, SearchSpace, from_optuna
+from metarl.space._params import Param
+from metarl.type_aliases import Config
+
+#: Largest design grid the default policy searches exactly; beyond it, PPO.
+ENUMERABLE = 10**6
+
+
+def _find_parent(name: str, present: list[dict[str, Any]], params: dict[str, Param]) -> Any:
+    """A categorical parameter whose values decide exactly when ``name`` is present."""
+    for p, param in params.items():
+        if p == name or not isinstance(param, (Categorical, Boolean)):
+            continue
+        on = {repr(t[p]): t[p] for t in present if name in t and p in t}
+        if any(name in t and p not in t for t in present) or not on:
+            continue
+        off = {repr(t[p]) for t in present if name not in t and p in t}
+        if not (set(on) & off):
+            return p, list(on.values())
+    return None
+
+
+def infer_space(
+    distributions: dict[str, BaseDistribution], trial_params: Sequence[dict[str, Any]]
+) -> SearchSpace:
+    """A :class:`SearchSpace` for Optuna distributions observed over trials' params.
+
+    Args:
+        distributions: name -> distribution (the relative search space).
+        trial_params: the params of the observed trials (to find conditional parameters).
+    """
+    params: dict[str, Param] = dict(from_optuna(distributions).params)
+    present = [dict(tp) for tp in trial_params]
+    for name in list(distributions):
+        if all(name in t for t in present):
+            continue
+        found = _find_parent(name, present, {k: params[k] for k in distributions})
+        if found is not None:
+            parent, values = found
+            params[name].active_if = {parent: values}
+        else:
+            params[f"{name}?"] = Boolean()
+            params[name].active_if = {f"{name}?": [True]}
+    try:
+        return SearchSpace(params)
+    except Exception:  # noqa: BLE001 - inferred conditions clash (cycle): use presence flags
+        for name, p in list(params.items()):
+            if p.active_if and not name.endswith("?"):
+                params[f"{name}?"] = Boolean()
+                p.active_if = {f"{name}?": [True]}
+        return SearchSpace(params)
+
+
+def _config(space: SearchSpace, params: dict[str, Any]) -> Config:
+    cfg: Config = {}
+    for name in space.names:
+        if name.endswith("?") and name[:-1] in space.names:
+            cfg[name] = name[:-1] in params
+        elif name in params:
+            cfg[name] = params[name]
+    # drop values the inferred conditions call inactive (keeps to_matrix's checks happy)
+    act = space.active_matrix(_loose(space, cfg))[0]
+    return {n: v for n, v in cfg.items() if act[space.names.index(n)]}
+
+
+def _loose(space: SearchSpace, cfg: Config) -> np.ndarray:
+    M = np.full((1, space.n_columns), np.nan)
+    for name, v in cfg.items():
+        M[0, space.column_slices[name]] = space.params[name].from_value(v)
+    return M
+
+
+def _to_optuna_value(d: BaseDistribution, v: Any) -> Any:
+    if isinstance(d, IntDistribution):
+        return int(v)
+    if isinstance(d, FloatDistribution):
+        return float(v)
+    if isinstance(d, CategoricalDistribution) and isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    return v
+
+
+class MetaRLSampler(BaseSampler):
+    """An Optuna sampler driven by a meta-learner and a metarl search policy.
+
+    ``optuna.create_study(sampler=MetaRLSampler())`` runs any objective (``trial.suggest_*``,
+    define-by-run, conditional parameters) unchanged, with ``n_jobs=1`` or more.
+
+    Args:
+        learner: a meta-learner or a ``make_learner`` name (default ``"auto"``).
+        policy: a search policy, a ``make_policy`` name, or ``"auto"``: ``"exhaustive"``
+            (exact argmax of the acquisition) where the design grid has at most
+            ``enumerable`` configs, else ``"ppo"``.
+        policy_kwargs: keyword arguments of a policy given by name.
+        n_startup_trials: completed trials sampled by ``independent_sampler`` first.
+        batch_size: configs proposed per learner fit; they are handed out to the next trials
+            until a new result arrives.
+        seed: seed of the policy and of the default independent sampler.
+        independent_sampler: for startup trials and parameters outside the inferred space
+            (default ``RandomSampler(seed)``).
+        enumerable: the grid size up to which ``"auto"`` searches exhaustively.
+    """
+
+    def __init__(
+        self,
+        *,
+        learner: Any = "auto",
+        policy: Any = "auto",
+        policy_kwargs: dict[str, Any] | None = None,
+        n_startup_trials: int = 10,
+        batch_size: int = 4,
+        seed: int | None = None,
+        independent_sampler: BaseSampler | None = None,
+        enumerable: int = ENUMERABLE,
+    ) -> None:
+        if n_startup_trials < 1 or batch_size < 1:
+            raise ValueError("n_startup_trials and batch_size must be positive integers")
+        self.learner = learner
+        self.policy = policy
+        self.policy_kwargs = dict(policy_kwargs or {})
+        self.n_startup_trials = n_startup_trials
+        self.batch_size = batch_size
+        self.seed = seed
+        self.enumerable = enumerable
+        self._independent = independent_sampler or RandomSampler(seed=seed)
+        self._lock = threading.RLock()
+        self._queue: list[Config] = []
+        self._queue_key: Any = None
+        self._given: dict[int, Config] = {}  # trial number -> proposal (cache per trial)
+        self._policy_obj: Any = None
+        self._policy_space: Any = None
+
+    def reseed_rng(self) -> None:
+        self._independent.reseed_rng()
+
+    # ------------------------------------------------------------------ search space
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        if study._is_multi_objective():
+            return {}
+        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if len(done) < self.n_startup_trials:
+            return {}
+        dists: dict[str, BaseDistribution] = {}
+        clash: set[str] = set()
+        for t in done:
+            for name, d in t.distributions.items():
+                if name in dists and dists[name] != d:
+                    clash.add(name)
+                dists.setdefault(name, d)
+        return {k: d for k, d in dists.items() if k not in clash and not d.single()}
+
+    # ------------------------------------------------------------------ proposals
+    def _make(self, space: SearchSpace) -> tuple[Any, Any]:
+        from metarl.agents import make_policy
+        from metarl.learners import make_learner
+
+        learner = make_learner(self.learner) if isinstance(self.learner, str) else self.learner
+        if self._policy_obj is None or self._policy_space != space.fingerprint():
+            name = self.policy
+            if name == "auto":
+                name = "exhaustive" if space.cardinality <= self.enumerable else "ppo"
+            pol = make_policy(name, **self.policy_kwargs) if isinstance(name, str) else name
+            pol.reseed(self.seed)
+            self._policy_obj, self._policy_space = pol, space.fingerprint()
+        return learner, self._policy_obj
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        if not search_space:
+            return {}
+        with self._lock:
+            if trial.number not in self._given:
+                cfg = self._next(study, search_space)
+                if cfg is None:
+                    return {}
+                self._given[trial.number] = cfg
+            cfg = self._given[trial.number]
+        out = {}
+        for name, d in search_space.items():
+            if name in cfg:
+                v = _to_optuna_value(d, cfg[name])
+                if d._contains(d.to_internal_repr(v)):
+                    out[name] = v
+        return out
+
+    def _next(self, study: Study, search_space: dict[str, BaseDistribution]) -> Config | None:
+        trials = study.get_trials(deepcopy=False)
+        done = [t for t in trials if t.state == TrialState.COMPLETE]
+        key = (len(done), tuple(sorted(search_space)))
+        if key != self._queue_key or not self._queue:
+            self._queue = self._propose(study, search_space, trials, done)
+            self._queue_key = key
+        return self._queue.pop(0) if self._queue else None
+
+    def _propose(
+        self,
+        study: Study,
+        search_space: dict[str, BaseDistribution],
+        trials: list[FrozenTrial],
+        done: list[FrozenTrial],
+    ) -> list[Config]:
+        names = set(search_space)
+        space = infer_space(
+            search_space, [{k: t.params[k] for k in t.params if k in names} for t in done]
+        )
+        configs, values = [], []
+        for t in done:
+            cfg = _config(space, t.params)
+            configs.append(cfg)
+            values.append(float(t.value))
+        X = space.encode(space.to_matrix(configs))
+        learner, policy = self._make(space)
+        learner.fit(X, np.asarray(values), target_names=["value"])
+        exclude = []
+        for t in trials:
+            if t.state != TrialState.COMPLETE:
+                try:
+                    space.validate(c := _config(space, t.params))
+                    exclude.append(c)
+                except Exception:  # noqa: BLE001 - a running trial's params are partial
+                    continue
+        exclude = configs + exclude + [c for c in self._given.values() if c not in exclude]
+        direction = "minimize" if study.direction == StudyDirection.MINIMIZE else "maximize"
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return policy.propose(
+                space,
+                learner,
+                self.batch_size,
+                direction=direction,
+                exclude=exclude,
+                history=list(zip(configs, values)),
+            )
+
+    # ------------------------------------------------------------------ independent
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        return self._independent.sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        self._independent.before_trial(study, trial)
+
+    def after_trial(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        self._independent.after_trial(study, trial, state, values)
+        with self._lock:
+            self._given.pop(trial.number, None)

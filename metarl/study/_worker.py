@@ -1,0 +1,110 @@
+"""``metarl worker``: evaluate the WAITING trials of a shared study, from any machine."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage
+from optuna.trial import TrialState
+
+from metarl.space import SearchSpace, config_from_optuna_params
+from metarl.study._executors import ProcessExecutor
+from metarl.study._storage import (
+    ERROR,
+    Heartbeat,
+    StorageError,
+    counts,
+    open_storage,
+    pop_waiting,
+    requeue_stale,
+)
+from metarl.study._trainer import TrainerError, TrainerSpec, objective_value, storable
+
+
+def run_worker(
+    storage: str | BaseStorage,
+    study_name: str,
+    *,
+    max_trials: int | None = None,
+    idle_timeout: float = 30.0,
+    timeout: float | None = None,
+    heartbeat_interval: int = 5,
+    poll_interval: float = 0.5,
+) -> int:
+    """Take WAITING trials one at a time, evaluate them, tell the results; return the count.
+
+    The trainer is rebuilt from the study's ``metarl:trainer`` attribute and runs in a child
+    process, so that a call past ``timeout`` (default: the study's) is killed.
+
+    Args:
+        storage: RDB URL or storage shared with the proposing ``metarl run``.
+        study_name: the study.
+        max_trials: stop after this many evaluations.
+        idle_timeout: stop after this many seconds with nothing to take (and stop at once
+            when the study's budget is reached).
+        timeout: seconds per trainer call.
+        heartbeat_interval: seconds between heartbeats of the running trial.
+        poll_interval: seconds between polls of an empty queue.
+
+    Raises:
+        StorageError: the storage or study cannot be opened, or the study names no trainer.
+    """
+    st = open_storage(storage, heartbeat_interval=heartbeat_interval)
+    try:
+        study = optuna.load_study(study_name=study_name, storage=st)
+    except KeyError:
+        raise StorageError(f"no study {study_name!r} in the storage") from None
+    attrs = study.user_attrs
+    if "metarl:space" not in attrs:
+        raise StorageError(f"study {study_name!r} is not a metarl study")
+    if "metarl:trainer" not in attrs:
+        raise StorageError(
+            f"study {study_name!r} stores no trainer (it was started with a trainer that "
+            "cannot be imported by name); workers cannot rebuild it"
+        )
+    space = SearchSpace.from_dict(attrs["metarl:space"])
+    metric = attrs["metarl:metric"]
+    spec = TrainerSpec.from_dict(attrs["metarl:trainer"])
+    if timeout is None:
+        timeout = (attrs.get("metarl:settings") or {}).get("timeout")
+    budget = attrs.get("metarl:budget")
+    n_done = 0
+    idle_since = time.monotonic()
+    with ProcessExecutor(1) as pool, Heartbeat(st) as hb:
+        while max_trials is None or n_done < max_trials:
+            requeue_stale(study)
+            trial = pop_waiting(st, study._study_id)
+            if trial is None:
+                n = counts(study.get_trials(deepcopy=False))["done"]
+                if budget is not None and n >= budget:
+                    break
+                if time.monotonic() - idle_since > idle_timeout:
+                    break
+                time.sleep(poll_interval)
+                continue
+            hb.add(trial._trial_id)
+            cfg = config_from_optuna_params(space, trial.params)
+            fut = pool.submit(spec, cfg, timeout)
+            _tell(study, st, trial, fut, metric)
+            hb.discard(trial._trial_id)
+            n_done += 1
+            idle_since = time.monotonic()
+    return n_done
+
+
+def _tell(study: optuna.Study, st: BaseStorage, trial: Any, fut: Any, metric: str) -> None:
+    try:
+        try:
+            result = fut.result()
+            for k, v in storable(result).items():
+                st.set_trial_user_attr(trial._trial_id, k, v)
+            value = objective_value(result, metric)
+        except TrainerError as e:
+            st.set_trial_user_attr(trial._trial_id, ERROR, str(e)[:2000])
+            study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+            return
+        study.tell(trial.number, value, skip_if_finished=True)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        pass  # failed as stale (this process stalled) and re-queued: the copy is evaluated
