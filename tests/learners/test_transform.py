@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from metarl.learners import LinearLearner, TargetTransform
+
+
+def test_auto_picks_log_for_orders_of_magnitude():
+    y = np.geomspace(1e-4, 1e3, 50)
+    assert TargetTransform("auto").fit(y).kind_ == "log"
+
+
+def test_auto_picks_none_for_a_plain_metric():
+    y = np.random.default_rng(0).normal(0.8, 0.05, 100)
+    assert TargetTransform("auto").fit(y).kind_ == "none"
+
+
+def test_auto_picks_rank_for_outliers():
+    y = np.r_[np.random.default_rng(0).normal(0.8, 0.05, 100), 0.1]  # a dead run
+    assert TargetTransform("auto").fit(y).kind_ == "rank"
+
+
+@pytest.mark.parametrize("kind", ["log", "rank", "none"])
+def test_round_trip_on_training_values(kind):
+    y = np.random.default_rng(1).lognormal(0, 2, 40)
+    t = TargetTransform(kind).fit(y)
+    z = t.transform(y)
+    assert abs(z.mean()) < 1e-9 and abs(z.std() - 1) < 1e-9
+    back, _ = t.inverse(z)
+    np.testing.assert_allclose(back, y, rtol=1e-9)
+
+
+def test_inverse_std_is_nonnegative_and_monotone_mean():
+    y = np.random.default_rng(2).lognormal(0, 2, 40)
+    t = TargetTransform("log").fit(y)
+    mu = np.linspace(-2, 2, 9)
+    mean, std = t.inverse(mu, np.full(9, 0.3))
+    assert (np.diff(mean) > 0).all() and (std > 0).all()
+
+
+def test_log_of_nonpositive_is_a_clear_error():
+    with pytest.raises(ValueError, match="'val_loss'.*> 0"):
+        TargetTransform("log", name="val_loss").fit(np.array([1.0, 0.0, 2.0]))
+
+
+def test_unknown_transform_and_nan():
+    with pytest.raises(ValueError, match="target_transform"):
+        TargetTransform("cube")
+    with pytest.raises(ValueError, match="NaN"):
+        TargetTransform().fit(np.array([1.0, np.nan]))
+
+
+def test_predictions_come_back_on_the_metric_scale():
+    rng = np.random.default_rng(3)
+    X = rng.random((80, 3))
+    y = np.exp(8 * X[:, 0] - 4)  # 0.02 .. 50
+    pred = LinearLearner(target_transform="log").fit(X, y).predict(X)
+    assert np.corrcoef(np.log(pred), np.log(y))[0, 1] > 0.99
+    assert 0.5 * y.min() < pred.min() and pred.max() < 2 * y.max()
