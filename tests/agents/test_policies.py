@@ -1,0 +1,220 @@
+"""Behaviour of the shared helpers, the registry and each built-in policy."""
+
+from __future__ import annotations
+
+import warnings
+from importlib.metadata import EntryPoint
+
+import numpy as np
+import pytest
+from conftest import RidgeLearner, fit_learner, objective
+
+from metarl.agents import (
+    Exhaustive,
+    RandomPolicy,
+    RegularizedEvolution,
+    SearchPolicy,
+    TopK,
+    _registry,
+    acquisition,
+    available_policies,
+    make_policy,
+    mutate,
+    register_policy,
+    select_top,
+)
+from metarl.space import Categorical, Integer, SearchSpace, SpaceError
+
+
+# ---------------------------------------------------------------------- acquisition
+def test_acquisition_is_signed_higher_is_better(small_space, small_learner):
+    X = small_space.encode_matrix(small_space.sample_matrix(50, 0))
+    mu, sd = small_learner.predict(X, return_std=True)
+    np.testing.assert_allclose(acquisition(small_learner, X, direction="minimize"), -mu)
+    np.testing.assert_allclose(acquisition(small_learner, X, direction="maximize"), mu)
+    ucb = acquisition(small_learner, X, "ucb", kappa=2.0)
+    lcb = acquisition(small_learner, X, "lcb", kappa=2.0)
+    np.testing.assert_allclose(ucb, -mu + 2 * sd)
+    np.testing.assert_allclose(lcb, -mu - 2 * sd)
+
+
+def test_acquisition_uses_the_chosen_target_of_a_multi_target_learner(small_space):
+    M = small_space.sample_matrix(80, 0)
+    X = small_space.encode_matrix(M)
+    y = np.c_[objective(small_space, M), 3 * objective(small_space, M) + 1]
+    learner = RidgeLearner().fit(X, y)
+    np.testing.assert_allclose(
+        acquisition(learner, X, direction="maximize", target=1), learner.predict(X)[:, 1]
+    )
+
+
+def test_acquisition_rejects_bad_kind_and_direction(small_space, small_learner):
+    X = small_space.encode_matrix(small_space.sample_matrix(5, 0))
+    with pytest.raises(ValueError, match="kind"):
+        acquisition(small_learner, X, "ei")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="direction"):
+        acquisition(small_learner, X, direction="down")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- selection
+def test_select_top_dedupes_excludes_and_ranks(small_space):
+    M = small_space.snap_to_grid(small_space.sample_matrix(200, 0))
+    scores = np.arange(200, dtype=float)
+    best = small_space.to_configs(M[-1:])
+    out, s = select_top(small_space, M, scores, 5, exclude=best)
+    assert len(out) == 5 and np.all(np.diff(s) <= 0)
+    keys = small_space.keys(out)
+    assert len(set(keys)) == 5 and small_space.keys(M[-1:])[0] not in keys
+
+
+def test_select_top_prefers_diverse_proposals():
+    space = SearchSpace({f"x{i}": Integer(0, 3) for i in range(4)})
+    M = np.array([[0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 1], [3, 3, 3, 3]], dtype=float)
+    scores = np.array([4.0, 3.0, 2.0, 1.0])
+    plain, _ = select_top(space, M, scores, 2, min_distance=1)
+    diverse, _ = select_top(space, M, scores, 2, min_distance=2)
+    np.testing.assert_array_equal(plain[1], M[1])
+    np.testing.assert_array_equal(diverse[1], M[2])
+    # not enough diverse rows: the rest is filled by score
+    full, _ = select_top(space, M, scores, 4, min_distance=4)
+    assert len(full) == 4
+
+
+def test_topk_keeps_a_bounded_pool(big_space):
+    pool = TopK(big_space, 7, set())
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        M = big_space.sample_matrix(1000, rng)
+        pool.add(M, rng.random(1000))
+    assert len(pool.M) == 7 and pool.best <= 1.0
+
+
+# ---------------------------------------------------------------------- policies
+def test_exhaustive_finds_the_exact_argmax(small_space, small_learner):
+    all_M = np.concatenate(list(small_space.enumerate()))
+    acq = acquisition(small_learner, small_space.encode_matrix(all_M))
+    (best,) = Exhaustive(min_distance=1).propose(small_space, small_learner, 1)
+    assert best == small_space.to_configs(all_M[[np.argmax(acq)]])[0]
+
+
+def test_exhaustive_refuses_a_space_too_large(big_space, big_learner):
+    with pytest.raises(SpaceError, match="surrogate_sampling"):
+        Exhaustive().propose(big_space, big_learner, 1)
+
+
+def test_surrogate_sampling_scores_every_sample_in_chunks(big_space, big_learner):
+    p = make_policy("surrogate_sampling", n_samples=10_000, chunk_size=1000, seed=0)
+    configs = p.propose(big_space, big_learner, 3)
+    assert p.last_problem_.n_evaluations == 10_000
+    rand = acquisition(big_learner, big_space.encode_matrix(big_space.sample_matrix(10_000, 1)))
+    assert acquisition(big_learner, big_space.encode(configs)).min() > np.quantile(rand, 0.99)
+
+
+def test_mutate_changes_one_parameter():
+    space = SearchSpace({f"x{i}": Categorical(list("abcd")) for i in range(6)})
+    M = space.sample_matrix(100, 0)
+    child = mutate(space, M, np.random.default_rng(0))
+    assert np.all((child != M).sum(axis=1) == 1)
+
+
+def test_mutate_keeps_conditional_configs_valid(big_space):
+    M = big_space.sample_matrix(200, 0)
+    for _ in range(5):
+        M = mutate(big_space, M, np.random.default_rng(1))
+        big_space.to_matrix(big_space.to_configs(M))  # raises when invalid
+
+
+def test_evolution_ask_tell_beats_its_random_start(big_space):
+    def f(configs):
+        return objective(big_space, big_space.to_matrix(configs))
+
+    rea = RegularizedEvolution(population_size=8, tournament_size=3, seed=0)
+    values = []
+    for _ in range(100):
+        configs = rea.ask(big_space)
+        v = f(configs)
+        rea.tell(big_space, configs, v)
+        values += v.tolist()
+    assert np.mean(values[-20:]) < np.mean(values[:8]) and min(values) < min(values[:8])
+    assert len(rea.population_) == 8
+
+
+def test_evolution_model_free_breeds_from_history(big_space):
+    M = big_space.sample_matrix(30, 0)
+    history = list(zip(big_space.to_configs(M), objective(big_space, M).tolist()))
+    configs = make_policy("evolution", seed=0).propose(big_space, None, 5, history=history)
+    assert len(configs) == 5
+
+
+def test_model_based_policy_needs_a_learner(small_space):
+    with pytest.raises(ValueError, match="learner=None"):
+        make_policy("surrogate_sampling").propose(small_space, None, 2)
+
+
+def test_unfitted_learner_is_refused(small_space):
+    with pytest.raises(ValueError, match="not fitted"):
+        make_policy("exhaustive").propose(small_space, RidgeLearner(), 2)
+
+
+def test_random_policy_ignores_the_learner_but_checks_it(small_space, big_learner):
+    assert len(RandomPolicy(seed=0).propose(small_space, None, 3)) == 3
+    with pytest.raises(ValueError, match="different space"):
+        RandomPolicy().propose(small_space, big_learner, 3)
+
+
+def test_tpe_learns_from_history(small_space):
+    M = small_space.sample_matrix(15, 0)
+    hist = list(zip(small_space.to_configs(M), objective(small_space, M).tolist()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        configs = make_policy("tpe", seed=0).propose(
+            small_space, None, 3, history=hist, exclude=[c for c, _ in hist]
+        )
+    assert len(configs) == 3
+
+
+# ---------------------------------------------------------------------- registry
+def test_unknown_policy_lists_the_known_ones():
+    with pytest.raises(ValueError, match="unknown policy 'nope'.*exhaustive"):
+        make_policy("nope")
+
+
+def test_register_policy_and_refuse_non_policies():
+    class Mine(RandomPolicy):
+        pass
+
+    register_policy("mine_test", Mine, overwrite=True)
+    assert "mine_test" in available_policies()
+    assert isinstance(make_policy("mine_test", seed=1), Mine)
+    with pytest.raises(TypeError, match="SearchPolicy"):
+        register_policy("bad_test", dict)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="already registered"):
+        register_policy("random", Mine)
+
+
+def test_entry_point_policies_are_found(monkeypatch):
+    ep = EntryPoint("from_ep_test", "metarl.agents._sampling:RandomPolicy", "metarl.policies")
+    monkeypatch.setattr(_registry, "entry_points", lambda group: [ep])
+    policy = make_policy("from_ep_test", seed=0)
+    assert isinstance(policy, SearchPolicy)
+
+
+def test_make_policy_passes_keywords():
+    p = make_policy("evolution", population_size=10, tournament_size=2)
+    assert (p.population_size, p.tournament_size) == (10, 2)
+    with pytest.raises(ValueError, match="tournament_size"):
+        make_policy("evolution", population_size=4, tournament_size=5)
+
+
+def test_fit_learner_helper_is_fitted(small_space):
+    assert fit_learner(small_space).n_features_in_ == small_space.encoded_width
+
+
+def test_grid_sampler_features_equal_the_space_encoding(big_space):
+    from metarl.agents._sampling import GridSampler
+
+    sampler = GridSampler(big_space)
+    idx, act, X = sampler.sample(2000, np.random.default_rng(0))
+    M = sampler.matrix(idx, act)
+    big_space.to_matrix(big_space.to_configs(M))  # valid configs
+    np.testing.assert_array_equal(X, big_space.encode_matrix(M))
