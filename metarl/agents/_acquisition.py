@@ -1,44 +1,22 @@
-"""What every policy shares: the acquisition, input checks, and picking proposals from
-scored candidates (dedupe, exclusion, ranking, diversity)."""
+"""What every policy shares: input checks and picking proposals from scored candidates
+(dedupe, exclusion, ranking, diversity). The acquisition itself lives in
+``metarl.learners._acquisition``, shared with the design environments."""
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 
-from metarl.learners._base import MetaLearner
+from metarl.learners._acquisition import (  # noqa: F401 - re-exported for the policies
+    AcquisitionKind,
+    acquisition,
+    check_direction,
+    check_learner,
+)
 from metarl.space import SearchSpace
-from metarl.type_aliases import Config, ConfigMatrix, Direction
-
-AcquisitionKind = Literal["mean", "ucb", "lcb"]
-_KINDS = ("mean", "ucb", "lcb")
-
-
-def check_direction(direction: str) -> int:
-    """``"minimize"`` -> -1, ``"maximize"`` -> +1; anything else is a ValueError."""
-    if direction == "minimize":
-        return -1
-    if direction == "maximize":
-        return 1
-    raise ValueError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
-
-
-def check_learner(space: SearchSpace, learner: MetaLearner | None) -> MetaLearner:
-    """Raise a one-line ValueError unless ``learner`` is fitted on ``space``'s encoding."""
-    if learner is None:
-        raise ValueError("this policy needs a fitted meta-learner, got learner=None")
-    width = getattr(learner, "n_features_in_", None)
-    if width is None:
-        raise ValueError(f"learner {type(learner).__name__} is not fitted (no n_features_in_)")
-    if int(width) != space.encoded_width:
-        raise ValueError(
-            f"learner {type(learner).__name__} was fitted on {width} features but this space "
-            f"encodes {space.encoded_width}: it was fitted on a different space"
-        )
-    return learner
+from metarl.type_aliases import Config, ConfigMatrix
 
 
 def check_n(n: int) -> int:
@@ -46,48 +24,6 @@ def check_n(n: int) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
     return int(n)
-
-
-def acquisition(
-    learner: MetaLearner,
-    X: np.ndarray,
-    kind: AcquisitionKind = "mean",
-    kappa: float = 1.0,
-    direction: Direction = "minimize",
-    target: int = 0,
-) -> np.ndarray:
-    """The learner's acquisition for encoded configs, signed so that higher is better.
-
-    Args:
-        learner: a fitted meta-learner.
-        X: (n, d) encoded configs.
-        kind: ``"mean"`` (the predicted metric), ``"ucb"`` (optimistic: mean + kappa * std
-            toward the good side, to explore), ``"lcb"`` (conservative: kappa * std toward the
-            bad side).
-        kappa: weight of the predictive standard deviation.
-        direction: the metric's direction; a minimised metric is negated.
-        target: which target column of a multi-target learner is the objective.
-
-    Returns:
-        (n,) float64, higher is better.
-    """
-    if kind not in _KINDS:
-        raise ValueError(f"acquisition kind must be one of {_KINDS}, got {kind!r}")
-    sign = check_direction(direction)
-    if kind == "mean":
-        mu, sd = learner.predict(X), None
-    else:
-        mu, sd = learner.predict(X, return_std=True)
-    mu = np.asarray(mu, dtype=np.float64)
-    if mu.ndim == 2:
-        mu = mu[:, target]
-    a = sign * mu
-    if sd is not None:
-        sd = np.asarray(sd, dtype=np.float64)
-        if sd.ndim == 2:
-            sd = sd[:, target]
-        a = a + kappa * sd if kind == "ucb" else a - kappa * sd
-    return a
 
 
 def _key_matrix(M: ConfigMatrix) -> np.ndarray:

@@ -7,18 +7,24 @@ import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import check_is_fitted
 
 from metarl.envs._state import DesignState
+from metarl.learners._acquisition import (
+    ACQUISITION_KINDS,
+    AcquisitionKind,
+    acquisition_from_prediction,
+    check_direction,
+    check_learner,
+    predict_for_acquisition,
+)
 from metarl.learners._base import MetaLearner
 from metarl.space import SearchSpace
 from metarl.type_aliases import Config, Direction
 
-RewardKind = Literal["mean", "ucb", "lcb"]
+RewardKind = AcquisitionKind
 #: ``{metric: (op, bound)}``, e.g. ``{"train_time": ("<=", 100.0)}``.
 Constraints = Mapping[str, tuple[str, float]]
 
@@ -70,7 +76,9 @@ class Acquisition:
     """Scores complete configs with a fitted meta-learner and turns that into a reward.
 
     Acquisition (signed so that higher is better; ``s = -1`` to minimise, ``+1`` to
-    maximise, ``mu``/``sd`` the predicted mean and std of the objective target):
+    maximise, ``mu``/``sd`` the predicted mean and std of the objective target on the
+    learner's standardised target scale, see
+    ``metarl.learners._acquisition.predict_for_acquisition``):
 
     - ``"mean"``: ``s * mu``;
     - ``"ucb"``: ``s * mu + kappa * sd`` (optimistic, explores);
@@ -121,20 +129,19 @@ class Acquisition:
         precompute: bool | None = None,
         precompute_max: int = 65536,
     ) -> None:
-        if direction not in ("minimize", "maximize"):
-            raise ValueError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
-        if reward not in ("mean", "ucb", "lcb"):
+        sign = check_direction(direction)
+        if reward not in ACQUISITION_KINDS:
             raise ValueError(f"reward must be 'mean', 'ucb' or 'lcb', got {reward!r}")
         if not isinstance(kappa, (int, float)) or not kappa >= 0 or math.isinf(kappa):
             raise ValueError(f"kappa must be a finite number >= 0, got {kappa!r}")
         self.space = space
         self.learner = learner
-        self.sign = -1.0 if direction == "minimize" else 1.0
+        self.sign = float(sign)
         self.kind = reward
         self.kappa = float(kappa)
         self.infeasible_reward = float(infeasible_reward)
         self.exclude_reward = float(exclude_reward)
-        self._check_learner()
+        check_learner(space, learner)
         names = list(getattr(learner, "target_names_", None) or ["y0"])
         self.target_names = names
         if target is None:
@@ -199,27 +206,10 @@ class Acquisition:
 
     def refresh(self) -> None:
         """Recompute the reference scaling and the table (after refitting the learner)."""
-        self._check_learner()
+        check_learner(self.space, self.learner)
         self._calibrate()
         if self._state is not None:
             self.build_table(self._state)
-
-    def _check_learner(self) -> None:
-        name = type(self.learner).__name__
-        try:
-            check_is_fitted(self.learner)
-        except NotFittedError:
-            raise NotFittedError(
-                f"learner {name} is not fitted: fit it on space.encode(configs) first"
-            ) from None
-        except TypeError as e:
-            raise ValueError(f"learner {name} is not a scikit-learn estimator: {e}") from None
-        width = getattr(self.learner, "n_features_in_", None)
-        if width is not None and int(width) != self.space.encoded_width:
-            raise ValueError(
-                f"learner {name} was fitted on {width} features but the space encodes "
-                f"{self.space.encoded_width}: it was fitted on a different space"
-            )
 
     @staticmethod
     def _parse_constraints(
@@ -249,15 +239,10 @@ class Acquisition:
         return float(acq.mean()), scale if scale > 1e-12 else 1.0
 
     def _predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        mu, sd = self.learner.predict(X, return_std=True)
-        mu = np.asarray(mu, dtype=np.float64).reshape(len(X), -1)
-        sd = np.asarray(sd, dtype=np.float64).reshape(len(X), -1)[:, self.target]
-        acq = self.sign * mu[:, self.target]
-        if self.kind == "ucb":
-            acq = acq + self.kappa * sd
-        elif self.kind == "lcb":
-            acq = acq - self.kappa * sd
-        return mu, sd, acq
+        mu, sd, z_mu, z_sd = predict_for_acquisition(self.learner, X)
+        t = self.target
+        acq = acquisition_from_prediction(z_mu[:, t], z_sd[:, t], self.kind, self.kappa, self.sign)
+        return mu, sd[:, t], acq
 
     def set_excluded(self, keys: np.ndarray) -> None:
         """Set the keys (``DesignState.keys``) of the configs to penalise."""

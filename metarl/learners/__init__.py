@@ -10,6 +10,7 @@ Fitted learners persist with :func:`save_learner`/:func:`load_learner`;
 :mod:`metarl.learners.testing` holds the conformance suite for plug-in authors.
 """
 
+from metarl.learners._acquisition import acquisition, predict_for_acquisition
 from metarl.learners._auto import AutoLearner, EnsembleLearner
 from metarl.learners._base import MetaLearner, TransformedTargetLearner
 from metarl.learners._evaluate import cross_val_predict, evaluate, score_predictions, top_recall
@@ -38,6 +39,8 @@ __all__ = [
     "MLPEnsembleLearner",
     "MetaLearner",
     "TargetTransform",
+    "acquisition",
+    "predict_for_acquisition",
     "TransformedTargetLearner",
     "available_learners",
     "cross_val_predict",

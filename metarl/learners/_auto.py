@@ -160,3 +160,8 @@ class AutoLearner(MetaLearner):
         check_is_fitted(self, "best_estimator_")
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
         return self.best_estimator_.predict_standardized(X, return_std=return_std)
+
+    def to_metric_scale(self, mu: np.ndarray, sd: np.ndarray | None = None):
+        """The chosen learner's map from standardised predictions to the metrics' scales."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.to_metric_scale(mu, sd)

@@ -135,6 +135,20 @@ class TransformedTargetLearner(MetaLearner):
                     sd[rows, j] = s
         return (mu, sd) if sd is not None else mu
 
+    def to_metric_scale(
+        self, mu: np.ndarray, sd: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Map ``(n, n_targets)`` standardised predictions back to the metrics' scales."""
+        check_is_fitted(self, "transforms_")
+        mean = np.empty_like(mu)
+        std = None if sd is None else np.empty_like(mu)
+        for j, t in enumerate(self.transforms_):
+            m, s = t.inverse(mu[:, j], None if sd is None else sd[:, j])
+            mean[:, j] = m
+            if std is not None:
+                std[:, j] = s
+        return mean, std
+
     def predict(
         self, X: np.ndarray, return_std: bool = False
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
@@ -144,13 +158,7 @@ class TransformedTargetLearner(MetaLearner):
         """
         out = self.predict_standardized(X, return_std)
         mu, sd = out if return_std else (out, None)
-        mean = np.empty_like(mu)
-        std = np.empty_like(mu) if return_std else None
-        for j, t in enumerate(self.transforms_):
-            m, s = t.inverse(mu[:, j], None if sd is None else sd[:, j])
-            mean[:, j] = m
-            if std is not None:
-                std[:, j] = s
+        mean, std = self.to_metric_scale(mu, sd)
         if self._y_ndim_ == 1:
             mean = mean[:, 0]
             std = None if std is None else std[:, 0]

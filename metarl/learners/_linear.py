@@ -47,6 +47,9 @@ class LinearLearner(TransformedTargetLearner):
         return max(int(m.n_iter_) for m in self.models_)
 
     def _features(self, X: np.ndarray) -> np.ndarray:
+        # float64: one-hot blocks and active bits are collinear, and a near-noise-free fit
+        # gives large cancelling weights that float32 turns into batch-dependent garbage
+        X = np.asarray(X, dtype=np.float64)
         return pairwise_products(X) if self.interactions else X
 
     def _fit_target(self, X: np.ndarray, z: np.ndarray, seed: int) -> BayesianRidge:
@@ -57,5 +60,8 @@ class LinearLearner(TransformedTargetLearner):
     ) -> tuple[np.ndarray, np.ndarray | None]:
         F = self._features(X)
         if return_std:
-            return model.predict(F, return_std=True)
+            mu, sd = model.predict(F, return_std=True)
+            # on a near-exact fit the posterior variance can round below zero: floor it at
+            # the fitted noise level instead of returning NaN
+            return mu, np.where(np.isfinite(sd), sd, np.sqrt(1.0 / model.alpha_))
         return model.predict(F), None

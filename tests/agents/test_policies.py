@@ -7,7 +7,6 @@ from importlib.metadata import EntryPoint
 
 import numpy as np
 import pytest
-from conftest import RidgeLearner, fit_learner, objective
 
 from metarl.agents import (
     Exhaustive,
@@ -24,12 +23,14 @@ from metarl.agents import (
     select_top,
 )
 from metarl.space import Categorical, Integer, SearchSpace, SpaceError
+from tests.agents.conftest import LinearLearner, fit_learner, objective
 
 
 # ---------------------------------------------------------------------- acquisition
 def test_acquisition_is_signed_higher_is_better(small_space, small_learner):
     X = small_space.encode_matrix(small_space.sample_matrix(50, 0))
-    mu, sd = small_learner.predict(X, return_std=True)
+    # scored on the learner's standardised target scale (monotone in the metric)
+    mu, sd = (a[:, 0] for a in small_learner.predict_standardized(X, return_std=True))
     np.testing.assert_allclose(acquisition(small_learner, X, direction="minimize"), -mu)
     np.testing.assert_allclose(acquisition(small_learner, X, direction="maximize"), mu)
     ucb = acquisition(small_learner, X, "ucb", kappa=2.0)
@@ -42,10 +43,13 @@ def test_acquisition_uses_the_chosen_target_of_a_multi_target_learner(small_spac
     M = small_space.sample_matrix(80, 0)
     X = small_space.encode_matrix(M)
     y = np.c_[objective(small_space, M), 3 * objective(small_space, M) + 1]
-    learner = RidgeLearner().fit(X, y)
+    learner = LinearLearner().fit(X, y)
     np.testing.assert_allclose(
-        acquisition(learner, X, direction="maximize", target=1), learner.predict(X)[:, 1]
+        acquisition(learner, X, direction="maximize", target=1),
+        learner.predict_standardized(X)[:, 1],
     )
+    acq = acquisition(learner, X, direction="maximize", target=1)
+    assert (np.diff(acq[np.argsort(learner.predict(X)[:, 1])]) >= -1e-9).all()  # monotone
 
 
 def test_acquisition_rejects_bad_kind_and_direction(small_space, small_learner):
@@ -153,7 +157,7 @@ def test_model_based_policy_needs_a_learner(small_space):
 
 def test_unfitted_learner_is_refused(small_space):
     with pytest.raises(ValueError, match="not fitted"):
-        make_policy("exhaustive").propose(small_space, RidgeLearner(), 2)
+        make_policy("exhaustive").propose(small_space, LinearLearner(), 2)
 
 
 def test_random_policy_ignores_the_learner_but_checks_it(small_space, big_learner):

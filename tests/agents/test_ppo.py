@@ -49,9 +49,9 @@ def test_plain_ppo_when_the_space_has_no_masks(small_space):
     uniform = SearchSpace({f"x{i}": Categorical(list("abc")) for i in range(4)})
     assert not needs_masks(uniform) and needs_masks(small_space)
     M = uniform.sample_matrix(64, 0)
-    from conftest import RidgeLearner, objective
+    from tests.agents.conftest import LinearLearner, objective
 
-    learner = RidgeLearner().fit(uniform.encode_matrix(M), objective(uniform, M))
+    learner = LinearLearner().fit(uniform.encode_matrix(M), objective(uniform, M))
     p = make_policy("ppo", seed=0, **SMALL)
     configs = p.propose(uniform, learner, 3)
     assert type(p.model_).__name__ == "PPO" and len(configs) == 3

@@ -1,44 +1,12 @@
-"""Fixtures of the design-environment tests: small spaces and a small real meta-learner."""
+"""Design-environment test fixtures: small spaces and a real meta-learner (Bayesian ridge)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pytest
-from sklearn.linear_model import BayesianRidge
 
-from metarl.learners._base import MetaLearner
+from metarl.learners import LinearLearner
 from metarl.space import Boolean, Categorical, Float, Integer, SearchSpace, Subset
-
-
-class RidgeLearner(MetaLearner):
-    """One Bayesian ridge per target: a small, real learner with a predictive std."""
-
-    def __init__(self, alpha_1: float = 1e-6) -> None:
-        self.alpha_1 = alpha_1
-
-    def fit(
-        self, X: np.ndarray, y: np.ndarray, *, target_names: Sequence[str] | None = None
-    ) -> RidgeLearner:
-        y = np.asarray(y, dtype=np.float64)
-        self._1d = y.ndim == 1
-        Y = y.reshape(len(y), -1)
-        self.models_ = [
-            BayesianRidge(alpha_1=self.alpha_1).fit(X, Y[:, k]) for k in range(Y.shape[1])
-        ]
-        self.n_features_in_ = X.shape[1]
-        self.n_targets_ = Y.shape[1]
-        self.target_names_ = list(target_names or [f"y{k}" for k in range(Y.shape[1])])
-        return self
-
-    def predict(self, X: np.ndarray, return_std: bool = False):
-        out = [m.predict(X, return_std=True) for m in self.models_]
-        mu = np.stack([o[0] for o in out], axis=1)
-        sd = np.stack([o[1] for o in out], axis=1)
-        if self._1d:
-            mu, sd = mu[:, 0], sd[:, 0]
-        return (mu, sd) if return_std else mu
 
 
 def flat_space() -> SearchSpace:
@@ -69,14 +37,14 @@ def conditional_space() -> SearchSpace:
     )
 
 
-def fit_learner(space: SearchSpace, k: int = 1, n: int = 200, seed: int = 0) -> RidgeLearner:
+def fit_learner(space: SearchSpace, k: int = 1, n: int = 200, seed: int = 0) -> LinearLearner:
     X = space.encode_matrix(space.sample_matrix(n, seed=seed))
     rng = np.random.default_rng(seed)
     w = rng.normal(size=(X.shape[1], k))
     Y = X @ w + 0.1 * rng.normal(size=(n, k))
     if k == 1:
-        return RidgeLearner().fit(X, Y[:, 0], target_names=["val_loss"])
-    return RidgeLearner().fit(X, Y, target_names=["val_loss", "train_time", "size"][:k])
+        return LinearLearner().fit(X, Y[:, 0], target_names=["val_loss"])
+    return LinearLearner().fit(X, Y, target_names=["val_loss", "train_time", "size"][:k])
 
 
 @pytest.fixture(params=["flat", "conditional"])
@@ -85,5 +53,5 @@ def space(request) -> SearchSpace:
 
 
 @pytest.fixture
-def learner(space) -> RidgeLearner:
+def learner(space) -> LinearLearner:
     return fit_learner(space)

@@ -7,13 +7,13 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
-from conftest import RidgeLearner, conditional_space, fit_learner, flat_space
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from sklearn.exceptions import NotFittedError
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from metarl.envs import DesignEnv, DesignState
 from metarl.space import Categorical, SearchSpace, SpaceError, Subset
+from tests.envs.conftest import LinearLearner, conditional_space, fit_learner, flat_space
 
 
 def run(env: DesignEnv, actions: list[int]) -> tuple[np.ndarray, float, dict]:
@@ -119,8 +119,9 @@ def test_terminal_reward_is_the_scaled_acquisition(direction, kind, precompute):
             assert done or r == 0.0
         X = space.encode([info["config"]])
         mu, sd = learner.predict(X, return_std=True)
+        z_mu, z_sd = learner.predict_standardized(X, return_std=True)  # acquisition scale
         s = -1.0 if direction == "minimize" else 1.0
-        acq = s * mu[0] + {"mean": 0.0, "ucb": 2.0, "lcb": -2.0}[kind] * sd[0]
+        acq = s * z_mu[0, 0] + {"mean": 0.0, "ucb": 2.0, "lcb": -2.0}[kind] * z_sd[0, 0]
         assert info["prediction"] == pytest.approx(mu[0], rel=1e-5, abs=1e-6)
         assert info["std"] == pytest.approx(sd[0], rel=1e-5, abs=1e-6)
         assert info["acquisition"] == pytest.approx(acq, rel=1e-5, abs=1e-6)
@@ -135,7 +136,7 @@ def test_reference_scaling_and_fixed_scaling():
     learner = fit_learner(space)
     env = DesignEnv(space, learner, n_reference=4096)
     M = space.snap_to_grid(space.sample_matrix(4096, seed=5))
-    acq = -learner.predict(space.encode_matrix(M))
+    acq = -learner.predict_standardized(space.encode_matrix(M))[:, 0]
     z = (acq - env.reward_offset_) / env.reward_scale_
     assert abs(z.mean()) < 0.1 and abs(z.std() - 1.0) < 0.1
     fixed = DesignEnv(space, learner, reward_offset=1.0, reward_scale=2.0)
@@ -190,8 +191,8 @@ def test_off_grid_config_has_no_action_sequence():
 def test_bad_input_gives_clear_errors():
     space = flat_space()
     learner = fit_learner(space, k=2)
-    with pytest.raises(NotFittedError, match="RidgeLearner is not fitted"):
-        DesignEnv(space, RidgeLearner())
+    with pytest.raises(NotFittedError, match="LinearLearner is not fitted"):
+        DesignEnv(space, LinearLearner())
     other = fit_learner(conditional_space())
     msg = f"fitted on {other.n_features_in_} features but the space encodes {space.encoded_width}"
     with pytest.raises(ValueError, match=msg):
@@ -235,8 +236,9 @@ def test_real_learners_multi_target(name, kwargs):
     gym_check_env(gym.make("metarl/Design-v0", space=space, learner=learner).unwrapped)
     for cfg in space.to_configs(space.snap_to_grid(space.sample_matrix(5, seed=1))):
         _, r, info = run(env, env.actions_for(cfg))
-        mu, sd = learner.predict(space.encode([cfg]), return_std=True)
-        acq = -mu[0, 0] + sd[0, 0]
+        mu = learner.predict(space.encode([cfg]))
+        z_mu, z_sd = learner.predict_standardized(space.encode([cfg]), return_std=True)
+        acq = -z_mu[0, 0] + z_sd[0, 0]
         assert info["acquisition"] == pytest.approx(acq, rel=1e-4, abs=1e-5)
         assert info["feasible"] == (mu[0, 1] <= 1.5)
         scaled = (acq - env.reward_offset_) / env.reward_scale_

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import RidgeLearner, conditional_space, fit_learner
 from sb3_contrib import MaskablePPO
 from sb3_contrib.common.maskable.utils import get_action_masks, is_masking_supported
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecMonitor
 
 from metarl.envs import DesignEnv, DesignVecEnv
+from tests.envs.conftest import LinearLearner, conditional_space, fit_learner
 
 
-class CountingLearner(RidgeLearner):
-    def predict(self, X, return_std=False):
+class CountingLearner(LinearLearner):
+    def predict_standardized(self, X, return_std=False):
         self.calls_ = getattr(self, "calls_", 0) + 1
-        return super().predict(X, return_std=return_std)
+        return super().predict_standardized(X, return_std=return_std)
 
 
 def test_vec_env_matches_n_design_envs(space, learner):
@@ -114,7 +114,7 @@ def test_prediction_table_gives_the_live_rewards_without_learner_calls():
 def test_refresh_rereads_a_refitted_learner():
     space = conditional_space()
     X = space.encode_matrix(space.sample_matrix(100, seed=0))
-    learner = RidgeLearner().fit(X, np.arange(100.0))
+    learner = LinearLearner().fit(X, np.arange(100.0))
     env = DesignEnv(space, learner)
     seq = env.actions_for(space.to_configs(space.snap_to_grid(space.sample_matrix(1, seed=4)))[0])
     env.reset()
