@@ -1,0 +1,124 @@
+"""``metarl learner fit`` -> learner file -> ``metarl propose``, and their one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from metarl.benchmarks import load_task
+from metarl.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+SPACE = ROOT / "experiments" / "configs" / "protein_space.yaml"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A runs.csv of 30 noisy HPOLib protein_structure runs in the working directory."""
+    monkeypatch.chdir(tmp_path)
+    task = load_task("hpolib/protein_structure", seed=0)
+    M = task.space.sample_matrix(30, seed=0)
+    df = pd.DataFrame(task.space.to_configs(M))
+    df["val_loss"] = task.sample_observations(M)
+    df["train_time"] = task.sample_observations(M, metric="train_time")
+    df.to_csv(tmp_path / "runs.csv", index=False)
+    return tmp_path
+
+
+def _fit(*extra: str) -> list[str]:
+    return [
+        "learner", "fit", "--runs", "runs.csv", "--space", str(SPACE), "--target", "val_loss",
+        "--learner", "linear", "--out", "learner.mrl", *extra,
+    ]  # fmt: skip
+
+
+def test_fit_then_propose(workdir: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(_fit()) == 0
+    out = capsys.readouterr().out
+    for k in ("spearman", "kendall", "top10_recall", "rmse", "r2", "val_loss", "saved"):
+        assert k in out
+    assert (workdir / "learner.mrl").exists()
+
+    assert main(["propose", "--learner", "learner.mrl", "--space", str(SPACE), "--n", "4"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 4 and lines[0].startswith("1. val_loss ") and "n_units_1=" in lines[0]
+
+    args = ["propose", "--learner", "learner.mrl", "--space", str(SPACE), "--n", "3", "--json"]
+    assert (
+        main([*args, "--policy", "surrogate_sampling", "--context", "dataset=naval_propulsion"])
+        == 0
+    )
+    rows = [json.loads(s) for s in capsys.readouterr().out.strip().splitlines()]
+    assert [r["rank"] for r in rows] == [1, 2, 3]
+    assert len({json.dumps(r["config"], sort_keys=True) for r in rows}) == 3
+    means = [r["predicted"]["val_loss"]["mean"] for r in rows]
+    assert all(isinstance(m, float) for m in means)
+
+
+def test_exhaustive_proposals_are_the_predicted_best(workdir: Path, capsys) -> None:
+    from metarl.learners import load_learner
+    from metarl.space import SearchSpace
+
+    assert main(_fit("--target", "val_loss,train_time", "--direction", "minimize")) == 0
+    assert "train_time" in capsys.readouterr().out
+    assert main(["propose", "--learner", "learner.mrl", "--space", str(SPACE), "--json"]) == 0
+    rows = [json.loads(s) for s in capsys.readouterr().out.strip().splitlines()]
+    assert len(rows) == 10 and set(rows[0]["predicted"]) == {"val_loss", "train_time"}
+    space = SearchSpace.from_yaml(SPACE)
+    learner = load_learner(workdir / "learner.mrl", space=space)
+    M = next(space.enumerate(chunk_size=10**6))
+    best = learner.predict(space.encode_matrix(M))[:, 0].min()
+    assert rows[0]["predicted"]["val_loss"]["mean"] == pytest.approx(best, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (_fit()[:-2] + ["--out", "l.mrl", "--runs", "none.csv"], "none.csv: cannot read"),
+        (_fit("--target", "val_acc"), "no target column 'val_acc'"),
+        (_fit("--target", "val_loss", "--cv", "40"), "at least 40"),
+        (_fit("--learner", "nope"), "nope"),
+        (_fit("--direction", "up"), "direction must be 'minimize' or 'maximize'"),
+    ],
+)
+def test_fit_bad_input_is_one_line_exit_2(workdir: Path, capsys, argv, message) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err and message in err
+    assert not (workdir / "learner.mrl").exists()
+
+
+def test_propose_refuses_a_learner_of_another_space(workdir: Path, capsys) -> None:
+    assert main(_fit()) == 0
+    other = SPACE.read_text().replace("- 0.6\n", "- 0.5\n")
+    (workdir / "other.yaml").write_text(other)
+    assert main(["propose", "--learner", "learner.mrl", "--space", "other.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "fitted on another search space" in err and len(err.strip().splitlines()) == 1
+    bare = "\n".join(s for s in SPACE.read_text().splitlines() if "value:" not in s)
+    (workdir / "bare.yaml").write_text(bare)
+    assert main(["propose", "--learner", "learner.mrl", "--space", "bare.yaml"]) == 2
+    assert "pass --context dataset=VALUE" in capsys.readouterr().err
+    argv = ["propose", "--learner", "learner.mrl", "--space", str(SPACE), "--context", "gpu=1"]
+    assert main(argv) == 2
+    assert "not a context feature" in capsys.readouterr().err
+    assert main(["propose", "--learner", "runs.csv", "--space", str(SPACE)]) == 2
+    assert "not a metarl learner file" in capsys.readouterr().err
+
+
+def test_subprocess_propose(workdir: Path) -> None:
+    assert main(_fit()) == 0
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = ["propose", "--learner", "learner.mrl", "--space", str(SPACE), "--n", "2"]
+    out = subprocess.run(
+        [sys.executable, "-m", "metarl.cli", *argv], capture_output=True, text=True, env=env,
+        timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert [s.split(".")[0].strip() for s in out.stdout.strip().splitlines()] == ["1", "2"]
