@@ -1,5 +1,6 @@
 """metarl: predict a training run's metric from its meta-features, and search with it."""
 
+from metarl.sampler import MetaRLSampler
 from metarl.space import (
     Boolean,
     Categorical,
@@ -9,7 +10,6 @@ from metarl.space import (
     SpaceError,
     Subset,
 )
-from metarl.sampler import MetaRLSampler
 from metarl.study import Study
 
 __version__ = "0.1.0"
