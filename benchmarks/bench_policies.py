@@ -3,14 +3,17 @@
 (a) HPOLib protein_structure, forest meta-learner fitted to 200 noisy configs: the best
     proposal's acquisition, normalised between the space's mean (0) and its exhaustive
     maximum (1), for PPO (with its training time) and for random / surrogate_sampling.
-(b) The sklearn trainer's space on breast_cancer (a 30-item feature Subset, model choice and
-    conditional hyperparameters: ~2**40 configs), forest learner fitted to real CV results:
-    PPO and surrogate_sampling, best proposal's acquisition vs learner evaluations.
+(b) The sklearn trainer's space on digits (a 64-item feature Subset, model choice and
+    conditional hyperparameters: ~2**73 configs), forest learner fitted to real CV results of
+    the trainer: PPO and surrogate_sampling, best proposal's acquisition (predicted val_acc)
+    vs learner evaluations.
 (c) surrogate_sampling throughput (configs scored per second) on a 12-parameter space with
     the MLP-ensemble learner, on the CPU and on CUDA when present.
 
     python benchmarks/bench_policies.py                  # all parts
     python benchmarks/bench_policies.py --parts a --ppo-rounds 6
+    python benchmarks/bench_policies.py --parts b --ppo-timesteps 20000 --ppo-rounds 8 \
+        --budgets 1000,4000,8000,16000,32000,64000,256000
 """
 
 from __future__ import annotations
@@ -104,10 +107,11 @@ def _ppo_proposals(policy, space, learner):
         policy.timesteps = steps
 
 
-def _sklearn_data(n: int, cache: Path):
-    from metarl.trainers import SklearnTrainer
+def _sklearn_data(dataset: str, n: int, cache: Path):
+    """``n`` real CV results of the sklearn trainer on ``dataset`` (cached in ``cache``)."""
+    from metarl.trainers import make_trainer
 
-    trainer = SklearnTrainer("breast_cancer", seed=0)
+    trainer = make_trainer("sklearn", dataset=dataset, seed=0)
     space = trainer.space
     if cache.exists():
         d = json.loads(cache.read_text())
@@ -129,35 +133,51 @@ def _sklearn_data(n: int, cache: Path):
 
 
 def part_b(args: argparse.Namespace) -> None:
-    print("\n== (b) sklearn breast_cancer space, PPO vs surrogate_sampling ==")
-    space, configs, y = _sklearn_data(args.sklearn_n, Path(args.cache))
+    print(f"\n== (b) sklearn {args.dataset} space, PPO vs surrogate_sampling ==")
+    cache = Path(args.cache.format(dataset=args.dataset))
+    space, configs, y = _sklearn_data(args.dataset, args.sklearn_n, cache)
     print(
         f"space: {space.cardinality:.3g} configs (2**{np.log2(float(space.cardinality)):.1f}), "
         f"{len(y)} real CV results, val_acc in [{y.min():.3f}, {y.max():.3f}]"
     )
     inner = make_learner("forest", random_state=0).fit(space.encode(configs), y)
-    budgets = [int(b) for b in args.budgets.split(",")]
-    print("surrogate_sampling: learner evaluations -> best proposal's predicted val_acc")
-    for b in budgets:
-        vals = []
-        for seed in range(3):
+
+    def best(proposals):
+        """Best acquisition among ``proposals`` (the learner's standardised scale) and that
+        config's predicted val_acc."""
+        X = space.encode(proposals)
+        acq = acquisition(inner, X, direction="maximize")
+        return acq.max(), float(np.ravel(inner.predict(X[[acq.argmax()]]))[0])
+
+    print("policy              seed  learner evals  best acquisition  its predicted val_acc")
+    rows: dict[str, list[tuple[int, float]]] = {"surrogate_sampling": [], "ppo": []}
+    for b in (int(b) for b in args.budgets.split(",")):
+        for seed in range(args.sampling_seeds):
             learner = Counting(inner)
             c = make_policy("surrogate_sampling", n_samples=b, seed=seed).propose(
                 space, learner, 10, direction="maximize"
             )
-            vals.append(acquisition(inner, space.encode(c), direction="maximize").max())
-        print(f"  {b:>8} {np.mean(vals):.5f}  (mean of 3 seeds; {np.round(vals, 5)})")
-    print("ppo: learner evaluations (training + sampling) -> best proposal's predicted val_acc")
+            acq, val = best(c)
+            rows["surrogate_sampling"].append((learner.count_, acq))
+            print(f"surrogate_sampling  {seed:>4}  {learner.count_:>13}  {acq:>16.4f}  {val:.4f}")
     for seed in range(args.ppo_seeds):
         learner = Counting(inner)
         p = make_policy("ppo", timesteps=args.ppo_timesteps, n_samples=1024, seed=seed)
         t = time.perf_counter()
-        for _ in range(args.ppo_rounds):
-            c = p.propose(space, learner, 10, direction="maximize")
-            best = acquisition(inner, space.encode(c), direction="maximize").max()
+        for _ in range(args.ppo_rounds):  # each round fine-tunes, then samples its proposals
+            acq, val = best(p.propose(space, learner, 10, direction="maximize"))
+            rows["ppo"].append((learner.count_, acq))
             print(
-                f"  seed {seed}: {learner.count_:>8} {best:.5f}  ({time.perf_counter() - t:.0f} s)"
+                f"ppo                 {seed:>4}  {learner.count_:>13}  {acq:>16.4f}  {val:.4f}"
+                f"  ({time.perf_counter() - t:.0f} s)"
             )
+    print("mean best acquisition by learner evaluations (nearest budget, mean over seeds):")
+    for name, pts in rows.items():
+        by: dict[int, list[float]] = {}
+        for n, acq in pts:
+            by.setdefault(int(round(n, -3)), []).append(acq)
+        curve = ", ".join(f"{n}: {np.mean(v):.4f}" for n, v in sorted(by.items()))
+        print(f"  {name}: {curve}")
 
 
 def part_c(args: argparse.Namespace) -> None:
@@ -207,10 +227,12 @@ def main() -> None:
     ap.add_argument("--parts", default="abc")
     ap.add_argument("--ppo-timesteps", type=int, default=10_000)
     ap.add_argument("--ppo-rounds", type=int, default=4)
-    ap.add_argument("--ppo-seeds", type=int, default=1)
-    ap.add_argument("--sklearn-n", type=int, default=150)
+    ap.add_argument("--ppo-seeds", type=int, default=2)
+    ap.add_argument("--dataset", default="digits", help="sklearn trainer dataset of part (b)")
+    ap.add_argument("--sklearn-n", type=int, default=120)
     ap.add_argument("--budgets", default="1000,4000,16000,64000,256000")
-    ap.add_argument("--cache", default="/tmp/metarl_bench_sklearn.json")
+    ap.add_argument("--sampling-seeds", type=int, default=3)
+    ap.add_argument("--cache", default="/tmp/metarl_bench_sklearn_{dataset}.json")
     ap.add_argument("--throughput-n", type=int, default=1 << 21)
     args = ap.parse_args()
     print(f"torch threads {torch.get_num_threads()}, cuda: {torch.cuda.is_available()}")

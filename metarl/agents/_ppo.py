@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
+import io
 import json
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecEnv
@@ -17,6 +20,10 @@ from metarl.agents._threads import torch_threads
 from metarl.learners._base import MetaLearner
 from metarl.space import SearchSpace, Subset
 from metarl.type_aliases import Config, ConfigMatrix, Direction
+
+#: ``format`` of the ``metadata.json`` of a file written by :meth:`PPOPolicy.save`.
+POLICY_FORMAT = "metarl-ppo-policy"
+POLICY_FORMAT_VERSION = 1
 
 
 def needs_masks(space: SearchSpace) -> bool:
@@ -122,6 +129,8 @@ class PPOPolicy(ScoredPolicy):
         self.device = device
         self.n_threads = n_threads
         self.model_: Any = None
+        self.space_fingerprint_: str | None = None
+        self._loaded: tuple[dict[str, Any], dict[str, Any]] | None = None
 
     # ------------------------------------------------------------------ environment
     def _masked(self, space: SearchSpace) -> bool:
@@ -153,7 +162,9 @@ class PPOPolicy(ScoredPolicy):
         env.seed(seed)
         return env
 
-    def _new_model(self, env: VecEnv, space: SearchSpace, seed: int) -> Any:
+    def _new_model(
+        self, env: VecEnv, space: SearchSpace, seed: int, algorithm: str | None = None
+    ) -> Any:
         n_decisions = len(space.decisions)
         n_steps = max(2, self.episodes_per_rollout * n_decisions)
         kwargs = dict(
@@ -170,7 +181,8 @@ class PPOPolicy(ScoredPolicy):
             device=self.device,
             seed=seed,
         )
-        if self._masked(space):
+        masked = self._masked(space) if algorithm is None else algorithm == "MaskablePPO"
+        if masked:
             from sb3_contrib import MaskablePPO
 
             return MaskablePPO("MlpPolicy", env, **kwargs)
@@ -194,7 +206,9 @@ class PPOPolicy(ScoredPolicy):
         seed = int(self._rng.integers(2**31))
         env = self.make_env(space, learner, direction, list(exclude or []), seed)
         with torch_threads(self.n_threads):
-            if self.model_ is None:
+            if self.model_ is None and self._loaded is not None:
+                self.model_ = self._restore(env, space, seed)
+            elif self.model_ is None:
                 self.model_ = self._new_model(env, space, seed)
             else:
                 old, new = self.model_.observation_space, env.observation_space
@@ -204,6 +218,7 @@ class PPOPolicy(ScoredPolicy):
                         f"{old.shape}, now {new.shape}); use a new policy for this space"
                     )
                 self.model_.set_env(env)
+            self.space_fingerprint_ = space.fingerprint()
             steps = self.timesteps if timesteps is None else timesteps
             if steps > 0:
                 self.model_.learn(
@@ -251,27 +266,202 @@ class PPOPolicy(ScoredPolicy):
         """Reset the random state (the trained model is kept; see :meth:`load`)."""
         super().reseed(seed)
 
-    def save(self, path: str | Path) -> None:
-        """Write the trained model as an SB3 zip."""
-        if self.model_ is None:
-            raise ValueError("nothing to save: the PPO policy has not been trained yet")
-        self.model_.save(str(path))
+    def save(self, path: str | Path, *, sb3: bool = False) -> Path:
+        """Write the trained policy to ``path``; returns the path written.
 
-    def load(self, path: str | Path) -> PPOPolicy:
-        """Restore a model written by :meth:`save` (PPO or MaskablePPO); returns ``self``."""
+        The default file is a zip holding ``metadata.json`` (format, metarl version, policy
+        class and constructor keywords, algorithm, observation and action spaces, the
+        fingerprint of the search space trained on, timesteps so far) and ``weights.pt`` (the
+        network's and the optimizer's ``state_dict``, plain tensors that :meth:`load` reads
+        with ``torch.load(weights_only=True)``): loading it runs no code from the file.
+
+        Args:
+            path: file to write, exactly as named (no suffix is added).
+            sb3: write SB3's own zip instead (``model.save``). Loading that format
+                unpickles objects from the file, so :meth:`load` reads it only on request.
+
+        Raises:
+            ValueError: the policy has not been trained (nor loaded) yet.
+        """
         path = Path(path)
-        if not path.exists() and path.with_suffix(".zip").exists():
-            path = path.with_suffix(".zip")
-        try:
-            with zipfile.ZipFile(path) as z:
-                data = json.loads(z.read("data"))
-        except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as e:
-            raise ValueError(f"{path}: not an SB3 model file ({e})") from None
+        if self.model_ is None and self._loaded is None:
+            raise ValueError("nothing to save: the PPO policy has not been trained yet")
+        if sb3:
+            if self.model_ is None:
+                raise ValueError(
+                    "sb3=True needs the SB3 model: call propose() once after load() first"
+                )
+            with path.open("wb") as f:  # a file object: SB3 would append ".zip" to a name
+                self.model_.save(f)
+            return path
+        meta, state = self._loaded if self.model_ is None else self._state()
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("metadata.json", json.dumps(meta, indent=2))
+            zf.writestr("weights.pt", buf.getvalue())
+        return path
+
+    def _state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Metadata and tensors of the current model."""
+        from metarl import __version__
+
+        model = self.model_
+        action = model.action_space
+        meta = {
+            "format": POLICY_FORMAT,
+            "format_version": POLICY_FORMAT_VERSION,
+            "metarl_version": __version__,
+            "policy": f"{type(self).__module__}.{type(self).__qualname__}",
+            "params": _json_params(self),
+            "algorithm": type(model).__name__,
+            "observation_shape": list(model.observation_space.shape),
+            "action_space": {
+                "type": type(action).__name__,
+                "nvec": np.atleast_1d(getattr(action, "nvec", getattr(action, "n", 0))).tolist(),
+            },
+            "space_fingerprint": self.space_fingerprint_,
+            "num_timesteps": int(model.num_timesteps),
+            "n_updates": int(getattr(model, "_n_updates", 0)),
+        }
+        state = {
+            "policy": {k: v.detach().cpu() for k, v in model.policy.state_dict().items()},
+            "optimizer": model.policy.optimizer.state_dict(),
+        }
+        return meta, state
+
+    def load(self, path: str | Path, *, sb3: bool = False) -> PPOPolicy:
+        """Restore a policy written by :meth:`save`; returns ``self``.
+
+        The file's weights are read with ``torch.load(weights_only=True)`` and its metadata is
+        plain JSON. The SB3 model is rebuilt on the next :meth:`propose` (or :meth:`train`),
+        which has the environment it needs; the weights and optimizer state are then loaded
+        into it, so training continues (fine-tunes) from them. The network architecture
+        (``net_arch``) and the algorithm come from the file; the training hyperparameters
+        (``timesteps``, ``learning_rate``, ...) stay this instance's.
+
+        Args:
+            path: the file.
+            sb3: read SB3's own zip (written with ``save(path, sb3=True)`` or by SB3) with
+                ``PPO.load``/``MaskablePPO.load``. That unpickles objects from the file: use it
+                only for files you trust. No space check is possible then.
+
+        Raises:
+            ValueError: not a policy file (or an SB3 zip without ``sb3=True``), a file of
+                another metarl major version or of another policy class. A file trained on
+                another search space is refused by the next :meth:`propose`.
+        """
+        path = Path(path)
+        files, meta = _read_zip(path)
+        if sb3:
+            return self._load_sb3(path, files)
+        if meta is None:
+            hint = (
+                "an SB3 model zip, whose loader unpickles code; pass sb3=True if you trust it"
+                if "data" in files
+                else "no metadata.json"
+            )
+            raise ValueError(f"{path}: not a metarl policy file ({hint})")
+        if meta.get("format") != POLICY_FORMAT:
+            raise ValueError(f"{path}: not a metarl policy file (format {meta.get('format')!r})")
+        from metarl import __version__
+
+        saved = str(meta.get("metarl_version"))
+        if saved.split(".")[0] != __version__.split(".")[0]:
+            raise ValueError(
+                f"{path}: written by metarl {saved}, cannot load with metarl {__version__} "
+                "(major versions differ); train a new policy"
+            )
+        mine = f"{type(self).__module__}.{type(self).__qualname__}"
+        if meta.get("policy") != mine:
+            raise ValueError(f"{path}: a {meta.get('policy')} file, not a {mine} one")
+        if meta.get("algorithm") not in _ALGORITHMS:
+            raise ValueError(f"{path}: unknown algorithm {meta.get('algorithm')!r}")
+        with zipfile.ZipFile(path) as zf:
+            state = torch.load(
+                io.BytesIO(zf.read("weights.pt")), map_location="cpu", weights_only=True
+            )
+        self.net_arch = tuple(meta["params"]["net_arch"])
+        self.model_ = None
+        self.space_fingerprint_ = meta.get("space_fingerprint")
+        self._loaded = (meta, state)
+        return self
+
+    def _load_sb3(self, path: Path, files: set[str]) -> PPOPolicy:
+        if "data" not in files:
+            raise ValueError(f"{path}: not an SB3 model file (no 'data' entry)")
+        with zipfile.ZipFile(path) as z:
+            data = json.loads(z.read("data"))
         module = str(data.get("policy_class", {}).get("__module__", ""))
+        cls: Any = PPO
         if module.startswith("sb3_contrib"):
             from sb3_contrib import MaskablePPO
 
-            self.model_ = MaskablePPO.load(str(path), device=self.device)
-        else:
-            self.model_ = PPO.load(str(path), device=self.device)
+            cls = MaskablePPO
+        self.model_ = cls.load(str(path), device=self.device)
+        self.space_fingerprint_ = None
+        self._loaded = None
         return self
+
+    def _restore(self, env: VecEnv, space: SearchSpace, seed: int) -> Any:
+        """Build the SB3 model of a loaded file on ``env`` and load its state."""
+        meta, state = self._loaded
+        fp = space.fingerprint()
+        if meta.get("space_fingerprint") not in (None, fp):
+            raise ValueError(
+                f"the loaded PPO policy was trained on another search space (fingerprint "
+                f"{meta['space_fingerprint']}, this space {fp}); use a new policy for this space"
+            )
+        _check_spaces(env, meta["observation_shape"], meta["action_space"])
+        model = self._new_model(env, space, seed, algorithm=meta["algorithm"])
+        model.policy.load_state_dict(state["policy"])
+        if state.get("optimizer"):
+            model.policy.optimizer.load_state_dict(state["optimizer"])
+        model.num_timesteps = int(meta.get("num_timesteps", 0))
+        model._n_updates = int(meta.get("n_updates", 0))
+        self._loaded = None
+        return model
+
+
+_ALGORITHMS = ("PPO", "MaskablePPO")
+
+
+def _json_params(policy: PPOPolicy) -> dict[str, Any]:
+    """The policy's constructor keywords that JSON can hold (others are recorded as their
+    ``repr``, for information only)."""
+    out: dict[str, Any] = {}
+    for name in inspect.signature(type(policy).__init__).parameters:
+        if name == "self" or not hasattr(policy, name):
+            continue
+        value = getattr(policy, name)
+        value = list(value) if isinstance(value, tuple) else value
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            value = {"repr": repr(value)}
+        out[name] = value
+    return out
+
+
+def _read_zip(path: Path) -> tuple[set[str], dict[str, Any] | None]:
+    """The entry names of a zip and its ``metadata.json`` (None when absent)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            files = set(zf.namelist())
+            meta = json.loads(zf.read("metadata.json")) if "metadata.json" in files else None
+    except (OSError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: not a metarl policy file ({e})") from None
+    if meta is not None and not isinstance(meta, dict):
+        raise ValueError(f"{path}: not a metarl policy file (metadata is not an object)")
+    return files, meta
+
+
+def _check_spaces(env: VecEnv, obs_shape: list[int], action: dict[str, Any]) -> None:
+    here = list(env.observation_space.shape)
+    nvec = np.atleast_1d(getattr(env.action_space, "nvec", getattr(env.action_space, "n", 0)))
+    if here != list(obs_shape) or nvec.tolist() != list(action.get("nvec", [])):
+        raise ValueError(
+            f"the loaded PPO policy was trained on another environment (observation shape "
+            f"{tuple(obs_shape)}, actions {action.get('nvec')}; now {tuple(here)}, "
+            f"{nvec.tolist()}); use a new policy for this space"
+        )

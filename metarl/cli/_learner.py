@@ -67,6 +67,6 @@ def fit(args: argparse.Namespace) -> int:
     for j, (t, d) in enumerate(zip(data.target_names, data.directions)):
         row = [np.atleast_1d(quality[k])[j] for k in SCORES]
         print(f"  {t:<{width}}  " + "  ".join(f"{v:>12.4f}" for v in row) + f"  ({d})")
-    save_learner(learner, args.out, space=space)
+    save_learner(learner, args.out, space=space, directions=data.directions)
     print(f"saved: {args.out}")
     return 0

@@ -37,9 +37,10 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--direction",
-        default="minimize",
+        default=None,
         choices=["minimize", "maximize"],
-        help="of the learner's first target (default minimize)",
+        help="of the learner's first target (default: the direction recorded in the learner "
+        "file by `metarl learner fit`, else minimize)",
     )
     p.add_argument(
         "--context",
@@ -75,15 +76,16 @@ def _with_context(space: Any, assignments: list[tuple[str, str]]) -> Any:
 
 def propose(args: argparse.Namespace) -> int:
     from metarl.agents import make_policy
-    from metarl.learners import load_learner
+    from metarl.learners import load_learner, read_metadata
 
     if args.n < 1:
         raise CliError(f"--n must be >= 1, got {args.n}")
     space = _with_context(load_space(args.space), args.context)
     learner = load_learner(args.learner, space=space)
+    direction = args.direction or (read_metadata(args.learner)["directions"] or ["minimize"])[0]
     policy = make_policy(args.policy)
     policy.reseed(args.seed)
-    configs = policy.propose(space, learner, args.n, direction=args.direction)
+    configs = policy.propose(space, learner, args.n, direction=direction)
     mean, std = learner.predict(space.encode(configs), return_std=True)
     mean = np.asarray(mean, dtype=np.float64).reshape(len(configs), -1)
     std = np.asarray(std, dtype=np.float64).reshape(len(configs), -1)

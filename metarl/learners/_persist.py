@@ -2,7 +2,9 @@
 
 A learner file is a zip archive holding:
 
-- ``metadata.json``: format, metarl version, learner class, space fingerprint;
+- ``metadata.json``: format, metarl version, learner class, space fingerprint, the targets'
+  names and directions (what ``metarl propose`` optimises by default) and any extra
+  JSON metadata of the caller;
 - ``learner.skops``: the learner, written with skops (which rebuilds objects from an
   allow-list of types instead of unpickling);
 - ``tensors.pt`` (torch learners only): every torch tensor of the learner, read back with
@@ -19,6 +21,7 @@ import copy
 import io
 import json
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +31,7 @@ from metarl.learners._base import MetaLearner
 
 if TYPE_CHECKING:
     from metarl.space import SearchSpace
+    from metarl.type_aliases import Direction
 
 FORMAT = "metarl-learner"
 FORMAT_VERSION = 1
@@ -79,7 +83,14 @@ def _major(version: str) -> str:
     return version.split(".")[0]
 
 
-def save_learner(learner: MetaLearner, path: str | Path, space: SearchSpace | None = None) -> Path:
+def save_learner(
+    learner: MetaLearner,
+    path: str | Path,
+    space: SearchSpace | None = None,
+    *,
+    directions: Direction | Sequence[Direction] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Path:
     """Write a fitted ``learner`` to ``path``, recording the space it was fitted on.
 
     Args:
@@ -87,14 +98,31 @@ def save_learner(learner: MetaLearner, path: str | Path, space: SearchSpace | No
         path: file to write (a zip archive; ``.metarl`` is a fine suffix).
         space: the :class:`~metarl.SearchSpace` whose encoding the learner was fitted on;
             :func:`load_learner` then refuses any other space.
+        directions: whether each target is minimised or maximised: one direction for all
+            targets or one per target. Recorded (with the learner's ``target_names_``) in
+            the file's metadata, where ``metarl propose`` reads its default direction.
+        metadata: extra JSON-serialisable facts to record (e.g. the runs file, the CV
+            quality); :func:`read_metadata` returns them under ``"extra"``.
 
     Returns:
         The path written.
+
+    Raises:
+        TypeError: ``learner`` is not a :class:`MetaLearner`.
+        ValueError: a bad direction, as many directions as neither 1 nor the learner's
+            targets, or ``metadata`` that JSON cannot hold.
     """
     if not isinstance(learner, MetaLearner):
         raise TypeError(f"save_learner needs a MetaLearner, got {type(learner).__name__}")
     import skops.io as sio
 
+    n_targets = int(getattr(learner, "n_targets_", 1))
+    names = getattr(learner, "target_names_", None)
+    dirs = _check_directions(directions, n_targets)
+    try:
+        extra = json.loads(json.dumps(dict(metadata or {})))
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"save_learner: metadata must be JSON-serialisable ({e})") from None
     tensors: dict[str, torch.Tensor] = {}
     body = sio.dumps(_strip(learner, tensors))
     cls = type(learner)
@@ -105,6 +133,9 @@ def save_learner(learner: MetaLearner, path: str | Path, space: SearchSpace | No
         "learner": f"{cls.__module__}.{cls.__qualname__}",
         "space_fingerprint": None if space is None else space.fingerprint(),
         "tensors": bool(tensors),
+        "target_names": None if names is None else [str(t) for t in names],
+        "directions": dirs,
+        "extra": extra,
     }
     path = Path(path)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -115,6 +146,25 @@ def save_learner(learner: MetaLearner, path: str | Path, space: SearchSpace | No
             torch.save(tensors, buf)
             zf.writestr("tensors.pt", buf.getvalue())
     return path
+
+
+def _check_directions(
+    directions: Direction | Sequence[Direction] | None, n_targets: int
+) -> list[str] | None:
+    """``directions`` as one per target (None stays None: not recorded)."""
+    if directions is None:
+        return None
+    dirs = [directions] * n_targets if isinstance(directions, str) else list(directions)
+    if len(dirs) == 1 and n_targets > 1:
+        dirs = dirs * n_targets
+    for d in dirs:
+        if d not in ("minimize", "maximize"):
+            raise ValueError(f"save_learner: direction must be 'minimize' or 'maximize', got {d!r}")
+    if len(dirs) != n_targets:
+        raise ValueError(
+            f"save_learner: {len(dirs)} directions given for a learner of {n_targets} targets"
+        )
+    return dirs
 
 
 def _allowed_types(extra: list[str]) -> set[str]:
@@ -133,14 +183,27 @@ def _allowed_types(extra: list[str]) -> set[str]:
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
-    """The ``metadata.json`` of a learner file."""
+    """The ``metadata.json`` of a learner file, as a dict.
+
+    Keys: ``format``, ``format_version``, ``metarl_version``, ``learner`` (class),
+    ``space_fingerprint``, ``tensors``, and, in files written since they were added,
+    ``target_names``, ``directions`` (one per target, None when not recorded) and ``extra``
+    (the caller's metadata).
+
+    Raises:
+        LearnerFileError: not a metarl learner file.
+    """
     try:
         with zipfile.ZipFile(path) as zf:
             meta = json.loads(zf.read("metadata.json"))
-    except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as e:
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError) as e:  # JSON or UTF-8 errors
         raise LearnerFileError(f"{path}: not a metarl learner file ({e})") from None
-    if meta.get("format") != FORMAT:
-        raise LearnerFileError(f"{path}: not a metarl learner file (format {meta.get('format')!r})")
+    fmt = meta.get("format") if isinstance(meta, dict) else None
+    if fmt != FORMAT:
+        raise LearnerFileError(f"{path}: not a metarl learner file (format {fmt!r})")
+    for key in ("target_names", "directions"):
+        meta.setdefault(key, None)
+    meta.setdefault("extra", {})
     return meta
 
 

@@ -247,11 +247,15 @@ class Study:
         self.artifacts.mkdir(parents=True, exist_ok=True)
         self.policy.save(self.artifacts / "policy")
         if hasattr(self.learner, "n_features_in_"):
-            try:
-                from metarl.learners import save_learner
-            except ImportError:  # older learners package: the policy is what must survive
-                return
-            save_learner(self.learner, self.artifacts / "learner.skops")
+            # imported here: evaluation processes import this module and must start fast
+            from metarl.learners import save_learner
+
+            save_learner(
+                self.learner,
+                self.artifacts / "learner.mrl",
+                space=self.space,
+                directions=[self.direction],
+            )
 
     # ------------------------------------------------------------------ data
     def trials(self, states: Sequence[TrialState] | None = None) -> list[FrozenTrial]:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
+
 import numpy as np
 import pytest
+import torch
 
+import metarl
 from metarl.agents import acquisition, make_policy
 from metarl.agents._ppo import needs_masks
 from metarl.space import Categorical, SearchSpace
@@ -22,27 +28,99 @@ def test_ppo_fine_tunes_the_same_model_across_rounds(small_space, small_learner)
     assert not keys & set(small_space.keys(small_space.to_matrix(second)))
 
 
-def test_ppo_save_load_round_trip(tmp_path, small_space, small_learner):
+def _greedy(policy, space, learner):
+    """The greedy (argmax) config of the policy's current model, without training it."""
+    env = policy.make_env(space, learner, "minimize", [], seed=0)
+    return policy._rollouts(env, 1, deterministic=True)[0]
+
+
+def test_ppo_save_load_round_trip_runs_no_pickle(tmp_path, small_space, small_learner):
     p = make_policy("ppo", seed=0, **SMALL)
     p.propose(small_space, small_learner, 1)
-    p.save(tmp_path / "ppo.zip")
-    q = make_policy("ppo", seed=0, **SMALL).load(tmp_path / "ppo.zip")
-    assert type(q.model_).__name__ == "MaskablePPO"
-    obs = np.zeros((1, *p.model_.observation_space.shape), dtype=np.float32)
-    a = p.model_.policy.obs_to_tensor(obs)[0]
-    np.testing.assert_allclose(
-        p.model_.policy.predict_values(a).detach().numpy(),
-        q.model_.policy.predict_values(q.model_.policy.obs_to_tensor(obs)[0]).detach().numpy(),
-        rtol=1e-5,
-    )
+    path = p.save(tmp_path / "policy")  # written exactly as named
+    assert path == tmp_path / "policy" and path.exists()
+    with zipfile.ZipFile(path) as zf:
+        assert sorted(zf.namelist()) == ["metadata.json", "weights.pt"]
+        meta = json.loads(zf.read("metadata.json"))
+        torch.load(io.BytesIO(zf.read("weights.pt")), weights_only=True)  # tensors only
+    assert meta["algorithm"] == "MaskablePPO"
+    assert meta["space_fingerprint"] == small_space.fingerprint()
+    assert meta["params"]["net_arch"] == [64, 64] and meta["num_timesteps"] == 512
+
+    q = make_policy("ppo", seed=0, **{**SMALL, "timesteps": 0}).load(path)  # no more training
+    assert q.model_ is None  # rebuilt lazily: the environment comes with propose
+    q.propose(small_space, small_learner, 1)
+    assert type(q.model_).__name__ == "MaskablePPO" and q.model_.num_timesteps == 512
+    for k, v in p.model_.policy.state_dict().items():
+        torch.testing.assert_close(q.model_.policy.state_dict()[k], v)
+    assert _greedy(q, small_space, small_learner) == _greedy(p, small_space, small_learner)
 
 
-def test_ppo_save_before_training_and_bad_file_are_clear_errors(tmp_path):
+def test_ppo_fine_tunes_from_the_loaded_weights(tmp_path, small_space, small_learner):
+    p = make_policy("ppo", seed=0, **SMALL)
+    p.propose(small_space, small_learner, 1)
+    q = make_policy("ppo", seed=0, **SMALL).load(p.save(tmp_path / "ppo.zip"))
+    q.propose(small_space, small_learner, 1)  # trains 512 more steps from the loaded state
+    assert q.model_.num_timesteps == 1024
+    fresh = make_policy("ppo", seed=1, **SMALL)
+    fresh.propose(small_space, small_learner, 1)
+    key = "action_net.weight"
+    moved = (q.model_.policy.state_dict()[key] - p.model_.policy.state_dict()[key]).abs().max()
+    apart = (fresh.model_.policy.state_dict()[key] - p.model_.policy.state_dict()[key]).abs()
+    assert moved < apart.max()  # one more round nudges the weights; a new run starts elsewhere
+    # a loaded but not yet rebuilt policy saves again unchanged
+    again = make_policy("ppo").load(tmp_path / "ppo.zip").save(tmp_path / "again.zip")
+    with zipfile.ZipFile(again) as zf:
+        assert json.loads(zf.read("metadata.json"))["num_timesteps"] == 512
+
+
+def test_ppo_loaded_on_another_space_is_refused(tmp_path, small_space, small_learner, big_space):
+    from tests.agents.conftest import fit_learner
+
+    p = make_policy("ppo", seed=0, **SMALL)
+    p.propose(small_space, small_learner, 1)
+    q = make_policy("ppo", **SMALL).load(p.save(tmp_path / "ppo.zip"))
+    with pytest.raises(ValueError, match="trained on another search space"):
+        q.propose(big_space, fit_learner(big_space), 1)
+
+
+def _rewrite_meta(path, **changes):
+    with zipfile.ZipFile(path) as zf:
+        files = {n: zf.read(n) for n in zf.namelist()}
+    meta = json.loads(files["metadata.json"])
+    meta.update(changes)
+    files["metadata.json"] = json.dumps(meta).encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for n, b in files.items():
+            zf.writestr(n, b)
+
+
+def test_ppo_file_errors_are_clear(tmp_path, small_space, small_learner):
     with pytest.raises(ValueError, match="not been trained"):
         make_policy("ppo").save(tmp_path / "x.zip")
     (tmp_path / "bad.zip").write_text("not a zip")
-    with pytest.raises(ValueError, match="not an SB3 model"):
+    with pytest.raises(ValueError, match="not a metarl policy file"):
         make_policy("ppo").load(tmp_path / "bad.zip")
+    p = make_policy("ppo", seed=0, **SMALL)
+    p.propose(small_space, small_learner, 1)
+    path = p.save(tmp_path / "ppo.zip")
+    _rewrite_meta(path, metarl_version="99.0.0")
+    with pytest.raises(ValueError, match="metarl 99.0.0.*major"):
+        make_policy("ppo").load(path)
+    _rewrite_meta(path, metarl_version=metarl.__version__, policy="elsewhere.Policy")
+    with pytest.raises(ValueError, match="elsewhere.Policy file"):
+        make_policy("ppo").load(path)
+
+
+def test_sb3_zip_only_on_request(tmp_path, small_space, small_learner):
+    p = make_policy("ppo", seed=0, **SMALL)
+    p.propose(small_space, small_learner, 1)
+    path = p.save(tmp_path / "sb3.zip", sb3=True)
+    with pytest.raises(ValueError, match="SB3 model zip.*sb3=True"):
+        make_policy("ppo").load(path)
+    q = make_policy("ppo", **SMALL).load(path, sb3=True)
+    assert type(q.model_).__name__ == "MaskablePPO"
+    assert _greedy(q, small_space, small_learner) == _greedy(p, small_space, small_learner)
 
 
 def test_plain_ppo_when_the_space_has_no_masks(small_space):

@@ -122,3 +122,24 @@ def test_subprocess_propose(workdir: Path) -> None:
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert [s.split(".")[0].strip() for s in out.stdout.strip().splitlines()] == ["1", "2"]
+
+
+def test_propose_uses_the_direction_recorded_in_the_learner_file(workdir: Path, capsys) -> None:
+    from metarl.learners import make_learner, read_metadata, save_learner
+    from metarl.metadata import load_runs
+    from metarl.space import SearchSpace
+
+    space = SearchSpace.from_yaml(SPACE)
+    data = load_runs("runs.csv", space, ["val_loss"], direction="maximize")
+    learner = make_learner("linear").fit(data.X, data.y, target_names=data.target_names)
+    save_learner(learner, "max.mrl", space=space, directions=data.directions)
+    assert read_metadata("max.mrl")["directions"] == ["maximize"]
+    pred = learner.predict(space.encode_matrix(next(space.enumerate(chunk_size=10**6))))
+
+    def best(*extra: str) -> float:
+        argv = ["propose", "--learner", "max.mrl", "--space", str(SPACE), "--n", "1", "--json"]
+        assert main([*argv, *extra]) == 0
+        return json.loads(capsys.readouterr().out)["predicted"]["val_loss"]["mean"]
+
+    assert best() == pytest.approx(pred.max(), rel=1e-6)  # the high configs, no flag needed
+    assert best("--direction", "minimize") == pytest.approx(pred.min(), rel=1e-6)  # overrides

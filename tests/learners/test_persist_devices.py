@@ -11,6 +11,7 @@ from metarl.learners import (
     LearnerFileError,
     MLPEnsembleLearner,
     load_learner,
+    read_metadata,
     save_learner,
 )
 
@@ -108,3 +109,39 @@ def test_mlp_large_predict_is_chunked_and_consistent():
     mean, std = mlp.predict(big, return_std=True)
     assert mean.shape == std.shape == (300_000,)
     np.testing.assert_allclose(mean[:50], mlp.predict(big[:50]), rtol=1e-5, atol=1e-6)
+
+
+def test_directions_target_names_and_extra_are_recorded(fitted, tmp_path):
+    space, X, learner = fitted
+    path = save_learner(
+        learner, tmp_path / "f.metarl", space, directions="maximize", metadata={"runs": "a.csv"}
+    )
+    meta = read_metadata(path)
+    assert meta["directions"] == ["maximize"] and meta["extra"] == {"runs": "a.csv"}
+    assert meta["target_names"] == list(learner.target_names_)
+    # one direction per target of a two-target learner, or one for both
+    two = ForestLearner(n_estimators=3, random_state=0).fit(X, np.c_[X[:, 0], X[:, 1]])
+    mixed = ["minimize", "maximize"]
+    assert (
+        read_metadata(save_learner(two, tmp_path / "2.metarl", directions=mixed))["directions"]
+        == mixed
+    )
+    both = save_learner(two, tmp_path / "3.metarl", directions=["maximize"])
+    assert read_metadata(both)["directions"] == ["maximize", "maximize"]
+    # not recorded: None, as in files written before directions were recorded
+    assert read_metadata(save_learner(learner, tmp_path / "n.metarl"))["directions"] is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"directions": "up"}, "direction must be 'minimize' or 'maximize', got 'up'"),
+        ({"directions": ["minimize"] * 3}, "3 directions given for a learner of 1 targets"),
+        ({"metadata": {"f": object()}}, "metadata must be JSON-serialisable"),
+    ],
+)
+def test_bad_directions_or_metadata_are_refused(fitted, tmp_path, kwargs, message):
+    _, _, learner = fitted
+    with pytest.raises(ValueError, match=message):
+        save_learner(learner, tmp_path / "f.metarl", **kwargs)
+    assert not (tmp_path / "f.metarl").exists()
