@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import io
 import json
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -146,18 +147,21 @@ class PPOPolicy(ScoredPolicy):
         exclude: list[Config],
         seed: int,
     ) -> VecEnv:
-        """The vectorised training environment on ``learner``'s acquisition."""
+        """The vectorised training environment on ``learner``'s acquisition.
+
+        Every environment, ``metarl/Design-v0`` or a plug-in ``env_id``, receives the keywords
+        ``space, learner, direction, reward, kappa, exclude`` (plus ``env_kwargs``).
+        """
         kwargs = {"space": space, "learner": learner, "direction": direction}
         kwargs.update(self.env_kwargs or {})
+        kwargs.setdefault("reward", self.acquisition)
+        kwargs.setdefault("kappa", self.kappa)
+        kwargs.setdefault("exclude", exclude)
         if self.env_id is not None:
             kwargs.setdefault("render_mode", None)  # make_vec_env would ask for "rgb_array"
             return make_vec_env(self.env_id, n_envs=self.n_envs, seed=seed, env_kwargs=kwargs)
         from metarl.envs import DesignVecEnv
 
-        kwargs.setdefault("reward", self.acquisition)
-        kwargs.setdefault("kappa", self.kappa)
-        if exclude:
-            kwargs.setdefault("exclude", exclude)
         env = DesignVecEnv(n_envs=self.n_envs, **kwargs)
         env.seed(seed)
         return env
@@ -185,8 +189,18 @@ class PPOPolicy(ScoredPolicy):
         if masked:
             from sb3_contrib import MaskablePPO
 
-            return MaskablePPO("MlpPolicy", env, **kwargs)
-        return PPO("MlpPolicy", env, **kwargs)
+            return self._with_logger(MaskablePPO("MlpPolicy", env, **kwargs))
+        return self._with_logger(PPO("MlpPolicy", env, **kwargs))
+
+    def _with_logger(self, model: Any) -> Any:
+        """Without ``tensorboard_log``, log to stdout (``verbose``) or nowhere: SB3's default
+        logger would create a fresh ``SB3-<date>`` folder in the temp dir at every round."""
+        if self.tensorboard_log is None:
+            from stable_baselines3.common.logger import HumanOutputFormat, Logger
+
+            formats = [HumanOutputFormat(sys.stdout)] if self.verbose else []
+            model.set_logger(Logger(folder=None, output_formats=formats))
+        return model
 
     # ------------------------------------------------------------------ propose
     def train(

@@ -1,0 +1,38 @@
+"""Compare search policies on tabular benchmarks under one protocol (PROTOCOL.md).
+
+``run_comparison`` runs every (policy, task, seed) in parallel and resumably, and writes
+``runs.csv``, ``summary.md`` and ``regret.png``; ``run_one`` is a single run.
+"""
+
+from metarl.compare._policies import (
+    DEFAULT,
+    PolicySpec,
+    default_policy,
+    parse_policies,
+    parse_policy,
+    resolve_policy_name,
+)
+from metarl.compare._protocol import CHECKPOINTS, COLUMNS, TRANSFER_SIZE, checkpoints, run_one
+from metarl.compare._report import mean_rank, plot_regret, regret_table, summary_markdown
+from metarl.compare._runner import rebuild_reports, resolve_tasks, run_comparison
+
+__all__ = [
+    "CHECKPOINTS",
+    "COLUMNS",
+    "DEFAULT",
+    "TRANSFER_SIZE",
+    "PolicySpec",
+    "checkpoints",
+    "default_policy",
+    "mean_rank",
+    "parse_policies",
+    "parse_policy",
+    "plot_regret",
+    "rebuild_reports",
+    "regret_table",
+    "resolve_policy_name",
+    "resolve_tasks",
+    "run_comparison",
+    "run_one",
+    "summary_markdown",
+]

@@ -1,0 +1,133 @@
+"""Which policy a comparison runs: parsing policy specs, and what ``default`` means."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+#: The policy name that stands for the refinement loop with MetaRLSampler's defaults.
+DEFAULT = "default"
+
+_SPEC = re.compile(
+    r"^\s*(?:(?P<label>[\w.\-]+)\s*=\s*)?(?P<name>[\w.\-/]+)\s*(?:\((?P<args>.*)\))?\s*$"
+)
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """One contender of a comparison.
+
+    Attributes:
+        label: the name the contender has in runs.csv, summary.md and regret.png.
+        name: a registered policy name (``make_policy(name)``) or ``"default"``.
+        kwargs: keyword arguments for ``make_policy``.
+        learner: the meta-learner name for model-based policies (``make_learner``).
+        learner_kwargs: keyword arguments for ``make_learner``.
+    """
+
+    label: str
+    name: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    learner: str = "auto"
+    learner_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def default_policy() -> tuple[str, str, dict[str, Any]]:
+    """``(learner name, policy name, policy kwargs)`` of :class:`metarl.MetaRLSampler` with
+    its defaults: the one place that says what the ``default`` contender of a comparison is.
+
+    The policy name may be ``"auto"``, resolved per space by :func:`resolve_policy_name`
+    as the sampler resolves it.
+    """
+    from metarl.sampler import MetaRLSampler
+
+    sampler = MetaRLSampler()
+    learner, policy = sampler.learner, sampler.policy
+    if not isinstance(learner, str) or not isinstance(policy, str):
+        raise TypeError("MetaRLSampler's default learner and policy must be given by name")
+    return learner, policy, dict(sampler.policy_kwargs)
+
+
+def resolve_policy_name(name: str, space: Any) -> str:
+    """The policy ``name`` stands for on ``space``: ``"auto"`` is resolved as
+    :class:`metarl.MetaRLSampler` resolves it (exact argmax where the design grid is
+    enumerable, else PPO); any other name is itself."""
+    if name != "auto":
+        return name
+    from metarl.sampler._sampler import ENUMERABLE
+
+    return "exhaustive" if space.cardinality <= ENUMERABLE else "ppo"
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split on commas that are not inside parentheses."""
+    parts, depth, cur = [], 0, []
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def parse_policy(spec: str | PolicySpec) -> PolicySpec:
+    """Parse ``"name"``, ``"name(k=v, ...)"`` or ``"label=name(k=v, ...)"``.
+
+    Values are read as YAML scalars (``n_steps=512``, ``env_id=envs/EditDesign-v0``). The
+    keys ``learner`` and ``learner_kwargs`` choose the meta-learner of a model-based policy.
+
+    Raises:
+        ValueError: a spec that does not parse (the message quotes it).
+    """
+    if isinstance(spec, PolicySpec):
+        return spec
+    m = _SPEC.match(str(spec))
+    if m is None:
+        raise ValueError(f"cannot parse policy spec {spec!r} (expected name or name(k=v, ...))")
+    name = m["name"]
+    kwargs: dict[str, Any] = {}
+    for item in _split_top_level(m["args"] or ""):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip().isidentifier():
+            raise ValueError(f"policy spec {spec!r}: expected key=value, got {item!r}")
+        kwargs[key.strip()] = yaml.safe_load(value.strip())
+    learner, learner_kwargs = "auto", dict(kwargs.pop("learner_kwargs", None) or {})
+    learner = kwargs.pop("learner", learner)
+    if name == DEFAULT:
+        d_learner, d_policy, d_kwargs = default_policy()
+        name, kwargs = d_policy, {**d_kwargs, **kwargs}
+        learner = learner if learner != "auto" else d_learner
+        label = m["label"] or DEFAULT
+    else:
+        label = m["label"] or str(spec).strip()
+    return PolicySpec(label, name, kwargs, learner, learner_kwargs)
+
+
+def parse_policies(specs: str | list[str | PolicySpec]) -> list[PolicySpec]:
+    """Parse a comma-separated list (commas inside parentheses kept) or a list of specs.
+
+    Raises:
+        ValueError: an empty list, a spec that does not parse, or two contenders with the
+            same label.
+    """
+    items = _split_top_level(specs) if isinstance(specs, str) else list(specs)
+    out = [parse_policy(s) for s in items]
+    if not out:
+        raise ValueError("no policy given")
+    labels = [p.label for p in out]
+    dup = sorted({x for x in labels if labels.count(x) > 1})
+    if dup:
+        raise ValueError(f"policy label(s) given twice: {dup}")
+    for p in out:
+        if "__" in p.label or "/" in p.label:
+            raise ValueError(f"policy label {p.label!r}: use label=spec with no '__' or '/'")
+    return out

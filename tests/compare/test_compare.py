@@ -1,0 +1,197 @@
+"""The comparison harness: files, regret, resume, parallelism, policy specs, CLI."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metarl.benchmarks import load_task
+from metarl.compare import (
+    COLUMNS,
+    checkpoints,
+    parse_policies,
+    parse_policy,
+    rebuild_reports,
+    run_comparison,
+    run_one,
+)
+from metarl.compare._cli import add_parser
+from metarl.compare._runner import resolve_tasks
+
+TASKS = ["hpolib/protein_structure", "nasbench201/cifar10"]
+
+
+@pytest.fixture(scope="module")
+def comparison(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, object]:
+    out = tmp_path_factory.mktemp("cmp")
+    runs = run_comparison(TASKS, "random,evolution", 2, 12, out_dir=out, progress=False)
+    return runs, out
+
+
+def test_writes_every_file_with_the_protocol_columns(comparison) -> None:
+    runs, out = comparison
+    for name in ("runs.csv", "summary.md", "regret.png"):
+        assert (out / name).stat().st_size > 0, name
+    csv = pd.read_csv(out / "runs.csv")
+    assert list(csv.columns) == COLUMNS
+    # 2 policies x 2 tasks x 2 seeds x checkpoints (10, 12)
+    assert len(csv) == 16
+    assert sorted(csv["n_evals"].unique()) == [10, 12]
+    assert len(list((out / "runs").glob("*.csv"))) == 8
+    summary = (out / "summary.md").read_text()
+    for heading in ("all tasks", "hpolib", "nasbench201", "Mean rank"):
+        assert heading in summary
+    assert "| random |" in summary and "| evolution |" in summary
+
+
+def test_regret_matches_the_task(comparison) -> None:
+    runs, _ = comparison
+    rng = np.random.default_rng(0)
+    for task_name, sub in runs.groupby("task"):
+        task = load_task(task_name, 0)
+        truth = task.true_values()
+        assert np.allclose(sub["norm_regret"], task.normalized_regret(sub["true_value"].to_numpy()))
+        for _, row in sub.iterrows():
+            hits = np.flatnonzero(np.isclose(truth, row["true_value"], rtol=0, atol=1e-12))
+            assert len(hits), "the incumbent's true value is a config's seed-mean"
+            M = np.repeat(task.all_matrix()[hits], 64, axis=0)
+            recorded = task.sample_observations(M, rng)
+            assert np.isclose(recorded, row["best_observed"], rtol=0, atol=1e-12).any()
+        for _, run in sub.groupby(["policy", "seed"]):
+            best = run.sort_values("n_evals")["best_observed"].to_numpy()
+            step = np.diff(best) if task.direction == "minimize" else -np.diff(best)
+            assert (step <= 0).all(), "the best observed value never gets worse"
+
+
+def test_initial_design_is_shared_and_runs_are_reproducible() -> None:
+    a = run_one(parse_policy("random"), TASKS[0], 3, budget=10)
+    b = run_one(parse_policy("evolution"), TASKS[0], 3, budget=10)
+    c = run_one(parse_policy("random"), TASKS[0], 3, budget=10)
+    cols = ["n_evals", "best_observed", "true_value", "norm_regret"]
+    pd.testing.assert_frame_equal(a[cols], b[cols])
+    pd.testing.assert_frame_equal(a[cols], c[cols])
+
+
+def test_resume_skips_finished_runs(tmp_path) -> None:
+    kw = dict(out_dir=tmp_path, progress=False)
+    first = run_comparison(TASKS[:1], "random", 2, 12, **kw)
+    files = sorted((tmp_path / "runs").glob("*.csv"))
+    stamps = {f: f.stat().st_mtime_ns for f in files}
+    os.remove(files[0])
+    again = run_comparison(TASKS[:1], "random", 2, 12, **kw)
+    assert files[0].exists(), "the missing run is run again"
+    assert files[1].stat().st_mtime_ns == stamps[files[1]], "a finished run is not rerun"
+    pd.testing.assert_frame_equal(
+        first.sort_values(COLUMNS[:4]).reset_index(drop=True).drop(columns="seconds"),
+        again.sort_values(COLUMNS[:4]).reset_index(drop=True).drop(columns="seconds"),
+    )
+
+
+def test_resume_refuses_other_settings(tmp_path) -> None:
+    run_comparison(TASKS[:1], "random", 1, 10, out_dir=tmp_path, progress=False)
+    with pytest.raises(ValueError, match=r"budget=12 \(stored: 10\)"):
+        run_comparison(TASKS[:1], "random", 1, 12, out_dir=tmp_path, progress=False)
+
+
+def test_parallel_matches_serial(tmp_path) -> None:
+    serial = run_comparison(TASKS[:1], "random", 2, 10, out_dir=tmp_path / "a", progress=False)
+    parallel = run_comparison(
+        TASKS[:1], "random", 2, 10, out_dir=tmp_path / "b", n_jobs=2, progress=False
+    )
+    cols = ["policy", "task", "seed", "n_evals", "true_value"]
+    pd.testing.assert_frame_equal(
+        serial[cols].sort_values(cols).reset_index(drop=True),
+        parallel[cols].sort_values(cols).reset_index(drop=True),
+    )
+
+
+def test_checkpoints() -> None:
+    assert checkpoints(12) == [10, 12]
+    assert checkpoints(100) == [10, 25, 50, 100]
+    assert checkpoints(5) == [5]
+
+
+def test_policy_specs() -> None:
+    p = parse_policy("edit=ppo(env_id=envs/EditDesign-v0, n_steps=64, learner=forest)")
+    assert (p.label, p.name, p.learner) == ("edit", "ppo", "forest")
+    assert p.kwargs == {"env_id": "envs/EditDesign-v0", "n_steps": 64}
+    specs = parse_policies("random,tpe(n_startup_trials=5),default")
+    assert [s.label for s in specs] == ["random", "tpe(n_startup_trials=5)", "default"]
+    with pytest.raises(ValueError, match="given twice"):
+        parse_policies("random,random")
+    with pytest.raises(ValueError, match="key=value"):
+        parse_policy("ppo(64)")
+
+
+def test_task_patterns() -> None:
+    assert resolve_tasks("hpolib/*") == [
+        "hpolib/naval_propulsion",
+        "hpolib/parkinsons_telemonitoring",
+        "hpolib/protein_structure",
+        "hpolib/slice_localization",
+    ]
+    with pytest.raises(ValueError, match="matches no task"):
+        resolve_tasks("nope/*")
+
+
+def _cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="metarl")
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_cli(tmp_path, capsys) -> None:
+    out = tmp_path / "cli"
+    argv = ["compare", "--tasks", "hpolib/protein*", "--policies", "random", "--seeds", "1"]
+    assert _cli(argv + ["--budget", "10", "--out", str(out), "--no-progress"]) == 0
+    assert (out / "summary.md").exists()
+    assert "summary.md" in capsys.readouterr().out
+    assert _cli(argv + ["--budget", "10", "--out", str(out), "--tasks", "x/*"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("metarl compare: error:") and "x/*" in err and "\n" not in err
+
+
+def test_transfer_data_is_the_other_datasets_with_their_context() -> None:
+    from metarl.compare._protocol import transfer_data
+
+    X, y = transfer_data("nasbench201/cifar10", 0, np.random.default_rng(0))
+    task = load_task("nasbench201/cifar10", 0)
+    assert X.shape == (2 * 200, task.space.encoded_width) and y.shape == (400,)
+    ctx = X[:, task.space.feature_slices["dataset"]]
+    names = task.space.context["dataset"].choices
+    seen = {names[i] for i in ctx.argmax(axis=1)}
+    assert seen == {"cifar100", "imagenet"}
+
+
+def test_model_based_policy_with_transfer_starts_from_the_learner(tmp_path) -> None:
+    spec = "linear_argmax=exhaustive(learner=linear)"
+    runs = run_comparison(
+        TASKS[1:], spec, 1, 12, out_dir=tmp_path, batch_size=4, transfer=True, progress=False
+    )
+    assert list(runs["n_evals"]) == [10, 12]
+    cold = run_one(parse_policy(spec), TASKS[1], 0, budget=10, batch_size=4)
+    warm = run_one(parse_policy(spec), TASKS[1], 0, budget=10, batch_size=4, transfer=True)
+    # with transfer, the first evaluations are the learner's picks, not the random design
+    assert cold["true_value"].iloc[0] != warm["true_value"].iloc[0]
+
+
+def test_rebuild_reports_merges_folders(comparison, tmp_path) -> None:
+    runs, out = comparison
+    merged = rebuild_reports([out], out=tmp_path / "merged", order=["evolution", "random"])
+    assert len(merged) == len(runs)
+    summary = (tmp_path / "merged" / "summary.md").read_text()
+    assert summary.index("| evolution |") < summary.index("| random |")
+    with pytest.raises(ValueError, match="no stored run"):
+        rebuild_reports(tmp_path / "empty")
+
+
+def test_cli_plugin_import_errors_name_the_module(tmp_path, capsys) -> None:
+    argv = ["compare", "--tasks", "hpolib/protein*", "--policies", "random", "--seeds", "1"]
+    argv += ["--budget", "10", "--out", str(tmp_path), "--import", "no_such_plugin"]
+    assert _cli(argv) == 2
+    assert "'no_such_plugin'" in capsys.readouterr().err
