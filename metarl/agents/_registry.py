@@ -6,7 +6,9 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import entry_points
 
+from metarl._defaults import DEFAULT_POLICY_KWARGS, resolve_policy_name
 from metarl.agents._base import SearchPolicy
+from metarl.space import SearchSpace
 
 ENTRY_POINT_GROUP = "metarl.policies"
 
@@ -76,3 +78,13 @@ def make_policy(name: str, **kwargs: object) -> SearchPolicy:
     cls = _resolve(name, _REGISTRY[name])
     _REGISTRY[name] = cls
     return cls(**kwargs)
+
+
+def make_policy_for(
+    name: str, space: SearchSpace, kwargs: dict[str, object] | None = None, **options: object
+) -> SearchPolicy:
+    """:func:`make_policy` after resolving ``"auto"`` on ``space``; ``"auto"`` without
+    ``kwargs`` gets :data:`DEFAULT_POLICY_KWARGS`."""
+    if kwargs is None:
+        kwargs = dict(DEFAULT_POLICY_KWARGS) if name == "auto" else {}
+    return make_policy(resolve_policy_name(name, space, **options), **kwargs)  # type: ignore[arg-type]

@@ -10,7 +10,6 @@ from metarl.compare._policies import (
     default_policy,
     parse_policies,
     parse_policy,
-    resolve_policy_name,
 )
 from metarl.compare._protocol import CHECKPOINTS, COLUMNS, TRANSFER_SIZE, checkpoints, run_one
 from metarl.compare._report import mean_rank, plot_regret, regret_table, summary_markdown
@@ -30,7 +29,6 @@ __all__ = [
     "plot_regret",
     "rebuild_reports",
     "regret_table",
-    "resolve_policy_name",
     "resolve_tasks",
     "run_comparison",
     "run_one",

@@ -39,7 +39,8 @@ def default_policy() -> tuple[str, str, dict[str, Any]]:
     """``(learner name, policy name, policy kwargs)`` of :class:`metarl.MetaRLSampler` with
     its defaults: the one place that says what the ``default`` contender of a comparison is.
 
-    The policy name may be ``"auto"``, resolved per space by :func:`resolve_policy_name`
+    The policy name may be ``"auto"``, resolved per space by
+    :func:`metarl.agents.resolve_policy_name`
     as the sampler resolves it.
     """
     from metarl.sampler import MetaRLSampler
@@ -48,18 +49,12 @@ def default_policy() -> tuple[str, str, dict[str, Any]]:
     learner, policy = sampler.learner, sampler.policy
     if not isinstance(learner, str) or not isinstance(policy, str):
         raise TypeError("MetaRLSampler's default learner and policy must be given by name")
-    return learner, policy, dict(sampler.policy_kwargs)
+    kwargs = sampler.policy_kwargs
+    if kwargs is None:
+        from metarl._defaults import DEFAULT_POLICY_KWARGS
 
-
-def resolve_policy_name(name: str, space: Any) -> str:
-    """The policy ``name`` stands for on ``space``: ``"auto"`` is resolved as
-    :class:`metarl.MetaRLSampler` resolves it (exact argmax where the design grid is
-    enumerable, else PPO); any other name is itself."""
-    if name != "auto":
-        return name
-    from metarl.sampler._sampler import ENUMERABLE
-
-    return "exhaustive" if space.cardinality <= ENUMERABLE else "ppo"
+        kwargs = DEFAULT_POLICY_KWARGS if policy == "auto" else {}
+    return learner, policy, dict(kwargs)
 
 
 def _split_top_level(text: str) -> list[str]:

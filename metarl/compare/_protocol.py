@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metarl.compare._policies import PolicySpec, resolve_policy_name
+from metarl._defaults import resolve_policy_name
+from metarl.compare._policies import PolicySpec
 
 #: The evaluation counts at which a run's incumbent is recorded (those <= budget, and the
 #: budget itself).

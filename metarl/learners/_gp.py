@@ -85,21 +85,35 @@ class GPLearner(TransformedTargetLearner):
             return self._fit(X, z, seed)
 
     def _fit(self, X: np.ndarray, z: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+        # A kernel matrix can lose positive definiteness (duplicate rows, a line search
+        # wandering to extreme hyperparameters); raise the noise floor rather than fail.
+        for floor in (float(self.noise_floor), 1e-2, 1e-1):
+            fitted = self._fit_with_floor(X, z, seed, floor)
+            if fitted is not None:
+                return fitted
+        raise RuntimeError(
+            "GP fit failed from every start, even with noise floor 0.1 (kernel matrix not "
+            "positive definite): are there NaN or constant features?"
+        )
+
+    def _fit_with_floor(
+        self, X: np.ndarray, z: np.ndarray, seed: int, floor: float
+    ) -> dict[str, np.ndarray] | None:
         Xt = torch.tensor(np.asarray(X, dtype=np.float64))
         zt = torch.tensor(np.asarray(z, dtype=np.float64))
         n, d = Xt.shape
         n_ls = d if self.ard else 1
         mu0 = math.sqrt(2.0) + 0.5 * math.log(max(d, 1))  # prior mean of log length scale
         gen = torch.Generator().manual_seed(seed)
-        floor = float(self.noise_floor)
         eye = torch.eye(n, dtype=torch.float64)
 
         def unpack(p: torch.Tensor):
+            p = p.clamp(-12.0, 12.0)  # keeps every start's kernel numerically sane
             return p[:n_ls].exp(), p[n_ls].exp(), floor + p[n_ls + 1].exp()
 
         def loss_fn(p: torch.Tensor) -> torch.Tensor:
             ls, amp, noise = unpack(p)
-            K = amp * _matern(_dist(Xt / ls, Xt / ls), self.nu) + (noise + 1e-8) * eye
+            K = amp * _matern(_dist(Xt / ls, Xt / ls), self.nu) + (noise + 1e-8 * amp) * eye
             L = torch.linalg.cholesky(K)
             a = torch.cholesky_solve(zt[:, None], L)[:, 0]
             nll = 0.5 * zt @ a + torch.log(torch.diagonal(L)).sum()
@@ -136,12 +150,14 @@ class GPLearner(TransformedTargetLearner):
                 best, best_loss = p.detach().clone(), loss
                 n_iter = int(opt.state[opt._params[0]].get("n_iter", 0))
         if best is None:
-            raise RuntimeError("GP fit failed from every start (kernel matrix not positive)")
+            return None
         with torch.no_grad():
             ls, amp, noise = unpack(best)
             Xs = Xt / ls
-            K = amp * _matern(_dist(Xs, Xs), self.nu) + (noise + 1e-8) * eye
-            L = torch.linalg.cholesky(K)
+            K = amp * _matern(_dist(Xs, Xs), self.nu) + (noise + 1e-8 * amp) * eye
+            L, info = torch.linalg.cholesky_ex(K)
+            if int(info) != 0:
+                return None
             alpha = torch.cholesky_solve(zt[:, None], L)[:, 0]
         return {
             "X_scaled": Xs.numpy(),

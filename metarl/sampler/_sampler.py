@@ -24,12 +24,10 @@ from optuna.samplers import BaseSampler, RandomSampler
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from metarl._defaults import DEFAULT_LEARNER, ENUMERABLE
 from metarl.space import Boolean, Categorical, SearchSpace, from_optuna
 from metarl.space._params import Param
 from metarl.type_aliases import Config
-
-#: Largest design grid the default policy searches exactly; beyond it, PPO.
-ENUMERABLE = 10**6
 
 
 def _find_parent(name: str, present: list[dict[str, Any]], params: dict[str, Param]) -> Any:
@@ -113,11 +111,17 @@ class MetaRLSampler(BaseSampler):
     define-by-run, conditional parameters) unchanged, with ``n_jobs=1`` or more.
 
     Args:
-        learner: a meta-learner or a ``make_learner`` name (default ``"auto"``).
+        learner: a meta-learner or a ``make_learner`` name (default ``"gp"``).
         policy: a search policy, a ``make_policy`` name, or ``"auto"``: ``"exhaustive"``
             (exact argmax of the acquisition) where the design grid has at most
             ``enumerable`` configs, else ``"ppo"``.
-        policy_kwargs: keyword arguments of a policy given by name.
+        policy_kwargs: keyword arguments of a policy given by name (``"auto"`` without
+            them: UCB with kappa 2, ``metarl.agents.DEFAULT_POLICY_KWARGS``).
+
+    The defaults are the best configuration metarl measured under ``PROTOCOL.md``
+    (``docs/RESULTS.md``): a GP meta-learner refitted after every result, one proposal per
+    fit, the exact argmax of UCB (kappa 2) over the design grid, and PPO where the grid is
+    too large to enumerate.
         n_startup_trials: completed trials sampled by ``independent_sampler`` first.
         batch_size: configs proposed per learner fit; they are handed out to the next trials
             until a new result arrives.
@@ -130,11 +134,11 @@ class MetaRLSampler(BaseSampler):
     def __init__(
         self,
         *,
-        learner: Any = "auto",
+        learner: Any = DEFAULT_LEARNER,
         policy: Any = "auto",
         policy_kwargs: dict[str, Any] | None = None,
         n_startup_trials: int = 10,
-        batch_size: int = 4,
+        batch_size: int = 1,
         seed: int | None = None,
         independent_sampler: BaseSampler | None = None,
         enumerable: int = ENUMERABLE,
@@ -143,7 +147,7 @@ class MetaRLSampler(BaseSampler):
             raise ValueError("n_startup_trials and batch_size must be positive integers")
         self.learner = learner
         self.policy = policy
-        self.policy_kwargs = dict(policy_kwargs or {})
+        self.policy_kwargs = None if policy_kwargs is None else dict(policy_kwargs)
         self.n_startup_trials = n_startup_trials
         self.batch_size = batch_size
         self.seed = seed
@@ -179,15 +183,16 @@ class MetaRLSampler(BaseSampler):
 
     # ------------------------------------------------------------------ proposals
     def _make(self, space: SearchSpace) -> tuple[Any, Any]:
-        from metarl.agents import make_policy
+        from metarl.agents import make_policy_for
         from metarl.learners import make_learner
 
         learner = make_learner(self.learner) if isinstance(self.learner, str) else self.learner
         if self._policy_obj is None or self._policy_space != space.fingerprint():
-            name = self.policy
-            if name == "auto":
-                name = "exhaustive" if space.cardinality <= self.enumerable else "ppo"
-            pol = make_policy(name, **self.policy_kwargs) if isinstance(name, str) else name
+            pol = (
+                make_policy_for(self.policy, space, self.policy_kwargs, enumerable=self.enumerable)
+                if isinstance(self.policy, str)
+                else self.policy
+            )
             pol.reseed(self.seed)
             self._policy_obj, self._policy_space = pol, space.fingerprint()
         return learner, self._policy_obj

@@ -34,6 +34,7 @@ import optuna
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
+from metarl._defaults import DEFAULT_LEARNER
 from metarl.space import SearchSpace, config_from_optuna_params, config_to_optuna_params, to_optuna
 from metarl.study._executors import Executor, make_executor
 from metarl.study._storage import (
@@ -72,8 +73,10 @@ class Study:
             (registered trainer, benchmark task, or ``module:function``).
         metric: the objective metric (default: the trainer's ``.metric``, else ``"value"``).
         direction: ``"minimize"`` or ``"maximize"`` (default: the trainer's, else minimize).
-        learner: a meta-learner or a ``make_learner`` name.
-        policy: a :class:`~metarl.agents.SearchPolicy` or a ``make_policy`` name.
+        learner: a meta-learner or a ``make_learner`` name (default ``"gp"``).
+        policy: a :class:`~metarl.agents.SearchPolicy`, a ``make_policy`` name, or
+            ``"auto"`` (default: exact argmax of UCB where the design grid is enumerable,
+            else PPO; see ``metarl.agents.resolve_policy_name``).
         policy_kwargs: keyword arguments for a policy given by name.
         learner_kwargs: keyword arguments for a learner given by name.
         storage: ``None`` (in memory), an RDB URL, or an Optuna storage.
@@ -104,8 +107,8 @@ class Study:
         *,
         metric: str | None = None,
         direction: Direction | None = None,
-        learner: Any = "auto",
-        policy: Any = "random",
+        learner: Any = DEFAULT_LEARNER,
+        policy: Any = "auto",
         learner_kwargs: dict[str, Any] | None = None,
         policy_kwargs: dict[str, Any] | None = None,
         storage: str | BaseStorage | None = None,
@@ -140,7 +143,7 @@ class Study:
         self.timeout = timeout
         self.executor, self.n_workers = executor, n_workers
         self.learner = self._make_learner(learner, learner_kwargs or {})
-        self.policy = self._make_policy(policy, policy_kwargs or {})
+        self.policy = self._make_policy(policy, policy_kwargs)
         self._learner_name = learner if isinstance(learner, str) else type(learner).__name__
         self._policy_name = policy if isinstance(policy, str) else type(policy).__name__
         self.storage = open_storage(
@@ -160,12 +163,12 @@ class Study:
 
         return make_learner(learner, **kwargs)
 
-    def _make_policy(self, policy: Any, kwargs: dict[str, Any]) -> Any:
+    def _make_policy(self, policy: Any, kwargs: dict[str, Any] | None) -> Any:
         if not isinstance(policy, str):
             return policy
-        from metarl.agents import make_policy
+        from metarl.agents import make_policy_for
 
-        p = make_policy(policy, **kwargs)
+        p = make_policy_for(policy, self.space, kwargs)
         p.reseed(self.seed)
         return p
 
