@@ -70,7 +70,9 @@ def _arm_timeout(fut: cf.Future, timeout: float | None, on_timeout: Any = None) 
 
 
 def _child_main(conn: Any) -> None:
-    """Loop of a pool process: receive (trainer, config), send back ("ok"|"error", payload)."""
+    """Loop of a pool process: say "ready" once its imports are done, then receive
+    (trainer, config) and send back ("ok"|"error", payload)."""
+    conn.send(("ready", None))
     while True:
         try:
             msg = conn.recv()
@@ -90,13 +92,18 @@ class ProcessExecutor(Executor):
     """A pool of long-lived worker processes; a call past its timeout kills its process.
 
     Each process builds a trainer once (by :class:`TrainerSpec`) and reuses it; a killed or
-    crashed process is replaced by a fresh one for the next call. Trainers must be picklable
-    (a :class:`TrainerSpec` or a module-level function).
+    crashed process is replaced by a fresh one for the next call. A call's timeout starts when
+    its process is ready (interpreter started, metarl imported), so start-up is never counted
+    against the trainer. Trainers must be picklable (a :class:`TrainerSpec` or a module-level
+    function).
 
     Args:
         n_workers: number of processes.
         start_method: multiprocessing start method (``spawn`` is safe with threads).
     """
+
+    #: seconds a new worker process may take to start and import metarl
+    startup_timeout: float = 120.0
 
     def __init__(self, n_workers: int = 2, start_method: str = "spawn") -> None:
         if n_workers < 1:
@@ -118,6 +125,9 @@ class ProcessExecutor(Executor):
         proc.start()
         child.close()
         self._procs[i] = (proc, parent)
+        if not parent.poll(self.startup_timeout) or parent.recv()[0] != "ready":
+            self._stop(i)
+            raise TrainerError(f"worker process did not start within {self.startup_timeout:g} s")
         return proc, parent
 
     def _stop(self, i: int) -> None:
@@ -138,7 +148,11 @@ class ProcessExecutor(Executor):
             fut, trainer, config, timeout = job
             if not fut.set_running_or_notify_cancel():
                 continue
-            proc, conn = self._procs[i] or self._start(i)
+            try:
+                proc, conn = self._procs[i] or self._start(i)
+            except (TrainerError, EOFError, OSError) as e:
+                _settle(fut, error=TrainerError(f"cannot start a worker process: {e}"))
+                continue
             try:
                 conn.send((trainer, config))
             except Exception as e:  # noqa: BLE001 - unpicklable trainer or config
