@@ -61,9 +61,9 @@ def _streams(seed: int) -> dict[str, np.random.Generator]:
 
 def transfer_data(
     task_name: str, seed: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Encoded features and noisy values of ``TRANSFER_SIZE`` random configs of each other
-    dataset of the task's family, each encoded with its own dataset as context.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Encoded features, noisy values and dataset names of ``TRANSFER_SIZE`` random configs
+    of each other dataset of the task's family, each encoded with its own dataset as context.
 
     Raises:
         ValueError: the task's family has no other dataset, or a sibling's space encodes a
@@ -75,7 +75,7 @@ def transfer_data(
     siblings = [t for t in list_tasks(family_of(task_name)) if t != task_name]
     if not siblings:
         raise ValueError(f"transfer: task {task_name!r} has no other dataset in its family")
-    Xs, ys = [], []
+    Xs, ys, groups = [], [], []
     for name in siblings:
         sib = load_task(name, seed)
         M = _distinct_sample(sib.space, TRANSFER_SIZE, rng, set())
@@ -87,7 +87,8 @@ def transfer_data(
             )
         Xs.append(X)
         ys.append(np.asarray(sib.sample_observations(M, rng), dtype=np.float64))
-    return np.concatenate(Xs), np.concatenate(ys)
+        groups.append(np.full(len(M), name))
+    return np.concatenate(Xs), np.concatenate(ys), np.concatenate(groups)
 
 
 def _distinct_sample(space: Any, n: int, rng: np.random.Generator, seen: set[bytes]) -> np.ndarray:
@@ -143,9 +144,9 @@ def run_one(
     policy = make_policy(resolve_policy_name(spec.name, space), **spec.kwargs)
     policy.reseed(seed)
     model_free = not getattr(policy, "requires_learner", True)
-    X_prior = y_prior = None
+    X_prior = y_prior = g_prior = None
     if transfer and not model_free:
-        X_prior, y_prior = transfer_data(task_name, seed, rng["transfer"])
+        X_prior, y_prior, g_prior = transfer_data(task_name, seed, rng["transfer"])
         n_init = 0
     n_init = min(n_init, budget)
 
@@ -167,8 +168,7 @@ def run_one(
                 task,
                 M,
                 y,
-                X_prior,
-                y_prior,
+                (X_prior, y_prior, g_prior) if X_prior is not None else None,
                 min(batch_size, budget - len(y)),
                 seen,
             )
@@ -192,21 +192,28 @@ def _propose(
     task: Any,
     M: np.ndarray,
     y: np.ndarray,
-    X_prior: np.ndarray | None,
-    y_prior: np.ndarray | None,
+    prior: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
     k: int,
     seen: set[bytes],
 ) -> np.ndarray:
-    """One round of the policy: fit the learner where it has one, then propose ``k``."""
+    """One round of the policy: fit the learner where it has one, then propose ``k``.
+
+    With transfer data (``prior``: features, values, dataset names), every dataset's values
+    become normal scores of their ranks within that dataset before the fit: raw values of
+    different datasets are not comparable, their ranks are.
+    """
     configs = space.to_configs(M)
     learner = None
     if not model_free:
-        from metarl.learners import make_learner
+        from metarl.learners import group_normal_scores, make_learner
 
         X = space.encode_matrix(M)
         yy = y
-        if X_prior is not None:
-            X, yy = np.concatenate([X_prior, X]), np.concatenate([y_prior, y])
+        if prior is not None:
+            X_prior, y_prior, g_prior = prior
+            X = np.concatenate([X_prior, X])
+            groups = np.concatenate([g_prior, np.full(len(y), task.name)])
+            yy = group_normal_scores(np.concatenate([y_prior, y]), groups)
         learner = make_learner(spec.learner, **spec.learner_kwargs).fit(
             X, yy, target_names=[task.metric]
         )

@@ -26,7 +26,7 @@ from metarl.learners._registry import (
     make_learner,
     register_learner,
 )
-from metarl.learners._transform import TargetTransform
+from metarl.learners._transform import TargetTransform, group_normal_scores
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -40,6 +40,7 @@ __all__ = [
     "MetaLearner",
     "TargetTransform",
     "acquisition",
+    "group_normal_scores",
     "predict_for_acquisition",
     "TransformedTargetLearner",
     "available_learners",

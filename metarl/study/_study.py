@@ -90,7 +90,9 @@ class Study:
         timeout: seconds before a trainer call is failed (killed with the process executor).
         transfer: ``(configs, values)`` warm-start data, or names of other studies in the
             same storage whose completed results join the learner's training set (configs
-            carry their own context values, so the space should declare the context).
+            carry their own context values, so the space should declare the context). With
+            transfer data, the learner fits each context's values as normal scores of their
+            ranks within that context (datasets' raw metrics are not comparable).
         heartbeat_interval, grace_period: heartbeat settings of RDB storages (seconds).
         artifacts: directory of the learner/policy checkpoints (default: beside a SQLite
             database, ``<db>.artifacts/<study>/``; none for other storages).
@@ -318,6 +320,11 @@ class Study:
         configs, y = configs + tconf, np.concatenate([y, ty])
         if len(y) < 2:
             return len(y), None
+        if len(ty):  # pooled studies: rank within each context (dataset), see the docstring
+            from metarl.learners import group_normal_scores
+
+            keys = [repr(sorted((k, c.get(k)) for k in self.space.context)) for c in configs]
+            y = group_normal_scores(y, np.asarray(keys))
         X = self.space.encode(configs)
         self.learner.fit(X, y, target_names=[self.metric])
         return len(y), _cv_spearman(self.learner, X, y, self.seed)

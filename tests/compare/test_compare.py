@@ -159,13 +159,14 @@ def test_cli(tmp_path, capsys) -> None:
 def test_transfer_data_is_the_other_datasets_with_their_context() -> None:
     from metarl.compare._protocol import transfer_data
 
-    X, y = transfer_data("nasbench201/cifar10", 0, np.random.default_rng(0))
+    X, y, groups = transfer_data("nasbench201/cifar10", 0, np.random.default_rng(0))
     task = load_task("nasbench201/cifar10", 0)
     assert X.shape == (2 * 200, task.space.encoded_width) and y.shape == (400,)
     ctx = X[:, task.space.feature_slices["dataset"]]
     names = task.space.context["dataset"].choices
     seen = {names[i] for i in ctx.argmax(axis=1)}
     assert seen == {"cifar100", "imagenet"}
+    assert [names[i] for i in ctx.argmax(axis=1)] == [g.split("/")[1] for g in groups]
 
 
 def test_model_based_policy_with_transfer_starts_from_the_learner(tmp_path) -> None:

@@ -56,3 +56,16 @@ def test_predictions_come_back_on_the_metric_scale():
     pred = LinearLearner(target_transform="log").fit(X, y).predict(X)
     assert np.corrcoef(np.log(pred), np.log(y))[0, 1] > 0.99
     assert 0.5 * y.min() < pred.min() and pred.max() < 2 * y.max()
+
+
+def test_group_normal_scores_rank_within_each_group():
+    from metarl.learners import group_normal_scores
+
+    y = np.array([90.0, 80.0, 85.0, 40.0, 30.0, 50.0])  # two datasets on different scales
+    g = np.array(["c10", "c10", "c10", "img", "img", "img"])
+    z = group_normal_scores(y, g)
+    np.testing.assert_allclose(z[:3], z[[5, 4, 3]])  # same ranks within a group, same scores
+    assert z[0] > z[2] > z[1] and z[5] > z[3] > z[4]
+    assert abs(z[:3].sum()) < 1e-12  # symmetric normal scores
+    with pytest.raises(ValueError, match="shape"):
+        group_normal_scores(y, g[:3])
