@@ -3,7 +3,9 @@
 from metarl._defaults import (
     DEFAULT_LEARNER,
     DEFAULT_POLICY_KWARGS,
+    DEFAULT_TRANSFER_POLICY_KWARGS,
     ENUMERABLE,
+    default_policy_kwargs,
     resolve_policy_name,
 )
 from metarl.agents._acquisition import TopK, acquisition, select_top
@@ -27,6 +29,7 @@ from metarl.agents._scored import Problem, ScoredPolicy
 __all__ = [
     "DEFAULT_LEARNER",
     "DEFAULT_POLICY_KWARGS",
+    "DEFAULT_TRANSFER_POLICY_KWARGS",
     "ENUMERABLE",
     "Exhaustive",
     "GridSampler",
@@ -39,6 +42,7 @@ __all__ = [
     "TopK",
     "acquisition",
     "available_policies",
+    "default_policy_kwargs",
     "make_policy",
     "make_policy_for",
     "mutate",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import entry_points
 
-from metarl._defaults import DEFAULT_POLICY_KWARGS, resolve_policy_name
+from metarl._defaults import ENUMERABLE, default_policy_kwargs, resolve_policy_name
 from metarl.agents._base import SearchPolicy
 from metarl.space import SearchSpace
 
@@ -81,10 +81,16 @@ def make_policy(name: str, **kwargs: object) -> SearchPolicy:
 
 
 def make_policy_for(
-    name: str, space: SearchSpace, kwargs: dict[str, object] | None = None, **options: object
+    name: str,
+    space: SearchSpace,
+    kwargs: dict[str, object] | None = None,
+    *,
+    transfer: bool = False,
+    enumerable: int = ENUMERABLE,
 ) -> SearchPolicy:
     """:func:`make_policy` after resolving ``"auto"`` on ``space``; ``"auto"`` without
-    ``kwargs`` gets :data:`DEFAULT_POLICY_KWARGS`."""
+    ``kwargs`` gets :func:`metarl.agents.default_policy_kwargs` (UCB, or the predicted mean
+    when the learner has ``transfer`` data of other datasets)."""
     if kwargs is None:
-        kwargs = dict(DEFAULT_POLICY_KWARGS) if name == "auto" else {}
-    return make_policy(resolve_policy_name(name, space, **options), **kwargs)  # type: ignore[arg-type]
+        kwargs = default_policy_kwargs(name, transfer)
+    return make_policy(resolve_policy_name(name, space, enumerable), **kwargs)

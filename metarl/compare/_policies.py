@@ -23,25 +23,27 @@ class PolicySpec:
     Attributes:
         label: the name the contender has in runs.csv, summary.md and regret.png.
         name: a registered policy name (``make_policy(name)``) or ``"default"``.
-        kwargs: keyword arguments for ``make_policy``.
+        kwargs: keyword arguments for ``make_policy``; ``None``: the policy's defaults
+            (:func:`metarl.agents.default_policy_kwargs`).
         learner: the meta-learner name for model-based policies (``make_learner``).
         learner_kwargs: keyword arguments for ``make_learner``.
     """
 
     label: str
     name: str
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    kwargs: dict[str, Any] | None = field(default_factory=dict)
     learner: str = "auto"
     learner_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-def default_policy() -> tuple[str, str, dict[str, Any]]:
+def default_policy() -> tuple[str, str, dict[str, Any] | None]:
     """``(learner name, policy name, policy kwargs)`` of :class:`metarl.MetaRLSampler` with
     its defaults: the one place that says what the ``default`` contender of a comparison is.
 
     The policy name may be ``"auto"``, resolved per space by
-    :func:`metarl.agents.resolve_policy_name`
-    as the sampler resolves it.
+    :func:`metarl.agents.resolve_policy_name` as the sampler resolves it; kwargs ``None``
+    mean the policy's defaults (:func:`metarl.agents.default_policy_kwargs`, which differ
+    with transfer data).
     """
     from metarl.sampler import MetaRLSampler
 
@@ -49,12 +51,7 @@ def default_policy() -> tuple[str, str, dict[str, Any]]:
     learner, policy = sampler.learner, sampler.policy
     if not isinstance(learner, str) or not isinstance(policy, str):
         raise TypeError("MetaRLSampler's default learner and policy must be given by name")
-    kwargs = sampler.policy_kwargs
-    if kwargs is None:
-        from metarl._defaults import DEFAULT_POLICY_KWARGS
-
-        kwargs = DEFAULT_POLICY_KWARGS if policy == "auto" else {}
-    return learner, policy, dict(kwargs)
+    return learner, policy, sampler.policy_kwargs
 
 
 def _split_top_level(text: str) -> list[str]:
@@ -99,7 +96,13 @@ def parse_policy(spec: str | PolicySpec) -> PolicySpec:
     learner = kwargs.pop("learner", learner)
     if name == DEFAULT:
         d_learner, d_policy, d_kwargs = default_policy()
-        name, kwargs = d_policy, {**d_kwargs, **kwargs}
+        if d_kwargs is None and not kwargs:
+            kwargs = None  # the policy's own defaults, resolved per run (transfer or not)
+        else:
+            from metarl._defaults import default_policy_kwargs
+
+            kwargs = {**(d_kwargs or default_policy_kwargs(d_policy)), **kwargs}
+        name = d_policy
         learner = learner if learner != "auto" else d_learner
         label = m["label"] or DEFAULT
     else:

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metarl._defaults import resolve_policy_name
 from metarl.compare._policies import PolicySpec
 
 #: The evaluation counts at which a run's incumbent is recorded (those <= budget, and the
@@ -131,7 +130,7 @@ def run_one(
     Returns:
         A DataFrame with the columns of :data:`COLUMNS`.
     """
-    from metarl.agents import make_policy
+    from metarl.agents import make_policy_for
     from metarl.benchmarks import load_task
 
     if budget < 1 or n_init < 0 or batch_size < 1:
@@ -141,7 +140,7 @@ def run_one(
     task = load_task(task_name, seed)
     space = task.space
     rng = _streams(seed)
-    policy = make_policy(resolve_policy_name(spec.name, space), **spec.kwargs)
+    policy = make_policy_for(spec.name, space, spec.kwargs, transfer=transfer)
     policy.reseed(seed)
     model_free = not getattr(policy, "requires_learner", True)
     X_prior = y_prior = g_prior = None

@@ -76,7 +76,8 @@ class Study:
         learner: a meta-learner or a ``make_learner`` name (default ``"gp"``).
         policy: a :class:`~metarl.agents.SearchPolicy`, a ``make_policy`` name, or
             ``"auto"`` (default: exact argmax of UCB where the design grid is enumerable,
-            else PPO; see ``metarl.agents.resolve_policy_name``).
+            else PPO; see ``metarl.agents.resolve_policy_name``; with ``transfer`` data the
+            predicted mean instead of UCB, see ``metarl.agents.default_policy_kwargs``).
         policy_kwargs: keyword arguments for a policy given by name.
         learner_kwargs: keyword arguments for a learner given by name.
         storage: ``None`` (in memory), an RDB URL, or an Optuna storage.
@@ -145,7 +146,7 @@ class Study:
         self.timeout = timeout
         self.executor, self.n_workers = executor, n_workers
         self.learner = self._make_learner(learner, learner_kwargs or {})
-        self.policy = self._make_policy(policy, policy_kwargs)
+        self.policy = self._make_policy(policy, policy_kwargs, transfer=bool(transfer))
         self._learner_name = learner if isinstance(learner, str) else type(learner).__name__
         self._policy_name = policy if isinstance(policy, str) else type(policy).__name__
         self.storage = open_storage(
@@ -165,12 +166,12 @@ class Study:
 
         return make_learner(learner, **kwargs)
 
-    def _make_policy(self, policy: Any, kwargs: dict[str, Any] | None) -> Any:
+    def _make_policy(self, policy: Any, kwargs: dict[str, Any] | None, transfer: bool) -> Any:
         if not isinstance(policy, str):
             return policy
         from metarl.agents import make_policy_for
 
-        p = make_policy_for(policy, self.space, kwargs)
+        p = make_policy_for(policy, self.space, kwargs, transfer=transfer)
         p.reseed(self.seed)
         return p
 

@@ -222,3 +222,16 @@ def test_grid_sampler_features_equal_the_space_encoding(big_space):
     M = sampler.matrix(idx, act)
     big_space.to_matrix(big_space.to_configs(M))  # valid configs
     np.testing.assert_array_equal(X, big_space.encode_matrix(M))
+
+
+def test_auto_policy_resolves_per_space_and_transfer(small_space, big_space):
+    from metarl.agents import default_policy_kwargs, make_policy_for, resolve_policy_name
+
+    assert resolve_policy_name("auto", small_space) == "exhaustive"
+    assert resolve_policy_name("auto", big_space, enumerable=10**6) == "ppo"
+    assert resolve_policy_name("random", big_space) == "random"
+    cold = make_policy_for("auto", small_space)
+    assert (cold.acquisition, cold.kappa) == ("ucb", 2.0)
+    assert make_policy_for("auto", small_space, transfer=True).acquisition == "mean"
+    assert default_policy_kwargs("evolution") == {}
+    assert make_policy_for("auto", small_space, {"acquisition": "lcb"}).acquisition == "lcb"

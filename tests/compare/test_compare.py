@@ -196,3 +196,12 @@ def test_cli_plugin_import_errors_name_the_module(tmp_path, capsys) -> None:
     argv += ["--budget", "10", "--out", str(tmp_path), "--import", "no_such_plugin"]
     assert _cli(argv) == 2
     assert "'no_such_plugin'" in capsys.readouterr().err
+
+
+def test_default_contender_keeps_the_policy_defaults_until_the_run_knows_transfer() -> None:
+    from metarl.compare import parse_policy
+
+    spec = parse_policy("default")
+    assert (spec.name, spec.kwargs, spec.learner) == ("auto", None, "gp")
+    tuned = parse_policy("d2=default(kappa=1.0)")
+    assert tuned.kwargs == {"acquisition": "ucb", "kappa": 1.0}
