@@ -232,6 +232,7 @@ class PPOPolicy(ScoredPolicy):
                         f"{old.shape}, now {new.shape}); use a new policy for this space"
                     )
                 self.model_.set_env(env)
+                self.model_.set_random_seed(seed)  # each round's draw, so resumes replay it
             self.space_fingerprint_ = space.fingerprint()
             steps = self.timesteps if timesteps is None else timesteps
             if steps > 0:

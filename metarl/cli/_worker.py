@@ -16,7 +16,12 @@ def add_parser(sub: Any) -> None:
         "--idle-timeout", type=float, default=30.0, help="stop after S seconds with no work"
     )
     p.add_argument("--timeout", type=float, default=None, help="seconds per trainer call")
-    p.add_argument("--heartbeat-interval", type=int, default=5, help="seconds between beats")
+    p.add_argument(
+        "--heartbeat-interval",
+        type=int,
+        default=None,
+        help="seconds between beats (default: the study's)",
+    )
     p.set_defaults(func=worker)
 
 

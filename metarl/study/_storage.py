@@ -12,9 +12,9 @@ and optuna-dashboard read it. What this module adds:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -140,13 +140,15 @@ def pop_waiting(storage: BaseStorage, study_id: int) -> FrozenTrial | None:
     is detected as stale.
     """
     for t in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.WAITING,)):
+        # heartbeat first: Optuna's stale scan skips RUNNING trials without one, so a claim
+        # by a process killed between the two writes would otherwise never be re-queued
+        if isinstance(storage, RDBStorage) and storage.heartbeat_interval is not None:
+            storage.record_heartbeat(t._trial_id)
         try:
             if not storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
                 continue
         except optuna.exceptions.UpdateFinishedTrialError:
             continue
-        if isinstance(storage, RDBStorage) and storage.heartbeat_interval is not None:
-            storage.record_heartbeat(t._trial_id)
         storage.set_trial_user_attr(t._trial_id, "metarl:worker", worker_id())
         return storage.get_trial(t._trial_id)
     return None
@@ -203,9 +205,15 @@ class Heartbeat:
             with self._lock:
                 ids = list(self._ids)
             for trial_id in ids:
-                # a trial finishing meanwhile may refuse the beat; harmless
-                with contextlib.suppress(Exception):
+                try:
                     self._storage.record_heartbeat(trial_id)  # type: ignore[attr-defined]
+                except Exception as e:  # noqa: BLE001 - a missed beat must not kill the loop
+                    warnings.warn(
+                        f"metarl: heartbeat of trial {trial_id} failed ({e}); it may be "
+                        "re-queued as stale",
+                        RuntimeWarning,
+                        stacklevel=1,
+                    )
 
     def add(self, trial_id: int) -> None:
         with self._lock:

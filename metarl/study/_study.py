@@ -149,6 +149,7 @@ class Study:
         self.policy = self._make_policy(policy, policy_kwargs, transfer=bool(transfer))
         self._learner_name = learner if isinstance(learner, str) else type(learner).__name__
         self._policy_name = policy if isinstance(policy, str) else type(policy).__name__
+        self._heartbeat = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
         self.storage = open_storage(
             storage, heartbeat_interval=heartbeat_interval, grace_period=grace_period
         )
@@ -183,6 +184,7 @@ class Study:
             "batch_size": self.batch_size,
             "seed": self.seed,
             "timeout": self.timeout,
+            **self._heartbeat,  # workers must judge staleness as this process does
         }
 
     def _create_or_load(self) -> optuna.Study:
@@ -199,6 +201,11 @@ class Study:
                 raise StorageError(
                     f"study {self.study_name!r} exists with a different space "
                     f"(fingerprint {stored} != {fp}); use another study_name"
+                )
+            if study.direction.name.lower() != self.direction:
+                raise StorageError(
+                    f"study {self.study_name!r} exists with direction "
+                    f"{study.direction.name.lower()!r}, not {self.direction!r}"
                 )
             if study.user_attrs.get("metarl:metric") != self.metric:
                 raise StorageError(
@@ -396,7 +403,13 @@ class Study:
                 return
             self.optuna_study.tell(trial.number, value, skip_if_finished=True)
         except optuna.exceptions.UpdateFinishedTrialError:
-            pass  # failed as stale (this process stalled) and re-queued: the copy is evaluated
+            # failed as stale (this process stalled) and re-queued: the copy is evaluated
+            warnings.warn(
+                f"metarl: trial {trial.number} was re-queued as stale before its result "
+                "arrived; the result is dropped and the re-queued copy will be evaluated",
+                RuntimeWarning,
+                stacklevel=1,
+            )
 
     def _drain(self, executor: Executor | None, heartbeat: Heartbeat, stop_at: int) -> None:
         """Evaluate WAITING trials until none is pending (or the budget is spent)."""

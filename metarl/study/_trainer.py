@@ -8,6 +8,7 @@ metric). A :class:`TrainerSpec` names one so that process-pool children, Dask wo
 from __future__ import annotations
 
 import importlib
+import json
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -147,7 +148,10 @@ def storable(result: Mapping[str, Any]) -> dict[str, Any]:
             v = v.item()
         if isinstance(v, float) and not math.isfinite(v):
             v = str(v)
-        if not isinstance(v, (str, int, float, bool, type(None), list, dict)):
-            v = repr(v)
+        if not isinstance(v, (str, int, float, bool, type(None))):
+            try:  # lists and dicts of plain values pass; anything else is stored as text
+                json.dumps(v)
+            except (TypeError, ValueError):
+                v = repr(v)
         out[str(k)] = v
     return out

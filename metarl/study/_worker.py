@@ -30,7 +30,7 @@ def run_worker(
     max_trials: int | None = None,
     idle_timeout: float = 30.0,
     timeout: float | None = None,
-    heartbeat_interval: int = 5,
+    heartbeat_interval: int | None = None,
     poll_interval: float = 0.5,
 ) -> int:
     """Take WAITING trials one at a time, evaluate them, tell the results; return the count.
@@ -45,13 +45,25 @@ def run_worker(
         idle_timeout: stop after this many seconds with nothing to take (and stop at once
             when the study's budget is reached).
         timeout: seconds per trainer call.
-        heartbeat_interval: seconds between heartbeats of the running trial.
+        heartbeat_interval: seconds between heartbeats of the running trial (default: the
+            study's own, with its grace period, so that every process judges a trial stale
+            alike).
         poll_interval: seconds between polls of an empty queue.
 
     Raises:
         StorageError: the storage or study cannot be opened, or the study names no trainer.
     """
-    st = open_storage(storage, heartbeat_interval=heartbeat_interval)
+    if not isinstance(storage, str):
+        st = storage
+    else:
+        from metarl.study._study import load_study_settings
+
+        settings = load_study_settings(storage, study_name).get("metarl:settings", {})
+        st = open_storage(
+            storage,
+            heartbeat_interval=heartbeat_interval or settings.get("heartbeat_interval") or 5,
+            grace_period=settings.get("grace_period"),
+        )
     try:
         study = optuna.load_study(study_name=study_name, storage=st)
     except KeyError:
