@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from metarl._defaults import DEFAULT_LEARNER
+
 #: The policy name that stands for the refinement loop with MetaRLSampler's defaults.
 DEFAULT = "default"
 
@@ -25,14 +27,15 @@ class PolicySpec:
         name: a registered policy name (``make_policy(name)``) or ``"default"``.
         kwargs: keyword arguments for ``make_policy``; ``None``: the policy's defaults
             (:func:`metarl.agents.default_policy_kwargs`).
-        learner: the meta-learner name for model-based policies (``make_learner``).
+        learner: the meta-learner name for model-based policies (``make_learner``; default
+            ``"gp"``, as the defaults of ``MetaRLSampler``).
         learner_kwargs: keyword arguments for ``make_learner``.
     """
 
     label: str
     name: str
     kwargs: dict[str, Any] | None = field(default_factory=dict)
-    learner: str = "auto"
+    learner: str = DEFAULT_LEARNER
     learner_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -92,8 +95,8 @@ def parse_policy(spec: str | PolicySpec) -> PolicySpec:
         if not eq or not key.strip().isidentifier():
             raise ValueError(f"policy spec {spec!r}: expected key=value, got {item!r}")
         kwargs[key.strip()] = yaml.safe_load(value.strip())
-    learner, learner_kwargs = "auto", dict(kwargs.pop("learner_kwargs", None) or {})
-    learner = kwargs.pop("learner", learner)
+    learner_kwargs = dict(kwargs.pop("learner_kwargs", None) or {})
+    learner = kwargs.pop("learner", None)
     if name == DEFAULT:
         d_learner, d_policy, d_kwargs = default_policy()
         if d_kwargs is None and not kwargs:
@@ -103,11 +106,11 @@ def parse_policy(spec: str | PolicySpec) -> PolicySpec:
 
             kwargs = {**(d_kwargs or default_policy_kwargs(d_policy)), **kwargs}
         name = d_policy
-        learner = learner if learner != "auto" else d_learner
+        learner = learner or d_learner
         label = m["label"] or DEFAULT
     else:
         label = m["label"] or str(spec).strip()
-    return PolicySpec(label, name, kwargs, learner, learner_kwargs)
+    return PolicySpec(label, name, kwargs, learner or DEFAULT_LEARNER, learner_kwargs)
 
 
 def parse_policies(specs: str | list[str | PolicySpec]) -> list[PolicySpec]:
