@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from metarl._defaults import DEFAULT_LEARNER
 from metarl.cli._common import check_storage_url, load_space, read_yaml
 from metarl.cli._main import CliError
 
@@ -18,10 +19,10 @@ KEYS: dict[str, Any] = {
     "trainer_kwargs": {},
     "metric": None,
     "direction": None,
-    "learner": "auto",
+    "learner": DEFAULT_LEARNER,
     "learner_kwargs": {},
-    "policy": "random",
-    "policy_kwargs": {},
+    "policy": "auto",
+    "policy_kwargs": None,
     "budget": 50,
     "batch_size": 10,
     "n_init": 10,
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         learner=cfg["learner"],
         learner_kwargs=cfg["learner_kwargs"] or {},
         policy=cfg["policy"],
-        policy_kwargs=cfg["policy_kwargs"] or {},
+        policy_kwargs=cfg["policy_kwargs"],
         storage=cfg["storage"],
         study_name=cfg["study_name"],
         n_init=cfg["n_init"],
