@@ -17,6 +17,22 @@ from metarl.space import SearchSpace
 from metarl.type_aliases import Config, ConfigMatrix, Direction
 
 
+def build_design(
+    space: SearchSpace,
+    learner: MetaLearner,
+    n: int,
+    exclude: Sequence[Config] | ConfigMatrix,
+    **acquisition_kwargs: Any,
+) -> tuple[Acquisition, DesignState]:
+    """The parts both design envs are made of: the scored acquisition and a batch of ``n``
+    partial configs, with ``exclude`` penalised and the prediction table built."""
+    acquisition = Acquisition(space, learner, **acquisition_kwargs)
+    state = DesignState(space, n)
+    acquisition.set_excluded(_exclusion_keys(state, exclude))
+    acquisition.build_table(state)
+    return acquisition, state
+
+
 def _exclusion_keys(state: DesignState, exclude: Sequence[Config] | ConfigMatrix) -> np.ndarray:
     """Keys of the configs in ``exclude`` (validated; configs off the design grid, which no
     episode can build, are dropped)."""
@@ -125,9 +141,11 @@ class DesignEnv(gym.Env[np.ndarray, np.int64]):
         self.space = space
         self.learner = learner
         self.render_mode = render_mode
-        self.acquisition = Acquisition(
+        self.acquisition, self.state = build_design(
             space,
             learner,
+            1,
+            exclude,
             direction=direction,
             reward=reward,
             kappa=kappa,
@@ -142,9 +160,6 @@ class DesignEnv(gym.Env[np.ndarray, np.int64]):
             precompute=precompute,
             precompute_max=precompute_max,
         )
-        self.state = DesignState(space, 1)
-        self.acquisition.set_excluded(_exclusion_keys(self.state, exclude))
-        self.acquisition.build_table(self.state)
         self.action_space = spaces.Discrete(self.state.n_actions)
         self.observation_space = spaces.Box(0.0, 1.0, (self.state.obs_dim,), dtype=np.float32)
 

@@ -11,9 +11,8 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvStepReturn
 
-from metarl.envs._acquisition import Acquisition, Constraints, RewardKind
-from metarl.envs._design import _exclusion_keys
-from metarl.envs._state import DesignState
+from metarl.envs._acquisition import Constraints, RewardKind
+from metarl.envs._design import _exclusion_keys, build_design
 from metarl.learners._base import MetaLearner
 from metarl.space import SearchSpace
 from metarl.type_aliases import Config, ConfigMatrix, Direction
@@ -75,9 +74,11 @@ class DesignVecEnv(VecEnv):
         self.space = space
         self.learner = learner
         self.render_mode = None
-        self.acquisition = Acquisition(
+        self.acquisition, self.state = build_design(
             space,
             learner,
+            n_envs,
+            exclude,
             direction=direction,
             reward=reward,
             kappa=kappa,
@@ -92,9 +93,6 @@ class DesignVecEnv(VecEnv):
             precompute=precompute,
             precompute_max=precompute_max,
         )
-        self.state = DesignState(space, n_envs)
-        self.acquisition.set_excluded(_exclusion_keys(self.state, exclude))
-        self.acquisition.build_table(self.state)
         action_space = spaces.Discrete(self.state.n_actions)
         obs_space = spaces.Box(0.0, 1.0, (self.state.obs_dim,), dtype=np.float32)
         super().__init__(self.state.n, obs_space, action_space)
