@@ -9,6 +9,7 @@ configs can name them): ``"sklearn"``, ``"torch_mlp"``, every tabular task name
 from metarl.trainers._base import Trainer
 from metarl.trainers._registry import (
     ENTRY_POINT_GROUP,
+    available_trainers,
     list_trainers,
     make_trainer,
     register_trainer,
@@ -29,6 +30,7 @@ __all__ = [
     "SklearnTrainer",
     "TorchMLPTrainer",
     "Trainer",
+    "available_trainers",
     "list_trainers",
     "make_trainer",
     "register_trainer",

@@ -1,71 +1,61 @@
-"""Trainers by name: built-ins, tabular tasks, ``register_trainer`` and entry points."""
+"""Trainers by name: built-ins, tabular tasks, ``register_trainer`` and the
+``metarl.trainers`` entry points (rules: :mod:`metarl._registry`).
+
+The benchmark suite is imported only when a name is not a registered trainer (it may then
+be a tabular task), so that naming a trainer never loads the benchmark tables.
+"""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import Any
 
+from metarl._registry import Registry
 from metarl.trainers._base import Trainer
 
 #: Entry-point group through which outside packages add trainers (``name = "module:factory"``).
 ENTRY_POINT_GROUP = "metarl.trainers"
 
-_REGISTRY: dict[str, Callable[..., Trainer] | str] = {
-    "sklearn": "metarl.trainers._sklearn:SklearnTrainer",
-    "torch_mlp": "metarl.trainers._torch_mlp:TorchMLPTrainer",
-    "tabular": "metarl.benchmarks:load_task",
-}
-_entry_points_loaded = False
+_REGISTRY: Registry[Callable[..., Trainer]] = Registry(
+    "trainer",
+    ENTRY_POINT_GROUP,
+    None,  # any callable returning a trainer: a class or a factory function
+    {
+        "sklearn": "metarl.trainers._sklearn:SklearnTrainer",
+        "torch_mlp": "metarl.trainers._torch_mlp:TorchMLPTrainer",
+        "tabular": "metarl.benchmarks:load_task",
+    },
+)
 
 
-def register_trainer(name: str, factory: Callable[..., Trainer] | str) -> None:
+def _tasks() -> list[str]:
+    from metarl.benchmarks import list_tasks
+
+    return list_tasks()
+
+
+def register_trainer(
+    name: str, factory: Callable[..., Trainer] | str, *, overwrite: bool = False
+) -> None:
     """Register a trainer factory under ``name`` (a callable, or a lazy ``"module:attr"``).
 
     Raises:
-        ValueError: ``name`` is empty, already registered, or the factory is neither.
+        ValueError: ``name`` is empty, taken (unless ``overwrite``) or a tabular task name.
+        TypeError: ``factory`` is neither callable nor a string.
     """
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"trainer name must be a non-empty string, got {name!r}")
-    if name in _REGISTRY or _is_task(name):
-        raise ValueError(f"trainer {name!r} is already registered")
-    if not (callable(factory) or (isinstance(factory, str) and ":" in factory)):
-        raise ValueError(f"trainer {name!r}: factory must be callable or 'module:attr'")
-    _REGISTRY[name] = factory
+    # task names are "family/dataset": only such a name can collide, and only it loads them
+    if isinstance(name, str) and "/" in name and name in _tasks():
+        raise ValueError(f"trainer {name!r} is already registered (a tabular task)")
+    _REGISTRY.register(name, factory, overwrite=overwrite)
 
 
-def _is_task(name: str) -> bool:
-    from metarl.benchmarks import list_tasks
-
-    return name in list_tasks()
-
-
-def _load_entry_points() -> None:
-    global _entry_points_loaded
-    if _entry_points_loaded:
-        return
-    _entry_points_loaded = True
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        _REGISTRY.setdefault(ep.name, ep.value)
-
-
-def list_trainers() -> list[str]:
+def available_trainers() -> list[str]:
     """Every trainer name :func:`make_trainer` accepts (tabular task names included)."""
-    from metarl.benchmarks import list_tasks
-
-    _load_entry_points()
-    return sorted(_REGISTRY) + list_tasks()
+    return _REGISTRY.available() + _tasks()
 
 
-def _resolve(name: str, factory: Callable[..., Trainer] | str) -> Callable[..., Trainer]:
-    if callable(factory):
-        return factory
-    module, _, attr = factory.partition(":")
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as e:
-        raise ValueError(f"trainer {name!r}: cannot load {factory!r}: {e}") from None
+#: The former name of :func:`available_trainers`, kept for existing code.
+list_trainers = available_trainers
 
 
 def make_trainer(name: str, **kwargs: Any) -> Trainer:
@@ -78,18 +68,21 @@ def make_trainer(name: str, **kwargs: Any) -> Trainer:
     whatever :func:`register_trainer` or the ``metarl.trainers`` entry-point group added.
 
     Raises:
-        ValueError: an unknown name (the message lists the valid ones).
+        ValueError: an unknown name or keyword (the message lists the valid ones).
+        ImportError: the trainer's module cannot be imported.
     """
-    if _is_task(name):
-        from metarl.benchmarks import load_task
-
-        return load_task(name, **kwargs)
-    _load_entry_points()
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown trainer {name!r}; valid: {list_trainers()}")
-    factory = _resolve(name, _REGISTRY[name])
     if name == "tabular":
         if "task" not in kwargs:
             raise ValueError("trainer 'tabular' needs task=..., e.g. 'hpolib/protein_structure'")
-        return factory(kwargs.pop("task"), **kwargs)
-    return factory(**kwargs)
+        task = kwargs.pop("task")
+        return _REGISTRY.get("tabular")(task, **kwargs)
+    if name in _REGISTRY:
+        return _REGISTRY.make(name, **kwargs)
+    from metarl.benchmarks import list_tasks, load_task
+
+    if name in list_tasks():
+        return load_task(name, **kwargs)
+    raise ValueError(
+        f"unknown trainer {name!r}; available: {', '.join(_REGISTRY.available())}, "
+        f"or a tabular task such as 'hpolib/protein_structure' (see available_trainers())"
+    )

@@ -8,6 +8,7 @@ from importlib.metadata import EntryPoint
 import numpy as np
 import pytest
 
+import metarl._registry
 from metarl.agents import (
     Exhaustive,
     RandomPolicy,
@@ -198,7 +199,8 @@ def test_register_policy_and_refuse_non_policies():
 
 def test_entry_point_policies_are_found(monkeypatch):
     ep = EntryPoint("from_ep_test", "metarl.agents._sampling:RandomPolicy", "metarl.policies")
-    monkeypatch.setattr(_registry, "entry_points", lambda group: [ep])
+    monkeypatch.setattr(_registry, "_REGISTRY", _registry._REGISTRY.copy())
+    monkeypatch.setattr(metarl._registry, "entry_points", lambda group: [ep])
     policy = make_policy("from_ep_test", seed=0)
     assert isinstance(policy, SearchPolicy)
 

@@ -1,7 +1,11 @@
+from importlib.metadata import EntryPoint
+
 import numpy as np
 import pytest
 
+import metarl._registry
 from metarl.learners import (
+    ENTRY_POINT_GROUP,
     AutoLearner,
     ForestLearner,
     LinearLearner,
@@ -38,26 +42,21 @@ def test_unknown_kwarg_is_named():
 
 
 def test_register_and_overwrite(monkeypatch):
-    monkeypatch.setattr(_registry, "_REGISTRY", dict(_registry._REGISTRY))
+    monkeypatch.setattr(_registry, "_REGISTRY", _registry._REGISTRY.copy())
     register_learner("my_linear", LinearLearner)
     assert isinstance(make_learner("my_linear"), LinearLearner)
     with pytest.raises(ValueError, match="already registered"):
         register_learner("my_linear", ForestLearner)
     register_learner("my_linear", "metarl.learners._forest:ForestLearner", overwrite=True)
     assert isinstance(make_learner("my_linear"), ForestLearner)
-    with pytest.raises(ValueError, match="not a MetaLearner"):
+    with pytest.raises(TypeError, match="not a MetaLearner subclass"):
         register_learner("bad", dict)
 
 
 def test_entry_points_are_consulted(monkeypatch):
-    class EP:
-        name = "from_plugin"
-
-        def load(self):
-            return LinearLearner
-
-    monkeypatch.setattr(_registry, "_REGISTRY", dict(_registry._REGISTRY))
-    monkeypatch.setattr(_registry, "_entry_points", lambda: {"from_plugin": EP()})
+    ep = EntryPoint("from_plugin", "metarl.learners._linear:LinearLearner", ENTRY_POINT_GROUP)
+    monkeypatch.setattr(_registry, "_REGISTRY", _registry._REGISTRY.copy())
+    monkeypatch.setattr(metarl._registry, "entry_points", lambda group: [ep])
     assert "from_plugin" in available_learners()
     assert isinstance(make_learner("from_plugin"), LinearLearner)
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+import metarl._registry
 import metarl.trainers._registry as _registry
 from metarl import SpaceError
 from metarl.benchmarks import TabularTask
@@ -162,8 +163,7 @@ def test_make_trainer_names() -> None:
 
 @pytest.fixture
 def registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_registry, "_REGISTRY", dict(_registry._REGISTRY))
-    monkeypatch.setattr(_registry, "_entry_points_loaded", False)
+    monkeypatch.setattr(_registry, "_REGISTRY", _registry._REGISTRY.copy())
 
 
 class _Squares:
@@ -183,14 +183,15 @@ def test_register_trainer(registry: None) -> None:
     tr = make_trainer("squares", scale=2.0)
     assert tr({**MLP, "lr": 1e-3})["loss"] == pytest.approx(2.0)
     assert "squares" in list_trainers()
+    register_trainer("squares", _Squares)  # the same again: a no-op (a module imported twice)
     with pytest.raises(ValueError, match="already registered"):
-        register_trainer("squares", _Squares)
+        register_trainer("squares", SklearnTrainer)
     with pytest.raises(ValueError, match="already registered"):
         register_trainer("hpolib/protein_structure", _Squares)
-    with pytest.raises(ValueError, match="callable or 'module:attr'"):
+    with pytest.raises(TypeError, match="not a callable"):
         register_trainer("bad", 42)  # type: ignore[arg-type]
     register_trainer("lazy", "no_such_module:Thing")
-    with pytest.raises(ValueError, match="trainer 'lazy': cannot load"):
+    with pytest.raises(ImportError, match="trainer 'lazy': cannot import 'no_such_module:Thing'"):
         make_trainer("lazy")
 
 
@@ -200,6 +201,6 @@ def test_entry_points(registry: None, monkeypatch: pytest.MonkeyPatch) -> None:
     def fake_entry_points(group: str) -> list[EntryPoint]:
         return [ep] if group == _registry.ENTRY_POINT_GROUP else []
 
-    monkeypatch.setattr(_registry, "entry_points", fake_entry_points)
+    monkeypatch.setattr(metarl._registry, "entry_points", fake_entry_points)
     assert "squares_ep" in list_trainers()
     assert isinstance(make_trainer("squares_ep"), _Squares)
