@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from metarl.cli._common import add_storage_args, check_storage_url
+from metarl.study import _schema as schema
 
 
 def add_parser(sub: Any) -> None:
@@ -34,9 +35,9 @@ def _load(args: argparse.Namespace) -> Any:
     except KeyError:
         names = [s.study_name for s in optuna.get_all_study_summaries(st)]
         raise StorageError(f"no study {args.study!r} (studies: {names})") from None
-    if "metarl:space" not in study.user_attrs:
+    if schema.SPACE not in study.user_attrs:
         raise StorageError(f"study {args.study!r} is not a metarl study")
-    return study, SearchSpace.from_dict(study.user_attrs["metarl:space"])
+    return study, SearchSpace.from_dict(study.user_attrs[schema.SPACE])
 
 
 def status(args: argparse.Namespace) -> int:
@@ -45,13 +46,13 @@ def status(args: argparse.Namespace) -> int:
     study, _ = _load(args)
     attrs = study.user_attrs
     c = counts(study.get_trials(deepcopy=False))
-    budget = attrs.get("metarl:budget", "?")
-    print(f"study {args.study} ({attrs.get('metarl:metric')}, {study.direction.name.lower()})")
+    budget = attrs.get(schema.BUDGET, "?")
+    print(f"study {args.study} ({attrs.get(schema.METRIC)}, {study.direction.name.lower()})")
     print(
         f"  done {c['done']}/{budget}: {c['complete']} complete, {c['failed']} failed, "
         f"{c['pending']} pending"
     )
-    rounds = [attrs[k] for k in sorted(attrs) if k.startswith("metarl:round:")]
+    rounds = schema.round_records(attrs)
     if rounds:
         print("  round  origin              n_train  cv_spearman  proposed  seconds")
         for r in rounds:
@@ -61,7 +62,7 @@ def status(args: argparse.Namespace) -> int:
                 f"{r['n_proposed']:8d}  {r.get('seconds', 0):7.1f}"
             )
     if c["complete"]:
-        print(f"  best {attrs.get('metarl:metric')} = {study.best_value:.6g}")
+        print(f"  best {attrs.get(schema.METRIC)} = {study.best_value:.6g}")
     return 0
 
 
@@ -85,7 +86,8 @@ def best(args: argparse.Namespace) -> int:
         print(json.dumps(rows if args.n > 1 else rows[0], default=str))
         return 0
     for r in rows:
-        print(f"trial {r['trial']}: {study.user_attrs.get('metarl:metric')} = {r['value']:.6g}")
+        metric = study.user_attrs.get(schema.METRIC)
+        print(f"trial {r['trial']}: {metric} = {r['value']:.6g}")
         for k, v in r["config"].items():
             print(f"  {k}: {v}")
     return 0

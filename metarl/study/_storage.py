@@ -22,10 +22,7 @@ import optuna
 from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
-#: User attribute of a re-queued copy: the number of the trial whose process died.
-REQUEUED = "metarl:requeue_of"
-#: User attribute holding a trainer failure's error text.
-ERROR = "metarl:error"
+from metarl.study._schema import ERROR, REQUEUE_OF, WORKER, metarl_attrs  # noqa: F401 - ERROR: until _study.py imports it from _schema
 
 
 class StorageError(ValueError):
@@ -50,8 +47,8 @@ def _serialise_sqlite(storage: RDBStorage) -> None:
 
 def _requeue(study: optuna.Study, trial: FrozenTrial) -> None:
     """Heartbeat-stale callback: mark the dead trial and enqueue its params again."""
-    attrs = {k: v for k, v in trial.user_attrs.items() if k.startswith("metarl:")}
-    attrs[REQUEUED] = trial.number
+    attrs = metarl_attrs(trial.user_attrs)
+    attrs[REQUEUE_OF] = trial.number
     study.add_trial(
         optuna.trial.create_trial(
             state=TrialState.WAITING,
@@ -149,7 +146,7 @@ def pop_waiting(storage: BaseStorage, study_id: int) -> FrozenTrial | None:
                 continue
         except optuna.exceptions.UpdateFinishedTrialError:
             continue
-        storage.set_trial_user_attr(t._trial_id, "metarl:worker", worker_id())
+        storage.set_trial_user_attr(t._trial_id, WORKER, worker_id())
         return storage.get_trial(t._trial_id)
     return None
 
@@ -170,7 +167,7 @@ def worker_id() -> str:
 def counts(trials: list[FrozenTrial]) -> dict[str, int]:
     """Trial counts: done (COMPLETE + trainer failures), complete, failed, pending."""
     complete = sum(t.state == TrialState.COMPLETE for t in trials)
-    requeued = {t.user_attrs[REQUEUED] for t in trials if REQUEUED in t.user_attrs}
+    requeued = {t.user_attrs[REQUEUE_OF] for t in trials if REQUEUE_OF in t.user_attrs}
     failed = sum(t.state == TrialState.FAIL and t.number not in requeued for t in trials)
     pending = sum(t.state in (TrialState.WAITING, TrialState.RUNNING) for t in trials)
     return {

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from metarl.study._schema import PREFIX, SECONDS
 from metarl.type_aliases import Config
 
 Trainer = Callable[[Config], Any]
@@ -111,7 +112,7 @@ def call_trainer(trainer: Trainer | TrainerSpec, config: Config) -> dict[str, An
     if not isinstance(out, Mapping):
         out = {"value": out}
     result = dict(out)
-    result["metarl:seconds"] = seconds
+    result[SECONDS] = seconds
     return result
 
 
@@ -122,10 +123,10 @@ def objective_value(result: Mapping[str, Any], metric: str) -> float:
         TrainerError: the metric is missing, not a number, NaN or infinite.
     """
     if metric not in result:
-        if "value" in result and len([k for k in result if not k.startswith("metarl:")]) == 1:
+        if "value" in result and len([k for k in result if not k.startswith(PREFIX)]) == 1:
             v = result["value"]
         else:
-            keys = sorted(k for k in result if not k.startswith("metarl:"))
+            keys = sorted(k for k in result if not k.startswith(PREFIX))
             raise TrainerError(f"trainer result has no metric {metric!r} (keys: {keys})")
     else:
         v = result[metric]

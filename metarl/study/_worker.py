@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import optuna
 from optuna.storages import BaseStorage
-from optuna.trial import TrialState
 
 from metarl.space import SearchSpace, config_from_optuna_params
+from metarl.study import _schema as schema
 from metarl.study._executors import ProcessExecutor
 from metarl.study._storage import (
-    ERROR,
     Heartbeat,
     StorageError,
     counts,
@@ -20,7 +18,8 @@ from metarl.study._storage import (
     pop_waiting,
     requeue_stale,
 )
-from metarl.study._trainer import TrainerError, TrainerSpec, objective_value, storable
+from metarl.study._tell import tell_result
+from metarl.study._trainer import TrainerSpec
 
 
 def run_worker(
@@ -58,7 +57,7 @@ def run_worker(
     else:
         from metarl.study._study import load_study_settings
 
-        settings = load_study_settings(storage, study_name).get("metarl:settings", {})
+        settings = load_study_settings(storage, study_name).get(schema.SETTINGS, {})
         st = open_storage(
             storage,
             heartbeat_interval=heartbeat_interval or settings.get("heartbeat_interval") or 5,
@@ -69,19 +68,19 @@ def run_worker(
     except KeyError:
         raise StorageError(f"no study {study_name!r} in the storage") from None
     attrs = study.user_attrs
-    if "metarl:space" not in attrs:
+    if schema.SPACE not in attrs:
         raise StorageError(f"study {study_name!r} is not a metarl study")
-    if "metarl:trainer" not in attrs:
+    if schema.TRAINER not in attrs:
         raise StorageError(
             f"study {study_name!r} stores no trainer (it was started with a trainer that "
             "cannot be imported by name); workers cannot rebuild it"
         )
-    space = SearchSpace.from_dict(attrs["metarl:space"])
-    metric = attrs["metarl:metric"]
-    spec = TrainerSpec.from_dict(attrs["metarl:trainer"])
+    space = SearchSpace.from_dict(attrs[schema.SPACE])
+    metric = attrs[schema.METRIC]
+    spec = TrainerSpec.from_dict(attrs[schema.TRAINER])
     if timeout is None:
-        timeout = (attrs.get("metarl:settings") or {}).get("timeout")
-    budget = attrs.get("metarl:budget")
+        timeout = (attrs.get(schema.SETTINGS) or {}).get("timeout")
+    budget = attrs.get(schema.BUDGET)
     n_done = 0
     idle_since = time.monotonic()
     with ProcessExecutor(1) as pool, Heartbeat(st) as hb:
@@ -99,24 +98,8 @@ def run_worker(
             hb.add(trial._trial_id)
             cfg = config_from_optuna_params(space, trial.params)
             fut = pool.submit(spec, cfg, timeout)
-            _tell(study, st, trial, fut, metric)
+            tell_result(study, trial, fut, metric)
             hb.discard(trial._trial_id)
             n_done += 1
             idle_since = time.monotonic()
     return n_done
-
-
-def _tell(study: optuna.Study, st: BaseStorage, trial: Any, fut: Any, metric: str) -> None:
-    try:
-        try:
-            result = fut.result()
-            for k, v in storable(result).items():
-                st.set_trial_user_attr(trial._trial_id, k, v)
-            value = objective_value(result, metric)
-        except TrainerError as e:
-            st.set_trial_user_attr(trial._trial_id, ERROR, str(e)[:2000])
-            study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
-            return
-        study.tell(trial.number, value, skip_if_finished=True)
-    except optuna.exceptions.UpdateFinishedTrialError:
-        pass  # failed as stale (this process stalled) and re-queued: the copy is evaluated

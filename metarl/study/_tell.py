@@ -1,0 +1,80 @@
+"""Recording a trainer call's outcome on its trial: the one write path of every evaluator.
+
+``Study`` (its local executor) and ``metarl worker`` both finish a trial here, so a stored
+result reads the same whoever evaluated it: every metric as a user attribute, the objective as
+the trial's value, or FAIL with the reason in ``metarl:error``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import warnings
+from typing import NamedTuple
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from metarl.study._schema import ERROR, MAX_ERROR_CHARS
+from metarl.study._trainer import TrainerError, objective_value, storable
+
+
+class Told(NamedTuple):
+    """What :func:`tell_result` stored.
+
+    Attributes:
+        state: ``COMPLETE`` or ``FAIL``; None when nothing was stored because the trial was
+            already finished (failed as stale and re-queued: its copy is evaluated instead).
+        value: the objective value of a COMPLETE trial.
+        error: the reason of a FAIL trial (as stored in ``metarl:error``).
+    """
+
+    state: TrialState | None
+    value: float | None = None
+    error: str | None = None
+
+
+def tell_result(study: optuna.Study, trial: FrozenTrial, outcome: cf.Future, metric: str) -> Told:
+    """Store the outcome of one trainer call on its RUNNING trial.
+
+    The trainer's metrics are written first (``storable`` form, ``metarl:seconds`` included)
+    and the state last, so a process killed in between leaves a RUNNING trial that the
+    heartbeat recovery re-queues, never a COMPLETE trial with missing metrics.
+
+    Args:
+        study: the Optuna study holding ``trial``.
+        trial: the trial the call evaluated (claimed RUNNING by this process).
+        outcome: the executor's future; its result is the trainer's metrics dict, its
+            exception a :class:`~metarl.study.TrainerError` (trainer raised, timed out, worker
+            died). A cancelled future is a failure too.
+        metric: the objective metric; a result without a finite value for it is a FAIL.
+
+    Returns:
+        What was stored; ``state`` is None when the trial had already been finished by
+        another process (failed as stale because this one stalled), in which case the result
+        is dropped with a ``RuntimeWarning`` and the re-queued copy is evaluated instead.
+    """
+    storage = study._storage  # noqa: SLF001 - Optuna's trial writes take the storage
+    try:
+        try:
+            result = outcome.result()
+            for key, v in storable(result).items():
+                storage.set_trial_user_attr(trial._trial_id, key, v)
+            value = objective_value(result, metric)
+        except (TrainerError, cf.CancelledError) as e:
+            text = str(e) if isinstance(e, TrainerError) else "cancelled: the executor shut down"
+            text = text[:MAX_ERROR_CHARS]
+            storage.set_trial_user_attr(trial._trial_id, ERROR, text)
+            storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            return Told(TrialState.FAIL, error=text)
+        # the storage refuses to finish a finished trial (atomically, unlike a check first):
+        # that is how a result that lost the race to the stale recovery is detected
+        storage.set_trial_state_values(trial._trial_id, TrialState.COMPLETE, [value])
+        return Told(TrialState.COMPLETE, value=value)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        warnings.warn(
+            f"metarl: trial {trial.number} was re-queued as stale before its result "
+            "arrived; the result is dropped and the re-queued copy will be evaluated",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return Told(None)
