@@ -8,6 +8,7 @@ the order, as in ``PROTOCOL.md``), Integer/Float to ``IntDistribution``/``FloatD
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -18,8 +19,10 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from metarl.space._params import Boolean, Categorical, Float, Integer, Param, SpaceError, Subset
+from metarl.space._numeric import Fidelity, Float, Integer
+from metarl.space._params import Boolean, Categorical, Param, SpaceError
 from metarl.space._space import SearchSpace
+from metarl.space._subset import Subset
 from metarl.type_aliases import Config
 
 
@@ -32,6 +35,10 @@ def param_to_distributions(p: Param) -> dict[str, BaseDistribution]:
         return {p.name: IntDistribution(p.low, p.high, log=p.log)}
     if isinstance(p, Float):
         return {p.name: FloatDistribution(float(p.low), float(p.high), log=p.log)}
+    if isinstance(p, Fidelity):
+        if p.integer:
+            return {p.name: IntDistribution(p.low, p.high, log=p.log)}
+        return {p.name: FloatDistribution(float(p.low), float(p.high), log=p.log)}
     if isinstance(p, Boolean):
         return {p.name: CategoricalDistribution([False, True])}
     if isinstance(p, Subset):
@@ -40,7 +47,13 @@ def param_to_distributions(p: Param) -> dict[str, BaseDistribution]:
 
 
 def to_optuna(space: SearchSpace) -> dict[str, BaseDistribution]:
-    """All parameters as Optuna distributions (conditions are not representable there)."""
+    """All parameters as Optuna distributions (conditions are not representable there).
+
+    A Fidelity maps to the distribution of its whole range (a trial records the fidelity
+    it ran at). A restricted space maps to its parent's distributions, so that trials in
+    and out of a focus share one Optuna study (Optuna refuses a parameter whose
+    categorical choices change within a study).
+    """
     out: dict[str, BaseDistribution] = {}
     for p in space.params.values():
         out.update(param_to_distributions(p))
@@ -77,10 +90,25 @@ def config_from_optuna_params(space: SearchSpace, params: dict[str, Any]) -> Con
     return out
 
 
-def from_optuna(distributions: dict[str, BaseDistribution]) -> SearchSpace:
-    """Optuna distributions -> a SearchSpace (one parameter each, no conditions)."""
+def from_optuna(
+    distributions: dict[str, BaseDistribution], fidelity: Sequence[str] = ()
+) -> SearchSpace:
+    """Optuna distributions -> a SearchSpace (one parameter each, no conditions).
+
+    Args:
+        distributions: name -> distribution, as in ``trial.distributions``.
+        fidelity: the names whose Int/FloatDistribution is a :class:`Fidelity` (Optuna does
+            not tell them apart).
+    """
     params: dict[str, Param] = {}
+    for name in fidelity:
+        d = distributions.get(name)
+        if not isinstance(d, (IntDistribution, FloatDistribution)) or d.step not in (None, 1):
+            raise SpaceError(f"parameter {name!r}: a fidelity needs an Int/FloatDistribution")
+        params[name] = Fidelity(d.low, d.high, log=d.log)
     for name, d in distributions.items():
+        if name in params:
+            continue
         if isinstance(d, CategoricalDistribution):
             choices = list(d.choices)
             if sorted(map(str, choices)) == ["False", "True"] and all(
@@ -102,4 +130,4 @@ def from_optuna(distributions: dict[str, BaseDistribution]) -> SearchSpace:
                 params[name] = Float(d.low, d.high, log=d.log)
         else:
             raise SpaceError(f"parameter {name!r}: unsupported Optuna distribution {d!r}")
-    return SearchSpace(params)
+    return SearchSpace({n: params[n] for n in distributions})

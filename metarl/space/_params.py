@@ -1,19 +1,25 @@
-"""Parameter kinds of a search space.
+"""Parameter kinds of a search space: the base class, Categorical and Boolean.
 
 Every parameter stores its values in one or more float64 *columns* of the space's value
 matrix (``NaN`` where the parameter is inactive):
 
 - ``Categorical``: the index of the choice;
-- ``Integer`` / ``Float``: the value itself;
+- ``Integer`` / ``Float`` / ``Fidelity``: the value itself (:mod:`metarl.space._numeric`);
 - ``Boolean``: 0 or 1;
-- ``Subset``: one 0/1 column per item.
+- ``Subset``: one 0/1 column per item (:mod:`metarl.space._subset`).
 
 Each kind knows how to sample, encode and decode its columns in numpy, and which discrete
 *grid* of values the sequential design environment offers for it.
+
+A parameter may carry a *focus* (set by ``SearchSpace.restrict``): a narrower part of its
+domain that sampling, the design grid and the cardinality keep to, while the columns, the
+encoding and the validation of values stay those of the whole domain, so that a learner
+fitted on the unrestricted space reads the restricted one unchanged.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -37,6 +43,13 @@ def _py(x: Any) -> Value:
     return x.item() if isinstance(x, np.generic) else x
 
 
+def _as_list(spec: Any, what: str) -> list[Any]:
+    """A list/tuple/set given in a focus; a one-line error for anything else."""
+    if isinstance(spec, (str, bytes)) or not isinstance(spec, (list, tuple, set, frozenset)):
+        raise SpaceError(f"{what} must be a list, got {spec!r}")
+    return list(spec)
+
+
 class Param(ABC):
     """Base of every parameter kind.
 
@@ -53,6 +66,8 @@ class Param(ABC):
             str(k): list(v) if isinstance(v, (list, tuple)) else [v]
             for k, v in (active_if or {}).items()
         }
+        # the focus set by restrict(); None: the whole domain. Its form is the kind's own.
+        self._focus: Any = None
 
     # ------------------------------------------------------------------ columns
     @property
@@ -65,7 +80,7 @@ class Param(ABC):
 
     @abstractmethod
     def sample_columns(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """(n, n_columns) float64 of uniformly drawn values."""
+        """(n, n_columns) float64 of uniformly drawn values (inside the focus)."""
 
     @abstractmethod
     def encode_columns(self, cols: np.ndarray) -> np.ndarray:
@@ -90,12 +105,56 @@ class Param(ABC):
     # ------------------------------------------------------------------ discrete grid
     @abstractmethod
     def grid(self) -> np.ndarray:
-        """Column values offered per design decision (all choices, or the bins)."""
+        """Column values offered per design decision (all choices, or the bins), in focus."""
+
+    def column_grids(self) -> list[np.ndarray]:
+        """The design grid of each column (they differ only for a restricted Subset)."""
+        return [self.grid()] * self.n_columns
 
     @property
     def cardinality(self) -> int:
-        """Number of distinct values (a Float counts its bins)."""
+        """Number of distinct values in the focus (a Float counts its bins)."""
         return len(self.grid()) ** self.n_columns
+
+    # ------------------------------------------------------------------ focus
+    @property
+    def restricted(self) -> bool:
+        """Whether a focus narrows this parameter (see ``SearchSpace.restrict``)."""
+        return self._focus is not None
+
+    def restrict(self, how: str, spec: Any) -> Param:
+        """A copy whose sampling and design grid keep to ``spec``; encoding unchanged.
+
+        Args:
+            how: ``"fixed"`` (one value), ``"ranges"`` (``[low, high]``), ``"choices"``
+                (allowed values) or ``"items"`` (a Subset's ``include``/``exclude``).
+            spec: the value, range, choices or items; inside the current focus.
+
+        Raises:
+            SpaceError: a kind that ``how`` does not apply to, a value outside the domain or
+                the current focus, or a focus that leaves no value.
+        """
+        hint = {"fixed": "", "items": " (a Subset's)", "choices": " (use ranges= or fixed=)"}
+        raise self._err(
+            f"a {type(self).__name__} cannot be restricted by {how}={hint.get(how, '')}"
+        )
+
+    def focus(self) -> tuple[str, Any] | None:
+        """``(how, spec)`` that :meth:`restrict` turns the whole domain into this focus."""
+        return None
+
+    def in_focus(self, cols: np.ndarray) -> np.ndarray:
+        """(n,) bool: which rows of (n, n_columns) values (no NaN) lie inside the focus."""
+        return np.ones(len(cols), dtype=bool)
+
+    def unrestricted(self) -> Param:
+        """A copy of this parameter over its whole domain."""
+        return self._with_focus(None)
+
+    def _with_focus(self, focus: Any) -> Param:
+        new = copy.copy(self)
+        new._focus = focus
+        return new
 
     # ------------------------------------------------------------------ conditions
     def condition_codes(self, values: Sequence[Value]) -> np.ndarray:
@@ -104,6 +163,7 @@ class Param(ABC):
 
     # ------------------------------------------------------------------ dict form
     def to_dict(self) -> dict[str, Any]:
+        """The dict form of the domain (a focus is stored by the space, not here)."""
         d: dict[str, Any] = {"type": self.type_name, **self._dict_body()}
         if self.active_if:
             d["active_if"] = {k: list(v) for k, v in self.active_if.items()}
@@ -118,16 +178,64 @@ class Param(ABC):
     def __repr__(self) -> str:
         body = ", ".join(f"{k}={v!r}" for k, v in self._dict_body().items())
         cond = f", active_if={self.active_if!r}" if self.active_if else ""
-        return f"{type(self).__name__}({body}{cond})"
+        focus = self.focus()
+        foc = f", focus={focus[0]}={focus[1]!r}" if focus else ""
+        return f"{type(self).__name__}({body}{cond}{foc})"
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.to_dict() == other.to_dict()  # type: ignore[union-attr]
+        return (
+            type(self) is type(other)
+            and self.to_dict() == other.to_dict()  # type: ignore[union-attr]
+            and self.focus() == other.focus()  # type: ignore[union-attr]
+        )
 
     def __hash__(self) -> int:
         return hash(repr(self))
 
 
-class Categorical(Param):
+class _Finite(Param):
+    """A parameter of one column holding a finite set of codes; its focus is the sorted
+    array of allowed codes."""
+
+    def _codes(self) -> np.ndarray:
+        """Every code of the whole domain."""
+        raise NotImplementedError
+
+    def grid(self) -> np.ndarray:
+        return self._codes() if self._focus is None else self._focus
+
+    def in_focus(self, cols: np.ndarray) -> np.ndarray:
+        if self._focus is None:
+            return np.ones(len(cols), dtype=bool)
+        return np.isin(cols[:, 0], self._focus)
+
+    def _restrict_to(self, codes: Sequence[float]) -> Param:
+        codes_arr = np.unique(np.asarray(codes, dtype=np.float64))
+        if len(codes_arr) == 0:
+            raise self._err("the focus leaves no value")
+        if self._focus is not None:
+            outside = codes_arr[~np.isin(codes_arr, self._focus)]
+            if len(outside):
+                raise self._err(
+                    f"value {self.to_value(outside[:1])!r} is outside the focus "
+                    f"{[self.to_value(c[None]) for c in self._focus]}"
+                )
+        return self._with_focus(codes_arr)
+
+    def _listed(self, spec: Any) -> list[Any]:
+        return _as_list(spec, f"parameter {self.name!r}: choices")
+
+    def _values_in_focus(self) -> list[Any]:
+        return [_py(self.to_value(c[None])) for c in self.grid()]
+
+    def focus(self) -> tuple[str, Any] | None:
+        if self._focus is None:
+            return None
+        values = self._values_in_focus()
+        return ("fixed", values[0]) if len(values) == 1 else ("choices", values)
+
+
+class Categorical(_Finite):
     """One of a finite list of choices.
 
     Args:
@@ -135,6 +243,9 @@ class Categorical(Param):
         ordered: encode as one scaled ordinal instead of one-hot. Defaults to True when every
             choice is a number (e.g. ``batch_size in [8, 16, 32, 64]``), else False.
         log: with ``ordered`` numeric choices, scale by log-value rather than by index rank.
+
+    A focus (``restrict(choices=...)``, ``fixed=``, or ``ranges=`` for ordered numeric
+    choices) keeps the indices into the whole ``choices`` list, so the encoding is unchanged.
     """
 
     type_name = "categorical"
@@ -179,6 +290,8 @@ class Categorical(Param):
         return 1 if self.ordered else len(self.choices)
 
     def sample_columns(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        if self._focus is not None:
+            return self._focus[rng.integers(len(self._focus), size=n)][:, None]
         return rng.integers(len(self.choices), size=(n, 1)).astype(np.float64)
 
     def encode_columns(self, cols: np.ndarray) -> np.ndarray:
@@ -213,8 +326,23 @@ class Categorical(Param):
     def from_value(self, value: Any) -> list[float]:
         return [float(self.index_of(value))]
 
-    def grid(self) -> np.ndarray:
+    def _codes(self) -> np.ndarray:
         return np.arange(len(self.choices), dtype=np.float64)
+
+    def restrict(self, how: str, spec: Any) -> Param:
+        if how == "fixed":
+            return self._restrict_to([self.index_of(spec)])
+        if how == "choices":
+            return self._restrict_to([self.index_of(v) for v in self._listed(spec)])
+        if how == "ranges" and self.ordered and all(_is_number(c) for c in self.choices):
+            lo, hi = _range(self, spec)
+            lowest, highest = min(self.choices), max(self.choices)  # type: ignore[type-var]
+            if lo < lowest or hi > highest:
+                raise self._err(f"range [{lo}, {hi}] is outside [{lowest}, {highest}]")
+            return self._restrict_to([i for i, c in enumerate(self.choices) if lo <= c <= hi])
+        if how == "ranges":
+            raise self._err("ranges= applies to numeric choices only; use choices=")
+        return super().restrict(how, spec)
 
     def _dict_body(self) -> dict[str, Any]:
         d: dict[str, Any] = {"choices": list(self.choices)}
@@ -225,143 +353,18 @@ class Categorical(Param):
         return d
 
 
-class _Numeric(Param):
-    def __init__(
-        self,
-        low: float,
-        high: float,
-        *,
-        log: bool = False,
-        bins: int | None = None,
-        active_if: dict[str, Sequence[Value]] | None = None,
-    ) -> None:
-        super().__init__(active_if)
-        self.low = low
-        self.high = high
-        self.log = bool(log)
-        self.bins = bins
-
-    def validate(self) -> None:
-        if not (_is_number(self.low) and _is_number(self.high)):
-            raise self._err(f"low and high must be numbers, got {self.low!r}, {self.high!r}")
-        if self.low > self.high:
-            raise self._err(f"low ({self.low}) > high ({self.high})")
-        if self.log and self.low <= 0:
-            raise self._err(f"log=True needs low > 0, got low={self.low}")
-        if self.bins is not None and (not isinstance(self.bins, int) or self.bins < 1):
-            raise self._err(f"bins must be a positive int, got {self.bins!r}")
-
-    @property
-    def encoded_width(self) -> int:
-        return 1
-
-    def _scale(self, v: np.ndarray) -> np.ndarray:
-        lo, hi = float(self.low), float(self.high)
-        if hi == lo:
-            return np.zeros_like(v)
-        if self.log:
-            return (np.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo))
-        return (v - lo) / (hi - lo)
-
-    def _unscale(self, u: np.ndarray) -> np.ndarray:
-        lo, hi = float(self.low), float(self.high)
-        u = np.clip(u, 0.0, 1.0)
-        if self.log:
-            return np.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
-        return lo + u * (hi - lo)
-
-    def encode_columns(self, cols: np.ndarray) -> np.ndarray:
-        return self._scale(cols).astype(np.float32)
-
-    def _dict_body(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"low": _py(self.low), "high": _py(self.high)}
-        if self.log:
-            d["log"] = True
-        if self.bins is not None:
-            d["bins"] = self.bins
-        return d
+def _range(p: Param, spec: Any) -> tuple[float, float]:
+    """``[low, high]`` of a ``ranges=`` focus, checked to be two ordered numbers."""
+    pair = _as_list(spec, f"parameter {p.name!r}: a range")
+    if len(pair) != 2 or not all(_is_number(x) for x in pair):
+        raise p._err(f"a range must be [low, high], got {spec!r}")
+    lo, hi = _py(pair[0]), _py(pair[1])
+    if lo > hi:  # type: ignore[operator]
+        raise p._err(f"range [{lo}, {hi}] has low > high")
+    return lo, hi  # type: ignore[return-value]
 
 
-class Integer(_Numeric):
-    """An integer in ``[low, high]``; ``log`` samples and scales on a log scale.
-
-    The design environment offers every value when there are at most ``bins`` (default 32)
-    of them, else ``bins`` values spread evenly (on the log scale when ``log``).
-    """
-
-    type_name = "integer"
-    default_bins = 32
-
-    def validate(self) -> None:
-        if not all(
-            isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-            for x in (self.low, self.high)
-        ):
-            raise self._err(f"low and high must be ints, got {self.low!r}, {self.high!r}")
-        super().validate()
-
-    def sample_columns(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        if self.log:  # log-uniform over [low - 0.5, high + 0.5], then rounded
-            u = rng.uniform(math.log(self.low - 0.5), math.log(self.high + 0.5), size=n)
-            v = np.clip(np.round(np.exp(u)), self.low, self.high)
-        else:
-            v = rng.integers(self.low, self.high + 1, size=n).astype(np.float64)
-        return v[:, None]
-
-    def decode_columns(self, enc: np.ndarray) -> np.ndarray:
-        return np.clip(np.round(self._unscale(enc[:, :1].astype(np.float64))), self.low, self.high)
-
-    def to_value(self, cols: np.ndarray) -> int:
-        return int(cols[0])
-
-    def from_value(self, value: Any) -> list[float]:
-        if not _is_number(value) or float(value) != int(value):
-            raise self._err(f"value {value!r} is not an integer")
-        if not self.low <= value <= self.high:
-            raise self._err(f"value {value!r} is outside [{self.low}, {self.high}]")
-        return [float(value)]
-
-    def grid(self) -> np.ndarray:
-        span = self.high - self.low + 1
-        bins = self.bins or self.default_bins
-        if span <= bins:
-            return np.arange(self.low, self.high + 1, dtype=np.float64)
-        g = self._unscale(np.linspace(0.0, 1.0, bins))
-        return np.unique(np.clip(np.round(g), self.low, self.high))
-
-
-class Float(_Numeric):
-    """A real number in ``[low, high]``; ``bins`` values (default 16) are offered by the
-    design environment, evenly spaced (on the log scale when ``log``)."""
-
-    type_name = "float"
-    default_bins = 16
-
-    def sample_columns(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return self._unscale(rng.uniform(0.0, 1.0, size=n))[:, None]
-
-    def decode_columns(self, enc: np.ndarray) -> np.ndarray:
-        return self._unscale(enc[:, :1].astype(np.float64))
-
-    def to_value(self, cols: np.ndarray) -> float:
-        return float(cols[0])
-
-    def from_value(self, value: Any) -> list[float]:
-        if not _is_number(value) or not math.isfinite(float(value)):
-            raise self._err(f"value {value!r} is not a finite number")
-        tol = 1e-9 * max(1.0, abs(self.high), abs(self.low))
-        if not self.low - tol <= value <= self.high + tol:
-            raise self._err(f"value {value!r} is outside [{self.low}, {self.high}]")
-        return [float(value)]
-
-    def grid(self) -> np.ndarray:
-        bins = self.bins or self.default_bins
-        if bins == 1 or self.low == self.high:
-            return np.asarray([float(self.low)])
-        return self._unscale(np.linspace(0.0, 1.0, bins))
-
-
-class Boolean(Param):
+class Boolean(_Finite):
     """True or False."""
 
     type_name = "boolean"
@@ -374,6 +377,8 @@ class Boolean(Param):
         return 1
 
     def sample_columns(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        if self._focus is not None:
+            return self._focus[rng.integers(len(self._focus), size=n)][:, None]
         return rng.integers(2, size=(n, 1)).astype(np.float64)
 
     def encode_columns(self, cols: np.ndarray) -> np.ndarray:
@@ -390,108 +395,29 @@ class Boolean(Param):
             return [float(value)]
         raise self._err(f"value {value!r} is not a bool")
 
-    def grid(self) -> np.ndarray:
+    def _codes(self) -> np.ndarray:
         return np.asarray([0.0, 1.0])
+
+    def restrict(self, how: str, spec: Any) -> Param:
+        if how == "fixed":
+            return self._restrict_to(self.from_value(spec))
+        if how == "choices":
+            return self._restrict_to([self.from_value(v)[0] for v in self._listed(spec)])
+        return super().restrict(how, spec)
 
     def _dict_body(self) -> dict[str, Any]:
         return {}
 
 
-class Subset(Param):
-    """A subset of ``items``: one on/off decision per item (e.g. feature selection).
+def __getattr__(name: str) -> Any:
+    """The kinds that moved to their own modules, for ``from metarl.space._params import``
+    (prefer ``from metarl.space import``)."""
+    if name in ("Integer", "Float", "Fidelity"):
+        from metarl.space import _numeric
 
-    Args:
-        items: the names of the items (e.g. dataset columns).
-        min_size: the smallest allowed subset (default 1: a model needs a feature). The
-            design environment masks "off" when the remaining items are needed to reach it.
+        return getattr(_numeric, name)
+    if name == "Subset":
+        from metarl.space import _subset
 
-    A config holds the selected items as a tuple, in ``items`` order.
-    """
-
-    type_name = "subset"
-
-    def __init__(
-        self,
-        items: Sequence[str],
-        *,
-        min_size: int = 1,
-        active_if: dict[str, Sequence[Value]] | None = None,
-    ) -> None:
-        super().__init__(active_if)
-        self.items = [str(i) for i in items]
-        self.min_size = int(min_size)
-        self._pos = {it: i for i, it in enumerate(self.items)}
-
-    def validate(self) -> None:
-        if not self.items:
-            raise self._err("items must not be empty")
-        if len(self._pos) != len(self.items):
-            raise self._err(f"items contain duplicates: {self.items}")
-        if not 0 <= self.min_size <= len(self.items):
-            raise self._err(f"min_size={self.min_size} not in [0, {len(self.items)}]")
-
-    @property
-    def n_columns(self) -> int:
-        return len(self.items)
-
-    @property
-    def column_names(self) -> list[str]:
-        return [f"{self.name}[{it}]" for it in self.items]
-
-    @property
-    def encoded_width(self) -> int:
-        return len(self.items)
-
-    def sample_columns(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        cols = (rng.random((n, len(self.items))) < 0.5).astype(np.float64)
-        short = cols.sum(axis=1) < self.min_size
-        while short.any():  # rare: redraw the rows below min_size
-            cols[short] = rng.random((int(short.sum()), len(self.items))) < 0.5
-            short = cols.sum(axis=1) < self.min_size
-        return cols
-
-    def encode_columns(self, cols: np.ndarray) -> np.ndarray:
-        return cols.astype(np.float32)
-
-    def decode_columns(self, enc: np.ndarray) -> np.ndarray:
-        return (enc > 0.5).astype(np.float64)
-
-    def to_value(self, cols: np.ndarray) -> tuple[str, ...]:
-        return tuple(it for it, c in zip(self.items, cols) if c > 0.5)
-
-    def from_value(self, value: Any) -> list[float]:
-        if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
-            raise self._err(f"value {value!r} is not a list of items")
-        cols = [0.0] * len(self.items)
-        for it in value:
-            if it not in self._pos:
-                raise self._err(f"item {it!r} is not one of {self.items}")
-            cols[self._pos[it]] = 1.0
-        if sum(cols) < self.min_size:
-            raise self._err(f"subset {list(value)} has fewer than min_size={self.min_size} items")
-        return cols
-
-    def grid(self) -> np.ndarray:
-        return np.asarray([0.0, 1.0])
-
-    @property
-    def cardinality(self) -> int:
-        return sum(math.comb(len(self.items), k) for k in range(self.min_size, len(self.items) + 1))
-
-    def condition_codes(self, values: Sequence[Value]) -> np.ndarray:
-        raise self._err("a Subset cannot be the parent of a condition")
-
-    def _dict_body(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"items": list(self.items)}
-        if self.min_size != 1:
-            d["min_size"] = self.min_size
-        return d
-
-
-KINDS: dict[str, type[Param]] = {
-    "categorical": Categorical,
-    "integer": Integer,
-    "float": Float,
-    "boolean": Boolean,
-    "subset": Subset,
-}
+        return _subset.Subset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
