@@ -11,11 +11,13 @@ import concurrent.futures as cf
 import multiprocessing as mp
 import queue
 import threading
+import time
 import traceback
 from abc import ABC, abstractmethod
 from typing import Any
 
-from metarl.study._trainer import Trainer, TrainerError, TrainerSpec, call_trainer
+from metarl.study._schema import SECONDS
+from metarl.trainers import Trainer, TrainerError, TrainerSpec, call_trainer
 from metarl.type_aliases import Config
 
 EXECUTORS = ("process", "thread", "dask", "none")
@@ -69,6 +71,15 @@ def _arm_timeout(fut: cf.Future, timeout: float | None, on_timeout: Any = None) 
     fut.add_done_callback(lambda _: timer.cancel())
 
 
+def timed_call(trainer: Trainer | TrainerSpec, config: Config) -> dict[str, Any]:
+    """:func:`~metarl.trainers.call_trainer`, plus the call's wall-clock seconds under
+    ``metarl:seconds``; what every executor runs."""
+    t0 = time.perf_counter()
+    result = call_trainer(trainer, config)
+    result[SECONDS] = time.perf_counter() - t0
+    return result
+
+
 def _child_main(conn: Any) -> None:
     """Loop of a pool process: say "ready" once its imports are done, then receive
     (trainer, config) and send back ("ok"|"error", payload)."""
@@ -82,7 +93,7 @@ def _child_main(conn: Any) -> None:
             return
         trainer, config = msg
         try:
-            conn.send(("ok", call_trainer(trainer, config)))
+            conn.send(("ok", timed_call(trainer, config)))
         except BaseException as e:  # noqa: BLE001 - everything a trainer raises is a failure
             tb = traceback.format_exception_only(type(e), e)[-1].strip()
             conn.send(("error", tb))
@@ -208,7 +219,7 @@ class ThreadExecutor(Executor):
         self, trainer: Trainer | TrainerSpec, config: Config, timeout: float | None = None
     ) -> cf.Future:
         out: cf.Future = cf.Future()
-        inner = self._pool.submit(call_trainer, trainer, config)
+        inner = self._pool.submit(timed_call, trainer, config)
 
         def done(f: cf.Future) -> None:
             e = f.exception()
@@ -262,7 +273,7 @@ class DaskExecutor(Executor):
         self, trainer: Trainer | TrainerSpec, config: Config, timeout: float | None = None
     ) -> cf.Future:
         out: cf.Future = cf.Future()
-        dfut = self.client.submit(call_trainer, trainer, dict(config), pure=False)
+        dfut = self.client.submit(timed_call, trainer, dict(config), pure=False)
 
         def done(f: Any) -> None:
             try:

@@ -8,14 +8,17 @@ the trial's value, or FAIL with the reason in ``metarl:error``.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
+import math
 import warnings
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from metarl.study._schema import ERROR, MAX_ERROR_CHARS
-from metarl.study._trainer import TrainerError, objective_value, storable
+from metarl.study._schema import ERROR, MAX_ERROR_CHARS, PREFIX
+from metarl.trainers import TrainerError
 
 
 class Told(NamedTuple):
@@ -78,3 +81,47 @@ def tell_result(study: optuna.Study, trial: FrozenTrial, outcome: cf.Future, met
             stacklevel=2,
         )
         return Told(None)
+
+
+def objective_value(result: Mapping[str, Any], metric: str) -> float:
+    """The finite objective value of a trainer result.
+
+    A result whose only metric is ``"value"`` (a trainer returning a bare number) serves any
+    ``metric``.
+
+    Raises:
+        TrainerError: the metric is missing, not a number, NaN or infinite.
+    """
+    if metric in result:
+        v = result[metric]
+    else:
+        keys = sorted(k for k in result if not k.startswith(PREFIX))
+        if keys != ["value"]:
+            raise TrainerError(f"trainer result has no metric {metric!r} (keys: {keys})")
+        v = result["value"]
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise TrainerError(f"trainer returned {metric}={v!r}, not a number") from None
+    if not math.isfinite(x):
+        raise TrainerError(f"trainer returned {metric}={x}")
+    return x
+
+
+def storable(result: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON-storable form of a trainer result (numpy scalars to Python, others to text)."""
+    import numpy as np
+
+    out: dict[str, Any] = {}
+    for k, v in result.items():
+        if isinstance(v, np.generic):
+            v = v.item()
+        if isinstance(v, float) and not math.isfinite(v):
+            v = str(v)  # JSON has no NaN/inf
+        if not isinstance(v, (str, int, float, bool, type(None))):
+            try:  # lists and dicts of plain values pass; anything else is stored as text
+                json.dumps(v)
+            except (TypeError, ValueError):
+                v = repr(v)
+        out[str(k)] = v
+    return out

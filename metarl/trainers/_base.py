@@ -1,34 +1,58 @@
-"""The trainer contract: any callable ``config -> dict of metrics``."""
+"""The trainer contract: any callable ``config -> dict of metrics``, and how a call is made."""
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
 
 from metarl.space import SearchSpace
-from metarl.type_aliases import Config, Direction
+from metarl.type_aliases import Config
 
 
 @runtime_checkable
 class Trainer(Protocol):
     """Anything that trains (or looks up) one config and returns its metrics.
 
-    In Python any callable ``config -> dict[str, float]`` works where a trainer is expected.
-    A named trainer (see :func:`~metarl.trainers.make_trainer`) also tells what it searches
-    and what to optimise:
+    Any callable ``config -> dict[str, float]`` is a trainer (a plain number is read as the
+    metric ``"value"``). A trainer may also say what it searches and what to optimise; the
+    loop reads these optional attributes when present (named trainers, see
+    :func:`~metarl.trainers.make_trainer`, have all three):
 
     Attributes:
-        space: the search space its configs belong to (context meta-features set).
+        space: the :class:`~metarl.space.SearchSpace` its configs belong to (context set).
         metric: the metric to optimise by default (a key of the returned dict).
         direction: ``"minimize"`` or ``"maximize"`` for ``metric``.
+
+    To run in another process (process pool, Dask, ``metarl worker``), a trainer must be
+    picklable or named by a :class:`~metarl.trainers.TrainerSpec`.
     """
 
-    space: SearchSpace
-    metric: str
-    direction: Direction
-
-    def __call__(self, config: Config) -> dict[str, float]:
+    def __call__(self, config: Config) -> Mapping[str, Any] | float:
         """Train ``config``; return every metric measured (the score, train_time, ...)."""
         ...
+
+
+class TrainerError(RuntimeError):
+    """A trainer call that failed: raised, returned no finite metric, timed out, or its
+    worker died. The message is what the failed trial stores as its reason."""
+
+
+def call_trainer(trainer: Trainer | Any, config: Config) -> dict[str, Any]:
+    """Run one evaluation and return its metrics as a new dict.
+
+    Args:
+        trainer: a trainer, or a :class:`~metarl.trainers.TrainerSpec` (built, and cached, in
+            this process).
+        config: the config; the trainer gets a copy.
+
+    Returns:
+        The trainer's metrics; a non-mapping result ``x`` becomes ``{"value": x}``.
+    """
+    from metarl.trainers._spec import TrainerSpec
+
+    fn = trainer.build() if isinstance(trainer, TrainerSpec) else trainer
+    out = fn(dict(config))
+    return dict(out) if isinstance(out, Mapping) else {"value": out}
 
 
 def validated(space: SearchSpace, config: Config) -> Config:
