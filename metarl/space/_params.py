@@ -136,7 +136,7 @@ class Param(ABC):
         """
         hint = {"fixed": "", "items": " (a Subset's)", "choices": " (use ranges= or fixed=)"}
         raise self._err(
-            f"a {type(self).__name__} cannot be restricted by {how}={hint.get(how, '')}"
+            f"{type(self).__name__} parameters cannot be restricted by {how}={hint.get(how, '')}"
         )
 
     def focus(self) -> tuple[str, Any] | None:
