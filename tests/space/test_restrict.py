@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from metarl.space import Boolean, Categorical, Float, Integer, SearchSpace, SpaceError, Subset
 from tests.space._focus import FEATURES, FOCUS, fit_learner, in_focus_by_hand, make_space
@@ -213,3 +215,52 @@ def test_bad_focus_in_a_dict(space: SearchSpace) -> None:
     d = {**space.to_dict(), "focus": {"fixed": {"k": 0}}}
     with pytest.raises(SpaceError, match="focus: parameter 'k': value 0 is outside"):
         SearchSpace.from_dict(d)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), n_choices=st.integers(1, 5), span=st.integers(0, 60))
+def test_random_focus_property(data, n_choices: int, span: int) -> None:
+    """Any focus: samples and enumeration lie in it, are configs of the parent, encode as
+    there; the enumeration has ``cardinality`` distinct rows; the focus round-trips."""
+    choices = [f"c{j}" for j in range(n_choices)]
+    items = [f"x{j}" for j in range(5)]
+    min_size = data.draw(st.integers(0, 3))
+    space = SearchSpace(
+        {
+            "c": Categorical(choices),
+            "i": Integer(0, span),
+            "f": Float(0.01, 1.0, log=True, bins=6),
+            "s": Subset(items, min_size=min_size),
+            "b": Boolean(active_if={"c": [choices[0]]}),
+        }
+    )
+    grid_i, grid_f = space.params["i"].grid().tolist(), space.params["f"].grid().tolist()
+    focus: dict = {"fixed": {}, "ranges": {}, "choices": {}, "items": {}}
+    focus["choices"]["c"] = data.draw(st.lists(st.sampled_from(choices), min_size=1, unique=True))
+    lo, hi = sorted(data.draw(st.lists(st.sampled_from(grid_i), min_size=2, max_size=2)))
+    focus["ranges"]["i"] = [int(lo), int(hi)]
+    if data.draw(st.booleans()):
+        focus["fixed"]["f"] = data.draw(st.floats(0.01, 1.0))
+    else:
+        pair = data.draw(st.lists(st.sampled_from(grid_f), min_size=2, max_size=2))
+        focus["ranges"]["f"] = sorted(pair)
+    roles = data.draw(st.lists(st.sampled_from("ief"), min_size=5, max_size=5))
+    assume(roles.count("i") + roles.count("f") >= min_size)
+    focus["items"]["s"] = {
+        "include": [it for it, r in zip(items, roles) if r == "i"],
+        "exclude": [it for it, r in zip(items, roles) if r == "e"],
+    }
+    if data.draw(st.booleans()):
+        focus["fixed"]["b"] = data.draw(st.booleans())
+    sub = space.restrict(**{k: v for k, v in focus.items() if v})
+
+    M = sub.sample_matrix(50, seed=data.draw(st.integers(0, 2**16)))
+    assert sub.contains_matrix(M).all()
+    np.testing.assert_array_equal(space.to_matrix(sub.to_configs(M)), M)
+    np.testing.assert_array_equal(sub.encode_matrix(M), space.encode_matrix(M))
+    E = np.concatenate(list(sub.enumerate()))
+    assert len(E) == len(set(sub.keys(E))) == sub.cardinality
+    assert sub.contains_matrix(E).all()
+    np.testing.assert_array_equal(space.to_matrix(sub.to_configs(E)), E)
+    assert SearchSpace.from_dict(sub.to_dict()) == sub
+    assert sub.contains_matrix(sub.snap_to_grid(space.sample_matrix(50, seed=0))).all()

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metarl import Boolean, Categorical, Float, Integer, SearchSpace, SpaceError, Subset
+from metarl.space import Fidelity
 
 
 @pytest.fixture
@@ -76,8 +77,10 @@ def test_encode_decode_round_trip(space: SearchSpace) -> None:
     flo=st.floats(1e-4, 1.0),
     n_items=st.integers(1, 8),
     seed=st.integers(0, 2**16),
+    epochs=st.integers(1, 200),
+    frac=st.floats(0.01, 1.0),
 )
-def test_round_trip_property(choices, low, span, flo, n_items, seed) -> None:
+def test_round_trip_property(choices, low, span, flo, n_items, seed, epochs, frac) -> None:
     space = SearchSpace(
         {
             "c": Categorical(choices),
@@ -85,14 +88,19 @@ def test_round_trip_property(choices, low, span, flo, n_items, seed) -> None:
             "f": Float(flo, flo * 10, log=True),
             "s": Subset([f"x{j}" for j in range(n_items)]),
             "b": Boolean(active_if={"c": [choices[0]]}),
+            "epochs": Fidelity(1, 200, log=True),
+            "frac": Fidelity(0.01, 1.0, active_if={"c": [choices[-1]]}),
         }
     )
-    configs = space.sample(20, seed=seed)
+    configs = space.at_fidelity(space.sample(20, seed=seed), epochs=epochs, frac=frac)
     back = space.decode(space.encode(configs))
     for a, b in zip(configs, back):
         assert a["c"] == b["c"] and a["i"] == b["i"] and a["s"] == b["s"]
         assert a.get("b") == b.get("b")
         assert math.isclose(a["f"], b["f"], rel_tol=1e-4)
+        assert a["epochs"] == b["epochs"] == epochs
+        assert math.isclose(a.get("frac", 0.0), b.get("frac", 0.0), rel_tol=1e-4, abs_tol=1e-6)
+    assert SearchSpace.from_dict(space.to_dict()) == space
 
 
 def test_cardinality_exact_and_enumerate_matches(space: SearchSpace) -> None:
