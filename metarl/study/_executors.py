@@ -2,7 +2,9 @@
 
 Every executor turns ``submit(trainer, config, timeout)`` into a
 ``concurrent.futures.Future`` whose result is the trainer's metrics dict, or whose exception is
-a :class:`TrainerError` carrying the error text (trainer raised, process died, timed out).
+a :class:`~metarl.trainers.TrainerError` carrying the reason (trainer raised, process died,
+timed out). ``timeout=None`` applies the executor's :class:`~metarl.study.AutoTimeout`, so a
+hung call fails and frees its worker whatever the settings.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from metarl.study._schema import SECONDS
+from metarl.study._timeout import AutoTimeout, Limit, settle, watch
 from metarl.trainers import Trainer, TrainerError, TrainerSpec, call_trainer
 from metarl.type_aliases import Config
 
@@ -24,51 +27,40 @@ EXECUTORS = ("process", "thread", "dask", "none")
 
 
 class Executor(ABC):
-    """Runs trainer calls; ``n_workers`` calls at a time."""
+    """Runs trainer calls; ``n_workers`` calls at a time.
+
+    Attributes:
+        n_workers: calls in flight at a time.
+        default_timeout: the limit of calls submitted with ``timeout=None``.
+    """
 
     n_workers: int = 1
+    default_timeout: AutoTimeout
 
     @abstractmethod
     def submit(
         self, trainer: Trainer | TrainerSpec, config: Config, timeout: float | None = None
     ) -> cf.Future:
-        """Start one evaluation; the future resolves to the metrics dict."""
+        """Start one evaluation; the future resolves to the metrics dict.
+
+        Args:
+            trainer: the trainer, or its spec (required by processes elsewhere).
+            config: the config.
+            timeout: seconds the call may run (``math.inf``: no limit); None applies
+                ``default_timeout``.
+        """
 
     def shutdown(self) -> None:  # noqa: B027 - nothing to release by default
         """Release workers."""
+
+    def _succeeded(self, result: dict[str, Any]) -> None:
+        self.default_timeout.observe(result.get(SECONDS, 0.0))
 
     def __enter__(self) -> Executor:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
-
-
-def _settle(fut: cf.Future, value: Any = None, error: BaseException | None = None) -> None:
-    """Resolve ``fut`` unless it already is (a timeout and a late result may race)."""
-    try:
-        if error is not None:
-            fut.set_exception(error)
-        else:
-            fut.set_result(value)
-    except cf.InvalidStateError:
-        pass
-
-
-def _arm_timeout(fut: cf.Future, timeout: float | None, on_timeout: Any = None) -> None:
-    if timeout is None:
-        return
-
-    def fire() -> None:
-        if not fut.done():
-            if on_timeout is not None:
-                on_timeout()
-            _settle(fut, error=TrainerError(f"timed out after {timeout:g} s"))
-
-    timer = threading.Timer(timeout, fire)
-    timer.daemon = True
-    timer.start()
-    fut.add_done_callback(lambda _: timer.cancel())
 
 
 def timed_call(trainer: Trainer | TrainerSpec, config: Config) -> dict[str, Any]:
@@ -78,6 +70,10 @@ def timed_call(trainer: Trainer | TrainerSpec, config: Config) -> dict[str, Any]
     result = call_trainer(trainer, config)
     result[SECONDS] = time.perf_counter() - t0
     return result
+
+
+def _error_text(e: BaseException) -> str:
+    return traceback.format_exception_only(type(e), e)[-1].strip()
 
 
 def _child_main(conn: Any) -> None:
@@ -95,31 +91,38 @@ def _child_main(conn: Any) -> None:
         try:
             conn.send(("ok", timed_call(trainer, config)))
         except BaseException as e:  # noqa: BLE001 - everything a trainer raises is a failure
-            tb = traceback.format_exception_only(type(e), e)[-1].strip()
-            conn.send(("error", tb))
+            conn.send(("error", _error_text(e)))
 
 
 class ProcessExecutor(Executor):
-    """A pool of long-lived worker processes; a call past its timeout kills its process.
+    """A pool of long-lived worker processes; a call past its limit kills its process.
 
-    Each process builds a trainer once (by :class:`TrainerSpec`) and reuses it; a killed or
-    crashed process is replaced by a fresh one for the next call. A call's timeout starts when
-    its process is ready (interpreter started, metarl imported), so start-up is never counted
-    against the trainer. Trainers must be picklable (a :class:`TrainerSpec` or a module-level
-    function).
+    Each process builds a trainer once (by :class:`~metarl.trainers.TrainerSpec`) and reuses
+    it; a killed or crashed process is replaced by a fresh one for the next call. A call's
+    limit starts when its process is ready (interpreter started, metarl imported), so
+    start-up is never counted against the trainer. Trainers must be picklable (a spec or a
+    module-level function).
 
     Args:
         n_workers: number of processes.
         start_method: multiprocessing start method (``spawn`` is safe with threads).
+        default_timeout: the limit of calls without a ``timeout`` (default
+            :class:`~metarl.study.AutoTimeout`).
     """
 
     #: seconds a new worker process may take to start and import metarl
     startup_timeout: float = 120.0
 
-    def __init__(self, n_workers: int = 2, start_method: str = "spawn") -> None:
+    def __init__(
+        self,
+        n_workers: int = 2,
+        start_method: str = "spawn",
+        default_timeout: AutoTimeout | None = None,
+    ) -> None:
         if n_workers < 1:
             raise ValueError(f"n_workers={n_workers}: the process executor needs at least 1")
         self.n_workers = n_workers
+        self.default_timeout = default_timeout or AutoTimeout()
         self._ctx = mp.get_context(start_method)
         self._jobs: queue.Queue = queue.Queue()
         self._procs: list[Any] = [None] * n_workers
@@ -151,40 +154,52 @@ class ProcessExecutor(Executor):
         proc.join()
         conn.close()
 
+    def _wait(self, conn: Any, limit: Limit) -> tuple[Any, float]:
+        """The child's reply, or (None, limit) once the call has run past its limit (read
+        again every few seconds: an :class:`AutoTimeout` grows as other calls finish)."""
+        start = time.monotonic()
+        while True:
+            seconds = limit.seconds()
+            left = seconds - (time.monotonic() - start)
+            if left <= 0:
+                return None, seconds
+            if conn.poll(min(left, 2.0)):
+                return conn.recv(), seconds
+
     def _slot(self, i: int) -> None:
         while True:
             job = self._jobs.get()
             if job is None:
                 return
-            fut, trainer, config, timeout = job
+            fut, trainer, config, limit = job
             if not fut.set_running_or_notify_cancel():
                 continue
             try:
                 proc, conn = self._procs[i] or self._start(i)
             except (TrainerError, EOFError, OSError) as e:
-                _settle(fut, error=TrainerError(f"cannot start a worker process: {e}"))
+                settle(fut, error=TrainerError(f"cannot start a worker process: {e}"))
                 continue
             try:
                 conn.send((trainer, config))
             except Exception as e:  # noqa: BLE001 - unpicklable trainer or config
-                _settle(fut, error=TrainerError(f"cannot send the call to a worker: {e}"))
+                settle(fut, error=TrainerError(f"cannot send the call to a worker: {e}"))
                 self._stop(i)
                 continue
             try:
-                ready = conn.poll(timeout)
-                msg = conn.recv() if ready else None
+                msg, seconds = self._wait(conn, limit)
             except (EOFError, OSError):
                 code = proc.exitcode
-                _settle(fut, error=TrainerError(f"worker process died (exit code {code})"))
+                settle(fut, error=TrainerError(f"worker process died (exit code {code})"))
                 self._stop(i)
                 continue
             if msg is None:
                 self._stop(i)  # kill the hung trainer
-                _settle(fut, error=TrainerError(f"timed out after {timeout:g} s"))
+                settle(fut, error=limit.error(seconds))
             elif msg[0] == "ok":
-                _settle(fut, msg[1])
+                self._succeeded(msg[1])
+                settle(fut, msg[1])
             else:
-                _settle(fut, error=TrainerError(msg[1]))
+                settle(fut, error=TrainerError(msg[1]))
 
     def submit(
         self, trainer: Trainer | TrainerSpec, config: Config, timeout: float | None = None
@@ -192,7 +207,7 @@ class ProcessExecutor(Executor):
         if self._closed:
             raise RuntimeError("executor is shut down")
         fut: cf.Future = cf.Future()
-        self._jobs.put((fut, trainer, config, timeout))
+        self._jobs.put((fut, trainer, config, Limit(timeout, self.default_timeout)))
         return fut
 
     def shutdown(self) -> None:
@@ -207,34 +222,104 @@ class ProcessExecutor(Executor):
             t.join(timeout=5)
 
 
-class ThreadExecutor(Executor):
-    """Trainer calls in threads of this process (any callable; a timed-out call is abandoned,
-    not killed)."""
+class _ThreadCall:
+    """One call of a :class:`ThreadExecutor`: who owns its outcome, the call or its limit."""
 
-    def __init__(self, n_workers: int = 1) -> None:
+    def __init__(self, fut: cf.Future, trainer: Any, config: Config, limit: Limit) -> None:
+        self.fut, self.trainer, self.config, self.limit = fut, trainer, config, limit
+        self.lock = threading.Lock()
+        self.finished = False
+        self.abandoned = False
+
+
+class ThreadExecutor(Executor):
+    """Trainer calls in daemon threads of this process (any callable, picklable or not).
+
+    A thread cannot be killed: a call past its limit is failed and abandoned (it runs on,
+    its result is dropped), and a fresh thread takes its place, so a hung call never holds
+    the executor. The threads are daemons, so an abandoned call never keeps the interpreter
+    from exiting.
+
+    Args:
+        n_workers: calls in flight at a time.
+        default_timeout: the limit of calls without a ``timeout`` (default
+            :class:`~metarl.study.AutoTimeout`).
+    """
+
+    def __init__(self, n_workers: int = 1, default_timeout: AutoTimeout | None = None) -> None:
         self.n_workers = max(1, n_workers)
-        self._pool = cf.ThreadPoolExecutor(self.n_workers, thread_name_prefix="metarl-trainer")
+        self.default_timeout = default_timeout or AutoTimeout()
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._closed = False
+        self._lock = threading.Lock()
+        self._n_threads = 0
+        for _ in range(self.n_workers):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._n_threads += 1
+            name = f"metarl-trainer-{self._n_threads}"
+        threading.Thread(target=self._worker, daemon=True, name=name).start()
+
+    def _worker(self) -> None:
+        while True:
+            call = self._jobs.get()
+            if call is None:
+                return
+            if not call.fut.set_running_or_notify_cancel():
+                continue
+            watch(call.fut, call.limit, on_timeout=lambda c=call: self._abandon(c))
+            try:
+                result, error = timed_call(call.trainer, call.config), None
+            except BaseException as e:  # noqa: BLE001 - everything a trainer raises is a failure
+                result, error = None, e
+            with call.lock:
+                call.finished = True
+                if call.abandoned:
+                    return  # a fresh thread took this one's place; the result is dropped
+            if error is None:
+                self._succeeded(result)
+                settle(call.fut, result)
+            else:
+                err = error if isinstance(error, TrainerError) else TrainerError(_error_text(error))
+                settle(call.fut, error=err)
+
+    def _abandon(self, call: _ThreadCall) -> bool:
+        with call.lock:
+            if call.finished:
+                return False
+            call.abandoned = True
+        self._spawn()
+        return True
 
     def submit(
         self, trainer: Trainer | TrainerSpec, config: Config, timeout: float | None = None
     ) -> cf.Future:
-        out: cf.Future = cf.Future()
-        inner = self._pool.submit(timed_call, trainer, config)
-
-        def done(f: cf.Future) -> None:
-            e = f.exception()
-            if e is None:
-                _settle(out, f.result())
-            else:
-                text = traceback.format_exception_only(type(e), e)[-1].strip()
-                _settle(out, error=e if isinstance(e, TrainerError) else TrainerError(text))
-
-        inner.add_done_callback(done)
-        _arm_timeout(out, timeout)
-        return out
+        if self._closed:
+            raise RuntimeError("executor is shut down")
+        fut: cf.Future = cf.Future()
+        self._jobs.put(_ThreadCall(fut, trainer, config, Limit(timeout, self.default_timeout)))
+        return fut
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Fail the calls not yet started; running calls finish in their daemon threads."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            n = self._n_threads
+        while True:
+            try:
+                call = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if call is not None:
+                settle(call.fut, error=TrainerError("not run: the executor shut down"))
+        for _ in range(n):
+            self._jobs.put(None)
 
 
 class DaskExecutor(Executor):
@@ -244,18 +329,26 @@ class DaskExecutor(Executor):
         client: a ``distributed.Client``, a scheduler address, or None to start a
             ``LocalCluster`` with ``n_workers`` single-threaded workers.
         n_workers: calls in flight at a time (default: the cluster's thread count).
+        default_timeout: the limit of calls without a ``timeout`` (default
+            :class:`~metarl.study.AutoTimeout`).
 
-    A call past its timeout is cancelled and recorded as failed; Dask cannot interrupt a task
+    A call past its limit is cancelled and recorded as failed; Dask cannot interrupt a task
     that is already running, so the worker finishes it and the result is discarded.
     """
 
-    def __init__(self, client: Any = None, n_workers: int | None = None) -> None:
+    def __init__(
+        self,
+        client: Any = None,
+        n_workers: int | None = None,
+        default_timeout: AutoTimeout | None = None,
+    ) -> None:
         try:
             import distributed
         except ImportError:
             raise ImportError(
                 "executor 'dask' needs the distributed package: pip install 'dask[distributed]'"
             ) from None
+        self.default_timeout = default_timeout or AutoTimeout()
         self._own = None
         if client is None:
             self._own = distributed.LocalCluster(
@@ -273,17 +366,24 @@ class DaskExecutor(Executor):
         self, trainer: Trainer | TrainerSpec, config: Config, timeout: float | None = None
     ) -> cf.Future:
         out: cf.Future = cf.Future()
+        limit = Limit(timeout, self.default_timeout)
         dfut = self.client.submit(timed_call, trainer, dict(config), pure=False)
 
         def done(f: Any) -> None:
             try:
-                _settle(out, f.result())
+                result = f.result()
             except BaseException as e:  # noqa: BLE001 - a trainer failure, or cancelled
-                text = traceback.format_exception_only(type(e), e)[-1].strip()
-                _settle(out, error=TrainerError(text))
+                settle(out, error=TrainerError(_error_text(e)))
+                return
+            self._succeeded(result)
+            settle(out, result)
+
+        def cancel() -> bool:
+            dfut.cancel()
+            return True
 
         dfut.add_done_callback(done)
-        _arm_timeout(out, timeout, on_timeout=dfut.cancel)
+        watch(out, limit, on_timeout=cancel)
         out._metarl_dask = dfut  # type: ignore[attr-defined] - keeps the task referenced
         return out
 
@@ -296,6 +396,8 @@ class DaskExecutor(Executor):
 def make_executor(name: str | Executor, n_workers: int = 2, **kwargs: Any) -> Executor:
     """An executor by name: ``process`` (default), ``thread`` or ``dask``.
 
+    Keyword arguments go to the executor (``default_timeout``, ``start_method``, ``client``).
+
     Raises:
         ValueError: an unknown name.
     """
@@ -304,7 +406,7 @@ def make_executor(name: str | Executor, n_workers: int = 2, **kwargs: Any) -> Ex
     if name == "process":
         return ProcessExecutor(n_workers, **kwargs)
     if name == "thread":
-        return ThreadExecutor(n_workers)
+        return ThreadExecutor(n_workers, **kwargs)
     if name == "dask":
-        return DaskExecutor(kwargs.get("client"), n_workers if n_workers else None)
+        return DaskExecutor(n_workers=n_workers or None, **kwargs)
     raise ValueError(f"unknown executor {name!r}: expected one of {list(EXECUTORS)}")

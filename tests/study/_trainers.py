@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -42,4 +43,24 @@ def flaky(config: dict) -> dict:
         return {"loss": math.nan}
     if config["n"] == 3:
         time.sleep(60)
+    return quadratic(config)
+
+
+#: Set to release the calls that :func:`hang_once` holds (tests set it when done).
+RELEASE = threading.Event()
+_calls = {"n": 0}
+
+
+def hang_once(config: dict) -> dict:
+    """The first call in this process hangs until :data:`RELEASE` is set; the others are
+    :func:`quadratic`."""
+    _calls["n"] += 1
+    if _calls["n"] == 1:
+        RELEASE.wait(600)
+    return quadratic(config)
+
+
+def hang(config: dict) -> dict:
+    """Never returns (within the 10 minutes any test may take)."""
+    time.sleep(600)
     return quadratic(config)
