@@ -50,3 +50,17 @@ def check_storage_url(url: str, create_dir: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     elif not path.exists():
         raise CliError(f"storage {url!r}: no database file {str(path)!r}")
+
+
+def add_import_arg(p: Any, where: str = "") -> None:
+    """The repeatable ``--import MODULE`` option (into ``args.plugins``)."""
+    p.add_argument(
+        "--import",
+        dest="plugins",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help=f"import MODULE first{where}, from the working directory too, so that the "
+        "trainers, policies, learners and environments it registers are known; repeatable "
+        "(e.g. --import envs)",
+    )

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from metarl._defaults import DEFAULT_LEARNER
-from metarl.cli._common import check_storage_url, load_space, read_yaml
+from metarl._registry import import_plugins
+from metarl.cli._common import add_import_arg, check_storage_url, load_space, read_yaml
 from metarl.cli._main import CliError
 
 #: Keys of a run config and their defaults (None: required or derived).
@@ -39,9 +40,16 @@ KEYS: dict[str, Any] = {
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("run", help="run (or resume) a refinement loop from a YAML config")
+    p = sub.add_parser(
+        "run",
+        help="run (or resume) a refinement loop from a YAML config",
+        description="Run (or resume) a refinement loop from a YAML config. The config's "
+        "folder and the working directory are on the import path, so that "
+        "'trainer: my_trainer:train' finds my_trainer.py next to the config.",
+    )
     p.add_argument("config", help="YAML file (keys: " + ", ".join(KEYS) + ")")
     p.add_argument("--budget", type=int, default=None, help="override the config's budget")
+    add_import_arg(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -91,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
 
     from metarl.study import Study
 
+    # like `python script.py`: modules next to the config (a trainer) and in the working
+    # directory (a repository's own plug-ins) import without installing them or PYTHONPATH
+    import_plugins(args.plugins, [Path(args.config).parent, Path.cwd()])
     cfg = parse_config(args.config)
     if args.budget is not None:
         cfg["budget"] = args.budget

@@ -74,9 +74,9 @@ def _restore(obj: Any, store: dict[str, torch.Tensor]) -> Any:
 
 
 def _version() -> str:
-    import metarl
+    from metarl._version import __version__
 
-    return metarl.__version__
+    return __version__
 
 
 def _major(version: str) -> str:
