@@ -1,12 +1,8 @@
-"""metarl's defaults in one place, importable without torch, SB3 or Optuna."""
+"""metarl's default settings, importable without torch, SB3 or Optuna.
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from metarl.space import SearchSpace
-
+How they are applied (``"auto"``, defaults with transfer data) is :mod:`metarl.loop`'s
+``make_search_policy``; these are the values.
+"""
 
 #: The largest design grid the ``"auto"`` policy searches exactly; beyond it, PPO.
 ENUMERABLE = 10**6
@@ -19,16 +15,11 @@ DEFAULT_POLICY_KWARGS: dict[str, object] = {"acquisition": "ucb", "kappa": 2.0}
 DEFAULT_TRANSFER_POLICY_KWARGS: dict[str, object] = {"acquisition": "mean"}
 
 
-def default_policy_kwargs(name: str, transfer: bool = False) -> dict[str, object]:
-    """The keyword arguments a policy given as ``name`` gets when none are given."""
-    if name != "auto":
-        return {}
-    return dict(DEFAULT_TRANSFER_POLICY_KWARGS if transfer else DEFAULT_POLICY_KWARGS)
+def __getattr__(name: str) -> object:
+    # The resolution logic moved to metarl.loop; these two names stay importable from here
+    # until metarl.agents re-exports them from there (no second copy of the logic).
+    if name in ("default_policy_kwargs", "resolve_policy_name"):
+        from metarl.loop import _policy
 
-
-def resolve_policy_name(name: str, space: SearchSpace, enumerable: int = ENUMERABLE) -> str:
-    """``"auto"`` -> ``"exhaustive"`` (exact argmax of the acquisition) where the design grid
-    holds at most ``enumerable`` configs, else ``"ppo"``; any other name is itself."""
-    if name != "auto":
-        return name
-    return "exhaustive" if space.cardinality <= enumerable else "ppo"
+        return getattr(_policy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

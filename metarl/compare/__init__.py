@@ -11,9 +11,10 @@ from metarl.compare._policies import (
     parse_policies,
     parse_policy,
 )
-from metarl.compare._protocol import CHECKPOINTS, COLUMNS, TRANSFER_SIZE, checkpoints, run_one
+from metarl.compare._protocol import CHECKPOINTS, COLUMNS, checkpoints, run_one, sibling_tasks
 from metarl.compare._report import mean_rank, plot_regret, regret_table, summary_markdown
 from metarl.compare._runner import rebuild_reports, resolve_tasks, run_comparison
+from metarl.loop import TRANSFER_SIZE
 
 __all__ = [
     "CHECKPOINTS",
@@ -32,5 +33,6 @@ __all__ = [
     "resolve_tasks",
     "run_comparison",
     "run_one",
+    "sibling_tasks",
     "summary_markdown",
 ]

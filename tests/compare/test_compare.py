@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 
 import numpy as np
@@ -19,7 +18,6 @@ from metarl.compare import (
     run_comparison,
     run_one,
 )
-from metarl.compare._cli import add_parser
 from metarl.compare._runner import resolve_tasks
 
 TASKS = ["hpolib/protein_structure", "nasbench201/cifar10"]
@@ -138,35 +136,19 @@ def test_task_patterns() -> None:
         resolve_tasks("nope/*")
 
 
-def _cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="metarl")
-    add_parser(parser.add_subparsers())
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-def test_cli(tmp_path, capsys) -> None:
-    out = tmp_path / "cli"
-    argv = ["compare", "--tasks", "hpolib/protein*", "--policies", "random", "--seeds", "1"]
-    assert _cli(argv + ["--budget", "10", "--out", str(out), "--no-progress"]) == 0
-    assert (out / "summary.md").exists()
-    assert "summary.md" in capsys.readouterr().out
-    assert _cli(argv + ["--budget", "10", "--out", str(out), "--tasks", "x/*"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("metarl compare: error:") and "x/*" in err and "\n" not in err
-
-
 def test_transfer_data_is_the_other_datasets_with_their_context() -> None:
-    from metarl.compare._protocol import transfer_data
+    from metarl.compare import sibling_tasks
+    from metarl.loop import load_transfer
 
-    X, y, groups = transfer_data("nasbench201/cifar10", 0, np.random.default_rng(0))
     task = load_task("nasbench201/cifar10", 0)
+    data = load_transfer(sibling_tasks(task.name), task.space, rng=np.random.default_rng(0))
+    X, y, groups = data.X, data.y, data.groups
     assert X.shape == (2 * 200, task.space.encoded_width) and y.shape == (400,)
     ctx = X[:, task.space.feature_slices["dataset"]]
     names = task.space.context["dataset"].choices
     seen = {names[i] for i in ctx.argmax(axis=1)}
     assert seen == {"cifar100", "imagenet"}
-    assert [names[i] for i in ctx.argmax(axis=1)] == [g.split("/")[1] for g in groups]
+    assert [f"dataset={names[i]}" for i in ctx.argmax(axis=1)] == list(groups)
 
 
 def test_model_based_policy_with_transfer_starts_from_the_learner(tmp_path) -> None:
@@ -189,13 +171,6 @@ def test_rebuild_reports_merges_folders(comparison, tmp_path) -> None:
     assert summary.index("| evolution |") < summary.index("| random |")
     with pytest.raises(ValueError, match="no stored run"):
         rebuild_reports(tmp_path / "empty")
-
-
-def test_cli_plugin_import_errors_name_the_module(tmp_path, capsys) -> None:
-    argv = ["compare", "--tasks", "hpolib/protein*", "--policies", "random", "--seeds", "1"]
-    argv += ["--budget", "10", "--out", str(tmp_path), "--import", "no_such_plugin"]
-    assert _cli(argv) == 2
-    assert "'no_such_plugin'" in capsys.readouterr().err
 
 
 def test_default_contender_keeps_the_policy_defaults_until_the_run_knows_transfer() -> None:

@@ -1,0 +1,35 @@
+"""The refinement loop's one round, written once for every search in metarl.
+
+``Study`` (on an Optuna storage), ``MetaRLSampler`` (inside ``optuna.Study.optimize``) and
+``metarl compare`` (an in-memory history, one benchmark run) all run the same steps:
+
+- :func:`initial_design`: distinct random configs of the design grid, drawn from the run's
+  ``"init"`` stream (:func:`seed_streams`), so every search with one seed starts alike;
+- :func:`load_transfer`: meta-data of other datasets (benchmark tasks, stored studies, CSV
+  files or DataFrames), snapped to the grid, checked and de-duplicated;
+- :func:`make_search_policy`: ``"auto"`` and the measured-best default policy settings;
+- :func:`refine`: fit the meta-learner on the history (and transfer data, ranked within each
+  dataset), then propose the next configs, with a record of the round.
+
+The round is pure: the caller keeps the history and evaluates the proposals.
+"""
+
+from metarl.loop._design import initial_design, seed_streams
+from metarl.loop._policy import default_policy_kwargs, make_search_policy, resolve_policy_name
+from metarl.loop._round import History, Round, refine
+from metarl.loop._transfer import TRANSFER_SIZE, TransferData, context_label, load_transfer
+
+__all__ = [
+    "TRANSFER_SIZE",
+    "History",
+    "Round",
+    "TransferData",
+    "context_label",
+    "default_policy_kwargs",
+    "initial_design",
+    "load_transfer",
+    "make_search_policy",
+    "refine",
+    "resolve_policy_name",
+    "seed_streams",
+]

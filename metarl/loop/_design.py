@@ -1,0 +1,63 @@
+"""The random parts of a search run: its seeded streams and the initial design."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from metarl.space import SearchSpace
+from metarl.type_aliases import ConfigMatrix
+
+#: The independent random streams of a run (see :func:`seed_streams`).
+STREAMS = ("init", "noise", "transfer")
+
+
+def seed_streams(seed: int) -> dict[str, np.random.Generator]:
+    """The run's independent random streams, derived from one seed.
+
+    ``"init"`` draws the initial design, ``"noise"`` the noise of a benchmark task's
+    evaluations and ``"transfer"`` the meta-data of other datasets. They are separate
+    children of ``SeedSequence(seed)``, so that a policy's own draws, or a longer initial
+    design, never shift the noise or the transfer data of the same seed.
+    """
+    children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+    return {name: np.random.default_rng(s) for name, s in zip(STREAMS, children)}
+
+
+def initial_design(
+    space: SearchSpace,
+    n: int,
+    rng: np.random.Generator,
+    exclude: ConfigMatrix | None = None,
+    *,
+    tries: int = 100,
+) -> ConfigMatrix:
+    """``n`` distinct random configs of the design grid, none in ``exclude``.
+
+    Configs are drawn uniformly (``space.sample_matrix``) and snapped to the design grid, in
+    chunks of ``max(2 n, 16)``; the first ``n`` distinct unexcluded ones are kept, in draw
+    order, so the design of a seed depends on nothing else.
+
+    Args:
+        space: the space.
+        n: the number of configs.
+        rng: the generator (the run's ``"init"`` stream, :func:`seed_streams`).
+        exclude: a value matrix of configs not to draw (evaluated, failed or pending).
+        tries: chunks drawn at most.
+
+    Returns:
+        An ``(m, space.n_columns)`` value matrix, ``m <= n``: fewer only when ``tries``
+        chunks did not hold ``n`` new configs (a space nearly exhausted).
+    """
+    if not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n={n!r}: expected a non-negative integer")
+    seen = set(space.keys(exclude)) if exclude is not None and len(exclude) else set()
+    rows: list[np.ndarray] = []
+    for _ in range(tries if n else 0):
+        M = space.snap_to_grid(space.sample_matrix(max(2 * n, 16), rng))
+        for row, key in zip(M, space.keys(M)):
+            if key not in seen:
+                seen.add(key)
+                rows.append(row)
+                if len(rows) == n:
+                    return np.asarray(rows)
+    return np.asarray(rows).reshape(len(rows), space.n_columns)

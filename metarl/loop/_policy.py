@@ -1,0 +1,63 @@
+"""Which policy a search runs when given a name: ``"auto"`` and the measured-best defaults.
+
+The constants live in :mod:`metarl._defaults` (importable without torch); the resolution is
+here, once, for ``Study``, ``MetaRLSampler`` and ``metarl compare``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from metarl._defaults import DEFAULT_POLICY_KWARGS, DEFAULT_TRANSFER_POLICY_KWARGS, ENUMERABLE
+from metarl.space import SearchSpace
+
+
+def default_policy_kwargs(name: str, transfer: bool = False) -> dict[str, object]:
+    """The keyword arguments a policy given as ``name`` gets when none are given: for
+    ``"auto"``, UCB with kappa 2, or the predicted mean with transfer data; else none."""
+    if name != "auto":
+        return {}
+    return dict(DEFAULT_TRANSFER_POLICY_KWARGS if transfer else DEFAULT_POLICY_KWARGS)
+
+
+def resolve_policy_name(name: str, space: SearchSpace, enumerable: int = ENUMERABLE) -> str:
+    """``"auto"`` -> ``"exhaustive"`` (exact argmax of the acquisition) where the design grid
+    holds at most ``enumerable`` configs, else ``"ppo"``; any other name is itself."""
+    if name != "auto":
+        return name
+    return "exhaustive" if space.cardinality <= enumerable else "ppo"
+
+
+def make_search_policy(
+    policy: Any,
+    space: SearchSpace,
+    kwargs: dict[str, Any] | None = None,
+    *,
+    transfer: bool = False,
+    enumerable: int = ENUMERABLE,
+    seed: int | None = None,
+) -> Any:
+    """The search policy a loop runs.
+
+    Args:
+        policy: a :class:`~metarl.agents.SearchPolicy` (returned as is, not reseeded), a
+            registered name, or ``"auto"`` (:func:`resolve_policy_name`).
+        space: the space it searches.
+        kwargs: keyword arguments of a policy given by name; None: its defaults
+            (:func:`default_policy_kwargs`, which depend on ``transfer``).
+        transfer: whether the learner has transfer data of other datasets.
+        enumerable: the grid size up to which ``"auto"`` searches exhaustively.
+        seed: reseeds a policy built here.
+
+    Raises:
+        ValueError: an unknown policy name (the message lists the known ones).
+    """
+    if not isinstance(policy, str):
+        return policy
+    from metarl.agents import make_policy
+
+    if kwargs is None:
+        kwargs = default_policy_kwargs(policy, transfer)
+    built = make_policy(resolve_policy_name(policy, space, enumerable), **kwargs)
+    built.reseed(seed)
+    return built

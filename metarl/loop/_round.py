@@ -1,0 +1,245 @@
+"""One refinement round: fit the meta-learner on the history, propose the next configs.
+
+This is the step every search in metarl repeats (``Study``, ``MetaRLSampler`` and ``metarl
+compare`` call the same function), so a published figure measures what a user runs. It is
+pure: no storage, no evaluation; the caller keeps the history and evaluates the proposals.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from metarl.loop._design import initial_design
+from metarl.loop._transfer import TransferData, context_label
+from metarl.space import SearchSpace
+from metarl.type_aliases import Config, ConfigMatrix, Direction
+
+#: Fewest training points for the learner-quality cross-validation of a round.
+MIN_CV_POINTS = 5
+
+
+@dataclass
+class History:
+    """What a search has seen so far, as value matrices of its space.
+
+    Attributes:
+        M: evaluated (completed) configs, one row each.
+        y: their observed values of the metric.
+        failed: configs whose evaluation failed (never proposed again, no value).
+        pending: configs proposed and not finished yet (never proposed twice).
+    """
+
+    M: ConfigMatrix
+    y: np.ndarray
+    failed: ConfigMatrix | None = None
+    pending: ConfigMatrix | None = None
+    _configs: list[Config] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_configs(
+        cls,
+        space: SearchSpace,
+        configs: Sequence[Config],
+        values: Sequence[float] | np.ndarray,
+        failed: Sequence[Config] = (),
+        pending: Sequence[Config] = (),
+    ) -> History:
+        """A history of config dicts (validated by ``space.to_matrix``)."""
+        empty = np.empty((0, space.n_columns))
+
+        def matrix(cs: Sequence[Config]) -> ConfigMatrix:
+            return space.to_matrix(list(cs)) if len(cs) else empty
+
+        h = cls(matrix(configs), np.asarray(values, np.float64), matrix(failed), matrix(pending))
+        h._configs = [dict(c) for c in configs]
+        return h
+
+    def configs(self, space: SearchSpace) -> list[Config]:
+        """The evaluated configs as dicts."""
+        if self._configs is None:
+            self._configs = space.to_configs(self.M)
+        return self._configs
+
+    def seen(self) -> ConfigMatrix:
+        """Every config a proposal must avoid: evaluated, failed and pending."""
+        parts = [m for m in (self.M, self.failed, self.pending) if m is not None and len(m)]
+        return np.concatenate(parts) if parts else self.M
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass
+class Round:
+    """The outcome of :func:`refine`.
+
+    Attributes:
+        M: the proposals as a value matrix (distinct, none seen before).
+        configs: the proposals as config dicts.
+        learner: the learner fitted this round (None when none was fitted).
+        record: ``origin`` (``"init"``, ``"random"`` or the policy's label), ``n_train``
+            (training points, transfer data included), ``cv_spearman`` (the learner's
+            cross-validated Spearman, None unless asked for), ``fit_s``, ``propose_s``
+            (seconds) and ``n_proposed``; JSON-ready.
+    """
+
+    M: ConfigMatrix
+    configs: list[Config]
+    learner: Any
+    record: dict[str, Any]
+
+
+def refine(
+    space: SearchSpace,
+    history: History,
+    k: int,
+    *,
+    learner: Any,
+    policy: Any,
+    direction: Direction = "minimize",
+    transfer: TransferData | None = None,
+    design: ConfigMatrix | None = None,
+    metric: str = "value",
+    seed: int = 0,
+    cv: int = 0,
+    label: str | None = None,
+) -> Round:
+    """One round: the initial design while it lasts, else fit the learner and propose.
+
+    Args:
+        space: the space searched.
+        history: what has been evaluated, failed or is pending.
+        k: configs to propose.
+        learner: an unfitted meta-learner; a clone is fitted (the argument is not changed).
+            When it takes a ``random_state`` left at None, the clone is seeded from
+            ``seed`` and the history's size, so a round is reproducible.
+        policy: a :class:`~metarl.agents.SearchPolicy`. A model-free one
+            (``requires_learner = False``) gets no learner and nothing is fitted.
+        direction: the metric's direction.
+        transfer: meta-data of other datasets. With it, every dataset's values (this
+            space's own included) become normal scores of their ranks within the dataset
+            (:func:`metarl.learners.group_normal_scores`) before the fit.
+        design: the run's initial design (:func:`initial_design`): while fewer configs
+            than its rows have been seen, the round proposes its unseen rows, in order.
+        metric: the metric's name (the learner's target name).
+        seed: the run's seed.
+        cv: folds of the learner-quality cross-validation (0: none; it refits the learner
+            ``cv`` times, so searches that refit every evaluation leave it off).
+        label: the ``origin`` of the policy's proposals (default: its class name).
+
+    Returns:
+        The proposals, at most ``k`` (fewer only when the space is nearly exhausted), the
+        fitted learner and the round's record.
+
+    Raises:
+        RuntimeError: the policy proposed a config already seen.
+    """
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k={k!r}: expected a positive integer")
+    seen = history.seen()
+    keys = set(space.keys(seen)) if len(seen) else set()
+    rng = np.random.default_rng([seed, len(keys)])
+    record: dict[str, Any] = {"origin": "init", "n_train": 0, "cv_spearman": None}
+    record.update(fit_s=0.0, propose_s=0.0)
+    if design is not None and len(keys) < len(design):
+        fresh = [i for i, key in enumerate(space.keys(design)) if key not in keys]
+        M = design[fresh[: min(k, len(design) - len(keys))]]
+        if len(M):
+            return _done(space, M, None, record)
+    learner_fit = None
+    needs_learner = getattr(policy, "requires_learner", True)
+    if needs_learner:
+        t0 = time.perf_counter()
+        learner_fit, n_train, rho = _fit(
+            space, history, learner, transfer, metric, direction, seed, cv
+        )
+        record.update(n_train=n_train, cv_spearman=rho, fit_s=round(time.perf_counter() - t0, 4))
+    if needs_learner and learner_fit is None:  # too few points to fit: random configs
+        record["origin"] = "random"
+        return _done(space, initial_design(space, k, rng, seen), None, record)
+    record["origin"] = label or type(policy).__name__
+    t0 = time.perf_counter()
+    configs = history.configs(space)
+    exclude = configs + (space.to_configs(seen[len(history.M) :]) if len(seen) else [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "fewer than n": the caller sees it
+        proposals = policy.propose(
+            space,
+            learner_fit,
+            k,
+            direction=direction,
+            exclude=exclude,
+            history=list(zip(configs, history.y.tolist())),
+        )
+    record["propose_s"] = round(time.perf_counter() - t0, 4)
+    M = space.to_matrix(proposals) if proposals else np.empty((0, space.n_columns))
+    repeats = sum(key in keys for key in space.keys(M))
+    if repeats or len(set(space.keys(M))) < len(M):
+        raise RuntimeError(
+            f"policy {record['origin']!r} proposed {len(M)} configs, {repeats} of them "
+            "already evaluated, failed or pending, or some twice"
+        )
+    return _done(space, M, learner_fit, record, proposals)
+
+
+def _done(
+    space: SearchSpace,
+    M: ConfigMatrix,
+    learner: Any,
+    record: dict[str, Any],
+    configs: list[Config] | None = None,
+) -> Round:
+    record["n_proposed"] = len(M)
+    return Round(M, configs if configs is not None else space.to_configs(M), learner, record)
+
+
+def _fit(
+    space: SearchSpace,
+    history: History,
+    learner: Any,
+    transfer: TransferData | None,
+    metric: str,
+    direction: Direction,
+    seed: int,
+    cv: int,
+) -> tuple[Any, int, float | None]:
+    """A clone of ``learner`` fitted on transfer data and history; None below 2 points."""
+    X = space.encode_matrix(history.M)
+    y = history.y
+    if transfer is not None and len(transfer):
+        from metarl.learners import group_normal_scores
+
+        own = np.full(len(y), context_label(space.context_values))
+        groups = np.concatenate([transfer.groups.astype(str), own])
+        X = np.concatenate([transfer.X, X])
+        y = group_normal_scores(np.concatenate([transfer.y, y]), groups)
+    if len(y) < 2:
+        return None, len(y), None
+    from sklearn.base import clone
+
+    est = clone(learner)
+    params = est.get_params(deep=False)
+    if "random_state" in params and params["random_state"] is None:
+        est.set_params(
+            random_state=int(np.random.SeedSequence([seed, len(y)]).generate_state(1)[0])
+        )
+    est.fit(X, y, target_names=[metric])
+    return est, len(y), _quality(est, X, y, cv, seed, direction)
+
+
+def _quality(
+    est: Any, X: np.ndarray, y: np.ndarray, cv: int, seed: int, direction: Direction
+) -> float | None:
+    """The learner's cross-validated Spearman (:func:`metarl.learners.evaluate`)."""
+    if cv < 2 or len(y) < max(cv, MIN_CV_POINTS):
+        return None
+    from metarl.learners import evaluate
+
+    rho = evaluate(est, X, y, cv=cv, seed=seed, direction=direction)["spearman"]
+    return round(float(rho), 4) if np.isfinite(rho) else None

@@ -1,0 +1,225 @@
+"""Transfer data: past results of other datasets (or studies) as extra training data.
+
+One loader for every source a search can warm-start from: benchmark tasks (random, noisy
+evaluations of a sibling dataset), other studies in the same Optuna storage, and past runs in
+a CSV file or a DataFrame (read by :func:`metarl.metadata.load_runs`). Each source's configs
+are snapped to the design grid and encoded with their own context (the dataset), then the
+pool is checked against the space's encoded width and de-duplicated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from metarl.loop._design import initial_design
+from metarl.space import SearchSpace
+from metarl.type_aliases import Config
+
+#: Random noisy evaluations drawn from each benchmark task given as a source.
+TRANSFER_SIZE = 200
+
+
+def context_label(values: Mapping[str, Any]) -> str:
+    """The group (dataset) label of configs with these context values: ``"dataset=cifar10"``.
+
+    Values of different groups are not comparable (a val_acc of 70 is excellent on cifar100
+    and poor on cifar10); the round ranks them within their group.
+    """
+    return ",".join(f"{k}={values[k]}" for k in sorted(values))
+
+
+@dataclass(frozen=True)
+class TransferData:
+    """Meta-data of other datasets, ready to join a learner's training set.
+
+    Attributes:
+        X: ``(n, space.encoded_width)`` float32 features, each row with its own context.
+        y: ``(n,)`` float64 observed values of the metric.
+        groups: ``(n,)`` group labels (:func:`context_label` of each row's context).
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+def load_transfer(
+    sources: Any,
+    space: SearchSpace,
+    *,
+    metric: str = "value",
+    storage: Any = None,
+    rng: np.random.Generator | None = None,
+    n_per_task: int = TRANSFER_SIZE,
+) -> TransferData | None:
+    """Load transfer data from benchmark tasks, stored studies and past runs.
+
+    Args:
+        sources: a sequence of sources, each one of: the name of another study in
+            ``storage``; a CSV path or a pandas DataFrame of past runs (columns as
+            :func:`metarl.metadata.load_runs` reads them, the metric as the target); a
+            benchmark task or its name (``"hpolib/naval_propulsion"``: ``n_per_task``
+            distinct random configs, each evaluated once, noisy). Or one
+            ``(configs, values)`` pair whose configs carry their own context values.
+        space: the target search space; every source must encode to its width.
+        metric: the metric to read from studies and tables.
+        storage: the Optuna storage holding the studies named in ``sources``.
+        rng: draws the configs and the noise of task sources, in order (the run's
+            ``"transfer"`` stream of :func:`~metarl.loop.seed_streams`).
+        n_per_task: configs drawn from each task source.
+
+    Returns:
+        The pooled data, duplicates (same config, same group) merged into the mean of their
+        values, in first-seen order; None when ``sources`` is empty.
+
+    Raises:
+        ValueError: a source that is none of the above, or whose configs encode to another
+            width than ``space`` (the message names it).
+        metarl.metadata.RunDataError: a table or study whose runs do not match the space.
+    """
+    if _is_pair(sources):
+        configs, values = sources
+        parts = [_from_configs(space, list(configs), np.asarray(values, np.float64), "pairs")]
+    else:
+        items = [sources] if isinstance(sources, (str, Path)) else list(sources or ())
+        gen = rng if rng is not None else np.random.default_rng(0)
+        parts = [_load_one(s, space, metric, storage, gen, n_per_task) for s in items]
+    if not parts:
+        return None
+    X = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    groups = np.concatenate([p[2] for p in parts])
+    return _dedupe(X, y, groups)
+
+
+def _is_pair(sources: Any) -> bool:
+    if not (isinstance(sources, tuple) and len(sources) == 2):
+        return False
+    first = sources[0]
+    return (
+        isinstance(first, Sequence)
+        and not isinstance(first, str)
+        and (len(first) == 0 or isinstance(first[0], Mapping))
+    )
+
+
+def _load_one(
+    source: Any, space: SearchSpace, metric: str, storage: Any, rng: np.random.Generator, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if hasattr(source, "sample_observations") and hasattr(source, "space"):
+        return _from_task(source, space, rng, n)
+    import pandas as pd
+
+    from metarl.metadata import load_runs
+
+    if isinstance(source, pd.DataFrame):
+        return _from_runs(load_runs(source, space, metric), space)
+    if not isinstance(source, (str, Path)):
+        raise ValueError(
+            "transfer: expected a study name, a CSV path, a DataFrame or a benchmark task, "
+            f"got {type(source).__name__}"
+        )
+    name = str(source)
+    study = _find_study(name, storage)
+    if study is not None:
+        return _from_runs(load_runs(study, space, metric), space)
+    if Path(name).suffix.lower() == ".csv" or Path(name).is_file():
+        return _from_runs(load_runs(Path(name), space, metric), space)
+    from metarl.benchmarks import list_tasks, load_task  # only for benchmark task names
+
+    if name not in list_tasks():
+        raise ValueError(
+            f"transfer: {name!r} is neither a study in the storage, a CSV file nor a benchmark task"
+        )
+    return _from_task(load_task(name), space, rng, n)
+
+
+def _find_study(name: str, storage: Any) -> Any:
+    if storage is None:
+        return None
+    import optuna
+
+    try:
+        return optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        return None
+
+
+def _from_task(
+    task: Any, space: SearchSpace, rng: np.random.Generator, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` distinct random configs of ``task``, each evaluated once with ``rng``."""
+    M = initial_design(task.space, n, rng)
+    X = task.space.encode_matrix(M)
+    label = getattr(task, "name", repr(task))
+    _check_width(X, space, label)
+    y = np.asarray(task.sample_observations(M, rng), dtype=np.float64)
+    return X, y, np.full(len(y), context_label(task.space.context_values))
+
+
+def _from_runs(data: Any, space: SearchSpace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    y = np.asarray(data.y, dtype=np.float64)
+    if y.ndim != 1:
+        raise ValueError(f"transfer: {data.source}: expected one target, got {y.shape[1]}")
+    M = space.snap_to_grid(data.M)
+    ctx = data.context if space.context else [{} for _ in data.configs]
+    codes = _context_codes(space, ctx) if space.context else None
+    X = space.encode_matrix(M, codes)
+    return X, y, np.asarray([context_label(c) for c in ctx], dtype=object).astype(str)
+
+
+def _from_configs(
+    space: SearchSpace, configs: list[Config], y: np.ndarray, label: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if len(configs) != len(y):
+        raise ValueError(f"transfer: {len(configs)} configs but {len(y)} values")
+    params = [{k: v for k, v in c.items() if k in space.params} for c in configs]
+    ctx = [{**space.context_values, **{k: c[k] for k in space.context if k in c}} for c in configs]
+    M = space.snap_to_grid(space.to_matrix(params)) if configs else np.empty((0, space.n_columns))
+    X = space.encode_matrix(M, _context_codes(space, ctx) if space.context else None)
+    _check_width(X, space, label)
+    return X, y, np.asarray([context_label(c) for c in ctx], dtype=str)
+
+
+def _context_codes(space: SearchSpace, contexts: list[dict[str, Any]]) -> np.ndarray:
+    C = np.empty((len(contexts), len(space.context)), dtype=np.float64)
+    for j, (name, p) in enumerate(space.context.items()):
+        for r, ctx in enumerate(contexts):
+            if name not in ctx:
+                raise ValueError(f"transfer: a config has no value for context {name!r}")
+            C[r, j] = p.from_value(ctx[name])[0]
+    return C
+
+
+def _check_width(X: np.ndarray, space: SearchSpace, label: str) -> None:
+    if X.shape[1] != space.encoded_width:
+        raise ValueError(
+            f"transfer: {label!r} encodes {X.shape[1]} features, the space "
+            f"{space.encoded_width}; its configs do not belong to this space"
+        )
+
+
+def _dedupe(X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> TransferData:
+    """Merge rows with equal features and group into one row holding their mean value."""
+    codes = np.unique(groups, return_inverse=True)[1].reshape(-1, 1).astype(np.float32)
+    _, first, inverse = np.unique(
+        np.hstack([X, codes]), axis=0, return_index=True, return_inverse=True
+    )
+    inverse = inverse.reshape(-1)
+    if len(first) == len(y):
+        return TransferData(X, y, groups)
+    order = np.argsort(first, kind="stable")  # unique rows in first-seen order
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    pos = rank[inverse]
+    mean = np.bincount(pos, weights=y) / np.bincount(pos)
+    keep = first[order]
+    return TransferData(X[keep], mean, groups[keep])
