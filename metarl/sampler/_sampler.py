@@ -25,6 +25,7 @@ from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from metarl._defaults import DEFAULT_LEARNER, ENUMERABLE
+from metarl.loop import History, make_search_policy, refine
 from metarl.space import Boolean, Categorical, SearchSpace, from_optuna
 from metarl.space._params import Param
 from metarl.type_aliases import Config
@@ -151,6 +152,8 @@ class MetaRLSampler(BaseSampler):
         self.n_startup_trials = n_startup_trials
         self.batch_size = batch_size
         self.seed = seed
+        # the rounds' seed (the learner's random starts): drawn once when none is given
+        self._loop_seed = seed if seed is not None else int(np.random.default_rng().integers(2**31))
         self.enumerable = enumerable
         self._independent = independent_sampler or RandomSampler(seed=seed)
         self._lock = threading.RLock()
@@ -182,20 +185,16 @@ class MetaRLSampler(BaseSampler):
         return {k: d for k, d in dists.items() if k not in clash and not d.single()}
 
     # ------------------------------------------------------------------ proposals
-    def _make(self, space: SearchSpace) -> tuple[Any, Any]:
-        from metarl.agents import make_policy_for
-        from metarl.learners import make_learner
-
-        learner = make_learner(self.learner) if isinstance(self.learner, str) else self.learner
+    def _make_policy(self, space: SearchSpace) -> Any:
+        """The policy for ``space``, built again only when the inferred space changes."""
         if self._policy_obj is None or self._policy_space != space.fingerprint():
-            pol = (
-                make_policy_for(self.policy, space, self.policy_kwargs, enumerable=self.enumerable)
-                if isinstance(self.policy, str)
-                else self.policy
+            pol = make_search_policy(
+                self.policy, space, self.policy_kwargs, enumerable=self.enumerable, seed=self.seed
             )
-            pol.reseed(self.seed)
+            if not isinstance(self.policy, str):
+                pol.reseed(self.seed)
             self._policy_obj, self._policy_space = pol, space.fingerprint()
-        return learner, self._policy_obj
+        return self._policy_obj
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
@@ -233,40 +232,41 @@ class MetaRLSampler(BaseSampler):
         trials: list[FrozenTrial],
         done: list[FrozenTrial],
     ) -> list[Config]:
+        """One round of :func:`metarl.loop.refine` on the study's trials."""
         names = set(search_space)
         space = infer_space(
             search_space, [{k: t.params[k] for k in t.params if k in names} for t in done]
         )
-        configs, values = [], []
-        for t in done:
-            cfg = _config(space, t.params)
-            configs.append(cfg)
-            values.append(float(t.value))
-        X = space.encode(space.to_matrix(configs))
-        learner, policy = self._make(space)
-        learner.fit(X, np.asarray(values), target_names=["value"])
-        exclude = []
+        configs = [_config(space, t.params) for t in done]
+        failed, pending = [], []
         for t in trials:
-            if t.state != TrialState.COMPLETE:
-                try:
-                    space.validate(c := _config(space, t.params))
-                    exclude.append(c)
-                except Exception:  # noqa: BLE001 - a running trial's params are partial
-                    continue
-        exclude = configs + exclude + [c for c in self._given.values() if c not in exclude]
-        direction = "minimize" if study.direction == StudyDirection.MINIMIZE else "maximize"
-        import warnings
+            if t.state == TrialState.COMPLETE:
+                continue
+            try:
+                space.validate(c := _config(space, t.params))
+            except Exception:  # noqa: BLE001 - a running trial's params are partial
+                continue
+            (pending if t.state in (TrialState.RUNNING, TrialState.WAITING) else failed).append(c)
+        pending += [c for c in self._given.values() if c not in pending]
+        history = History.from_configs(
+            space, configs, [float(t.value) for t in done], failed, pending
+        )
+        learner = self.learner
+        if isinstance(learner, str):
+            from metarl.learners import make_learner  # torch: only once a round is due
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            return policy.propose(
-                space,
-                learner,
-                self.batch_size,
-                direction=direction,
-                exclude=exclude,
-                history=list(zip(configs, values)),
-            )
+            learner = make_learner(learner)
+        direction = "minimize" if study.direction == StudyDirection.MINIMIZE else "maximize"
+        step = refine(
+            space,
+            history,
+            self.batch_size,
+            learner=learner,
+            policy=self._make_policy(space),
+            direction=direction,
+            seed=self._loop_seed,
+        )
+        return step.configs
 
     # ------------------------------------------------------------------ independent
     def sample_independent(

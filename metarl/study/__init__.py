@@ -1,4 +1,9 @@
-"""The refinement loop on Optuna storage: Study, executors, workers, heartbeat and requeue."""
+"""The refinement loop on an Optuna storage: :class:`Study`, its executors and workers.
+
+A study's rounds are :func:`metarl.loop.refine`; this package stores them (the format is
+:mod:`metarl.study._schema`), evaluates proposals in parallel (process pool, threads, Dask or
+``metarl worker`` processes on other machines), and recovers from dead workers.
+"""
 
 from metarl.study._executors import (
     DaskExecutor,
@@ -7,12 +12,14 @@ from metarl.study._executors import (
     ThreadExecutor,
     make_executor,
 )
-from metarl.study._storage import StorageError, open_storage, pop_waiting, requeue_stale
-from metarl.study._study import Study, load_study_settings
-from metarl.study._trainer import TrainerError, TrainerSpec, call_trainer
+from metarl.study._settings import load_study_settings
+from metarl.study._storage import StorageError, open_storage
+from metarl.study._study import Callback, Study
 from metarl.study._worker import run_worker
+from metarl.trainers import TrainerError, TrainerSpec  # their home is metarl.trainers
 
 __all__ = [
+    "Callback",
     "DaskExecutor",
     "Executor",
     "ProcessExecutor",
@@ -21,11 +28,8 @@ __all__ = [
     "ThreadExecutor",
     "TrainerError",
     "TrainerSpec",
-    "call_trainer",
     "load_study_settings",
     "make_executor",
     "open_storage",
-    "pop_waiting",
-    "requeue_stale",
     "run_worker",
 ]
