@@ -26,7 +26,7 @@ class PolicySpec:
         label: the name the contender has in runs.csv, summary.md and regret.png.
         name: a registered policy name (``make_policy(name)``) or ``"default"``.
         kwargs: keyword arguments for ``make_policy``; ``None``: the policy's defaults
-            (:func:`metarl.agents.default_policy_kwargs`).
+            (:func:`metarl.loop.default_policy_kwargs`).
         learner: the meta-learner name for model-based policies (``make_learner``; default
             ``"gp"``, as the defaults of ``MetaRLSampler``).
         learner_kwargs: keyword arguments for ``make_learner``.
@@ -44,8 +44,8 @@ def default_policy() -> tuple[str, str, dict[str, Any] | None]:
     its defaults: the one place that says what the ``default`` contender of a comparison is.
 
     The policy name may be ``"auto"``, resolved per space by
-    :func:`metarl.agents.resolve_policy_name` as the sampler resolves it; kwargs ``None``
-    mean the policy's defaults (:func:`metarl.agents.default_policy_kwargs`, which differ
+    :func:`metarl.loop.make_search_policy` as every search resolves it; kwargs ``None``
+    mean the policy's defaults (:func:`metarl.loop.default_policy_kwargs`, which differ
     with transfer data).
     """
     from metarl.sampler import MetaRLSampler
@@ -102,7 +102,7 @@ def parse_policy(spec: str | PolicySpec) -> PolicySpec:
         if d_kwargs is None and not kwargs:
             kwargs = None  # the policy's own defaults, resolved per run (transfer or not)
         else:
-            from metarl._defaults import default_policy_kwargs
+            from metarl.loop import default_policy_kwargs
 
             kwargs = {**(d_kwargs or default_policy_kwargs(d_policy)), **kwargs}
         name = d_policy

@@ -35,7 +35,7 @@ def initial_design(
 
     Configs are drawn uniformly (``space.sample_matrix``) and snapped to the design grid, in
     chunks of ``max(2 n, 16)``; the first ``n`` distinct unexcluded ones are kept, in draw
-    order, so the design of a seed depends on nothing else.
+    order: the design of a seed and a size depends on nothing else.
 
     Args:
         space: the space.
