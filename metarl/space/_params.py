@@ -407,17 +407,3 @@ class Boolean(_Finite):
 
     def _dict_body(self) -> dict[str, Any]:
         return {}
-
-
-def __getattr__(name: str) -> Any:
-    """The kinds that moved to their own modules, for ``from metarl.space._params import``
-    (prefer ``from metarl.space import``)."""
-    if name in ("Integer", "Float", "Fidelity"):
-        from metarl.space import _numeric
-
-        return getattr(_numeric, name)
-    if name == "Subset":
-        from metarl.space import _subset
-
-        return _subset.Subset
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
