@@ -44,9 +44,10 @@ if __name__ == "__main__":
     args = parse_config(Args, __doc__.splitlines()[0])
 
     import envs  # noqa: F401 - registers the repository's plug-in environments
-    from metarl.benchmarks import list_tasks, load_task
-    from metarl.compare._protocol import family_of
-    from metarl.study import Study, TrainerSpec
+    from metarl.benchmarks import load_task
+    from metarl.compare import sibling_tasks
+    from metarl.study import Study
+    from metarl.trainers import TrainerSpec
 
     # 1. the task: a trainer that returns one recorded seed (noisy), and the truth
     task = load_task(args.task, args.seed)
@@ -59,7 +60,6 @@ if __name__ == "__main__":
         policy_kwargs["timesteps"] = args.timesteps
         if args.env_id:
             policy_kwargs["env_id"] = args.env_id
-    siblings = [t for t in list_tasks(family_of(args.task)) if t != args.task]
 
     # 3. the study: Optuna storage, resumable
     study = Study(
@@ -74,7 +74,7 @@ if __name__ == "__main__":
         seed=args.seed,
         executor="thread",
         n_workers=1,
-        transfer=siblings if args.transfer else (),
+        transfer=sibling_tasks(args.task) if args.transfer else (),
     )
     study.optimize(args.budget, progress=True)
 
@@ -84,5 +84,6 @@ if __name__ == "__main__":
     print(f"best config: {best}")
     print(f"observed {task.metric}: {study.best_value:.5g}, true (seed-mean): {true:.5g}")
     print(f"normalised regret: {float(task.normalized_regret(true)):.4f} (0 = optimum, 1 = median)")
+    keys = ("round", "origin", "n_train", "cv_spearman", "fit_s", "propose_s", "seconds")
     for r in study.rounds[-3:]:
-        print({k: r[k] for k in r if k in ("round", "origin", "n_done", "seconds", "spearman")})
+        print({k: r.get(k) for k in keys})
