@@ -70,6 +70,20 @@ def run_count(runs: pd.DataFrame, order: Sequence[str] | None = None) -> pd.Data
     return _per_checkpoint(runs, "count", order).astype(int)
 
 
+def headline_table(runs: pd.DataFrame, order: Sequence[str] | None = None) -> pd.DataFrame:
+    """Mean, 90th percentile and runs above 0.5, side by side (columns: statistic, then
+    checkpoint), for a console: ``print(headline_table(runs).round(3).to_string())``."""
+    return pd.concat(
+        {
+            "mean": regret_table(runs, order),
+            "p90": quantile_table(runs, TAIL_QUANTILE, order),
+            f">{BAD_REGRET}": count_above(runs, BAD_REGRET, order),
+        },
+        axis=1,
+        names=["", "n_evals"],
+    )
+
+
 def mean_rank(runs: pd.DataFrame, order: Sequence[str] | None = None) -> pd.DataFrame:
     """Mean rank of each policy over (task, seed) pairs, per checkpoint (1 = best; ties
     share the mean rank). Only pairs where every policy has a result count."""

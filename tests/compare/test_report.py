@@ -9,6 +9,7 @@ import pytest
 from metarl.compare import COLUMNS, rebuild_reports
 from metarl.compare._report import (
     count_above,
+    headline_table,
     mean_rank,
     quantile_table,
     regret_figure,
@@ -58,6 +59,17 @@ def test_tail_statistics_are_over_task_seed_runs() -> None:
     rank = mean_rank(runs, order)
     assert rank.loc["bad", 100] == pytest.approx(1.25)
     assert q.loc["bad", 100] > q.loc["good", 100]
+
+
+def test_headline_table_for_the_console() -> None:
+    runs = _runs()
+    t = headline_table(runs, ["good", "bad"])
+    assert list(t.index) == ["good", "bad"]
+    assert list(t.columns.get_level_values(0).unique()) == ["mean", "p90", ">0.5"]
+    assert t[">0.5"].loc["bad"].tolist() == [3, 3, 3, 3]
+    assert t["p90"].loc["good", 50] == quantile_table(runs).loc["good", 50]
+    text = t.round(3).to_string()
+    assert "p90" in text and "mean" in text
 
 
 def test_groups_keep_noisy_variants_apart() -> None:
