@@ -7,6 +7,7 @@ from sklearn.linear_model import BayesianRidge
 from sklearn.utils.validation import check_is_fitted
 
 from metarl.learners._base import TransformedTargetLearner
+from metarl.learners._torch_scoring import LinearHead, TorchModel
 
 
 def pairwise_products(X: np.ndarray) -> np.ndarray:
@@ -65,3 +66,28 @@ class LinearLearner(TransformedTargetLearner):
             # the fitted noise level instead of returning NaN
             return mu, np.where(np.isfinite(sd), sd, np.sqrt(1.0 / model.alpha_))
         return model.predict(F), None
+
+    def torch_model(self, target: int = 0, return_std: bool = True) -> TorchModel:
+        """Target ``target``'s prediction as a first layer and head, for torch scoring.
+
+        The mean is ``x @ coef + intercept``; the std's quadratic form
+        ``(x - x_offset) Sigma (x - x_offset)^T`` is the squared norm of
+        ``(x - x_offset) @ L`` with ``L = V sqrt(E)`` from ``Sigma``'s eigendecomposition, so
+        it is one matmul and never negative (see :mod:`metarl.learners._torch_scoring`).
+
+        Raises:
+            ValueError: with ``interactions=True`` (its features are not affine in ``x``).
+        """
+        check_is_fitted(self, "models_")
+        if self.interactions:
+            raise ValueError("torch scoring of LinearLearner needs interactions=False")
+        model = self.models_[target]
+        weight = np.asarray(model.coef_, dtype=np.float64)[:, None]
+        bias = np.asarray([model.intercept_], dtype=np.float64)
+        if not return_std:
+            return TorchModel(weight, bias, LinearHead(None))
+        e, V = np.linalg.eigh(np.asarray(model.sigma_, dtype=np.float64))
+        L = V * np.sqrt(np.clip(e, 0.0, None))
+        weight = np.hstack([weight, L])
+        bias = np.concatenate([bias, -np.asarray(model.X_offset_, dtype=np.float64) @ L])
+        return TorchModel(weight, bias, LinearHead(1.0 / float(model.alpha_)))

@@ -6,9 +6,11 @@ import math
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 
 from metarl.learners._base import TransformedTargetLearner
 from metarl.learners._torch import resolve_device, single_thread
+from metarl.learners._torch_scoring import EnsembleHead, TorchModel
 
 
 def _forward(weights: dict[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
@@ -125,3 +127,17 @@ class MLPEnsembleLearner(TransformedTargetLearner):
             std = out.std(0, unbiased=False) if return_std else None
         mean = mean.double().cpu().numpy()
         return mean, (std.double().cpu().numpy() if std is not None else None)
+
+    def torch_model(self, target: int = 0, return_std: bool = True) -> TorchModel:
+        """Target ``target``'s ensemble as a first layer (every member's side by side,
+        ``(d, n_members * hidden)``) and a batched head, for torch scoring
+        (see :mod:`metarl.learners._torch_scoring`)."""
+        check_is_fitted(self, "models_")
+        w = self.models_[target]
+        n_layers = sum(1 for k in w if k.startswith("W"))
+        W0 = w["W0"].double()
+        M, d, h = W0.shape
+        weight = W0.permute(1, 0, 2).reshape(d, M * h).numpy()
+        bias = w["b0"].double().reshape(M * h).numpy()
+        layers = [(w[f"W{i}"].clone(), w[f"b{i}"].clone()) for i in range(1, n_layers)]
+        return TorchModel(weight, bias, EnsembleHead(layers, with_std=return_std))
