@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing as mp
 import queue
+import signal
 import threading
 import time
 import traceback
@@ -79,6 +80,9 @@ def _error_text(e: BaseException) -> str:
 def _child_main(conn: Any) -> None:
     """Loop of a pool process: say "ready" once its imports are done, then receive
     (trainer, config) and send back ("ok"|"error", payload)."""
+    # Ctrl-C reaches the whole process group: the parent decides what an interrupted call
+    # means, so the child must not report it as the trainer's failure
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     conn.send(("ready", None))
     while True:
         try:

@@ -21,8 +21,13 @@ Trial attributes (params are Optuna's; ``value`` is the objective metric):
 - ``metarl:origin`` (``init``, ``random``, or the policy's name), ``metarl:round``,
   ``metarl:seed``, ``metarl:context`` (the space's context values, e.g. the dataset);
 - ``metarl:worker``: ``host:pid`` of the process that evaluated the trial;
-- ``metarl:error``: why a FAIL trial failed (the trainer's error, a timeout, a dead worker);
-- ``metarl:requeue_of``: on a re-queued copy, the number of the trial whose process died.
+- ``metarl:error``: why a FAIL trial failed: the trainer's error or a timeout (the config is
+  spent), or ``worker died: heartbeat expired`` / ``interrupted`` (the evaluation was lost,
+  and the config was re-queued);
+- ``metarl:requeue_of``: on a re-queued copy, the number of the trial whose evaluation was lost.
+
+A FAIL trial without ``metarl:error`` was failed by Optuna's own stale-trial recovery; it is a
+lost evaluation too.
 """
 
 from __future__ import annotations
@@ -67,6 +72,11 @@ ERROR = "metarl:error"
 #: On a re-queued copy: the number of the trial whose process died.
 REQUEUE_OF = "metarl:requeue_of"
 
+#: Reasons of a FAIL trial whose evaluation was lost (its config is evaluated again).
+WORKER_DIED = "worker died: heartbeat expired"
+INTERRUPTED = "interrupted"
+LOST_REASONS = (WORKER_DIED, INTERRUPTED)
+
 #: The longest error text stored (storages cap attribute sizes; the first line matters most).
 MAX_ERROR_CHARS = 2000
 
@@ -84,3 +94,10 @@ def round_records(user_attrs: Mapping[str, Any]) -> list[dict[str, Any]]:
 def metarl_attrs(user_attrs: Mapping[str, Any]) -> dict[str, Any]:
     """The ``metarl:*`` entries of a study's or trial's user attributes."""
     return {k: v for k, v in user_attrs.items() if k.startswith(PREFIX)}
+
+
+def is_lost(user_attrs: Mapping[str, Any]) -> bool:
+    """Whether a FAIL trial's evaluation was lost (dead or interrupted process) rather than
+    failed by its trainer: then its config is owed a re-queued copy."""
+    error = user_attrs.get(ERROR)
+    return error is None or str(error).startswith(LOST_REASONS)

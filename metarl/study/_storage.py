@@ -7,7 +7,9 @@ and optuna-dashboard read it. What this module adds:
   so that Optuna's "read WAITING, set RUNNING" claim is atomic across processes: pysqlite
   otherwise runs the read outside any transaction and two processes can claim one trial.
 - A trial that was RUNNING in a process that died stops heartbeating; ``requeue_stale`` fails it
-  (Optuna's ``fail_stale_trials``) and enqueues a fresh WAITING trial with the same params.
+  with the reason and enqueues a fresh WAITING copy with the same params (``release_trial``).
+  The writes are ordered so that a kill between any two of them loses no config: see
+  ``release_trial``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import os
 import socket
 import warnings
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,15 @@ import optuna
 from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from metarl.study._schema import ERROR, REQUEUE_OF, WORKER, metarl_attrs  # noqa: F401 - ERROR: until _study.py imports it from _schema
+from metarl.study._schema import (
+    ERROR,
+    REQUEUE_OF,
+    SECONDS,
+    WORKER,
+    WORKER_DIED,
+    is_lost,
+    metarl_attrs,
+)
 
 
 class StorageError(ValueError):
@@ -46,8 +57,14 @@ def _serialise_sqlite(storage: RDBStorage) -> None:
 
 
 def _requeue(study: optuna.Study, trial: FrozenTrial) -> None:
-    """Heartbeat-stale callback: mark the dead trial and enqueue its params again."""
-    attrs = metarl_attrs(trial.user_attrs)
+    """Enqueue a WAITING copy of a lost trial (also Optuna's heartbeat-stale callback, for
+    Optuna's own ``fail_stale_trials``).
+
+    The copy keeps the proposal's attributes (origin, round, seed, context), not the lost
+    run's traces (error, worker, seconds), and names the trial it replaces.
+    """
+    lost_run = (ERROR, WORKER, SECONDS)
+    attrs = {k: v for k, v in metarl_attrs(trial.user_attrs).items() if k not in lost_run}
     attrs[REQUEUE_OF] = trial.number
     study.add_trial(
         optuna.trial.create_trial(
@@ -139,8 +156,8 @@ def pop_waiting(storage: BaseStorage, study_id: int) -> FrozenTrial | None:
     for t in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.WAITING,)):
         # heartbeat first: Optuna's stale scan skips RUNNING trials without one, so a claim
         # by a process killed between the two writes would otherwise never be re-queued
-        if isinstance(storage, RDBStorage) and storage.heartbeat_interval is not None:
-            storage.record_heartbeat(t._trial_id)
+        if _heartbeat(storage) is not None:
+            storage.record_heartbeat(t._trial_id)  # type: ignore[attr-defined]
         try:
             if not storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
                 continue
@@ -151,13 +168,82 @@ def pop_waiting(storage: BaseStorage, study_id: int) -> FrozenTrial | None:
     return None
 
 
-def requeue_stale(study: optuna.Study) -> None:
-    """Fail the RUNNING trials whose process stopped heartbeating, and enqueue them again."""
-    import warnings
+def release_trial(study: optuna.Study, trial_id: int, reason: str) -> bool:
+    """Fail a RUNNING trial whose evaluation is lost, with ``reason``, and enqueue its config
+    again; return whether this process did it (another may have finished it first).
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        optuna.storages.fail_stale_trials(study)
+    Three writes, ordered so that a kill between any two loses no config: the reason, while
+    the trial is RUNNING (killed here, the trial stays RUNNING and stale, and is released
+    again); FAIL, the atomic claim that exactly one of several recovering processes wins;
+    the copy (killed here, the trial is an orphan that :func:`requeue_stale` re-queues).
+
+    Args:
+        study: the study of the trial.
+        trial_id: the trial's storage id.
+        reason: the error text; it must start with one of ``schema.LOST_REASONS`` for the
+            trial to count as lost rather than failed.
+    """
+    storage = study._storage  # noqa: SLF001 - trial writes take the storage
+    try:
+        storage.set_trial_user_attr(trial_id, ERROR, reason)
+        if not storage.set_trial_state_values(trial_id, TrialState.FAIL):
+            return False
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False  # finished by its own process after all, or released by another one
+    _requeue(study, storage.get_trial(trial_id))
+    return True
+
+
+def _heartbeat(storage: BaseStorage) -> tuple[int, float] | None:
+    """(interval, grace period) of a storage with heartbeat, else None."""
+    # a study's storage is Optuna's cache around the RDBStorage that holds the settings
+    backend = getattr(storage, "_backend", storage)
+    interval = getattr(backend, "heartbeat_interval", None)
+    if interval is None:
+        return None
+    return interval, float(getattr(backend, "grace_period", None) or 2 * interval)
+
+
+def requeue_stale(study: optuna.Study, *, orphans: bool = True) -> int:
+    """Release the RUNNING trials whose process stopped heartbeating; return how many trials
+    were re-queued.
+
+    Args:
+        study: the study to scan.
+        orphans: also re-queue the lost FAIL trials that have no copy (a process killed
+            between failing a trial and re-queueing it, here or in Optuna's own
+            ``fail_stale_trials``), once they are older than the grace period, so that the
+            process that failed them has had time to re-queue. Only one process may do this
+            for a study (two would both re-queue); metarl's proposer does, workers do not.
+    """
+    storage = study._storage  # noqa: SLF001
+    n = 0
+    if _heartbeat(storage) is not None:
+        # the heartbeat scan of Optuna's fail_stale_trials, whose FAIL-then-callback order
+        # would lose the config to a kill in between
+        for trial_id in storage._get_stale_trial_ids(study._study_id):  # noqa: SLF001
+            worker = storage.get_trial(trial_id).user_attrs.get(WORKER, "unknown")
+            n += release_trial(study, trial_id, f"{WORKER_DIED} (worker {worker})")
+    if orphans:
+        n += _requeue_orphans(study)
+    return n
+
+
+def _requeue_orphans(study: optuna.Study) -> int:
+    trials = study.get_trials(deepcopy=False)
+    copied = {t.user_attrs[REQUEUE_OF] for t in trials if REQUEUE_OF in t.user_attrs}
+    beat = _heartbeat(study._storage)  # noqa: SLF001
+    grace = 0.0 if beat is None else beat[1]
+    now = datetime.now()  # Optuna stamps datetime_complete with the local naive time
+    n = 0
+    for t in trials:
+        if t.state != TrialState.FAIL or t.number in copied or not is_lost(t.user_attrs):
+            continue
+        if t.datetime_complete is not None and (now - t.datetime_complete).total_seconds() < grace:
+            continue
+        _requeue(study, t)
+        n += 1
+    return n
 
 
 def worker_id() -> str:
@@ -165,11 +251,22 @@ def worker_id() -> str:
 
 
 def counts(trials: list[FrozenTrial]) -> dict[str, int]:
-    """Trial counts: done (COMPLETE + trainer failures), complete, failed, pending."""
+    """Trial counts: done (COMPLETE + failed), complete, failed (by the trainer: the config
+    is spent), pending (WAITING, RUNNING, and lost trials not re-queued yet).
+
+    A lost trial (dead or interrupted process) is neither done nor failed: its config is
+    evaluated again by its re-queued copy.
+    """
     complete = sum(t.state == TrialState.COMPLETE for t in trials)
-    requeued = {t.user_attrs[REQUEUE_OF] for t in trials if REQUEUE_OF in t.user_attrs}
-    failed = sum(t.state == TrialState.FAIL and t.number not in requeued for t in trials)
-    pending = sum(t.state in (TrialState.WAITING, TrialState.RUNNING) for t in trials)
+    copied = {t.user_attrs[REQUEUE_OF] for t in trials if REQUEUE_OF in t.user_attrs}
+    failed = owed = 0
+    for t in trials:
+        if t.state == TrialState.FAIL:
+            if not is_lost(t.user_attrs):
+                failed += 1
+            elif t.number not in copied:
+                owed += 1
+    pending = owed + sum(t.state in (TrialState.WAITING, TrialState.RUNNING) for t in trials)
     return {
         "done": complete + failed,
         "complete": complete,
@@ -192,8 +289,8 @@ class Heartbeat:
         self._ids: set[int] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        interval = getattr(storage, "heartbeat_interval", None)
-        self._interval = interval
+        beat = _heartbeat(storage)
+        self._interval = None if beat is None else beat[0]
         self._thread = threading.Thread(target=self._beat, daemon=True, name="metarl-heartbeat")
 
     def _beat(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import optuna
@@ -16,6 +17,7 @@ from metarl.study._storage import (
     counts,
     open_storage,
     pop_waiting,
+    release_trial,
     requeue_stale,
 )
 from metarl.study._tell import tell_result
@@ -35,7 +37,9 @@ def run_worker(
     """Take WAITING trials one at a time, evaluate them, tell the results; return the count.
 
     The trainer is rebuilt from the study's ``metarl:trainer`` attribute and runs in a child
-    process, so that a call past ``timeout`` (default: the study's) is killed.
+    process, so that a call past ``timeout`` (default: the study's, else the
+    :class:`~metarl.study.AutoTimeout` limit) is killed. An interrupted evaluation (Ctrl-C)
+    is failed as ``interrupted`` and its config re-queued for another worker.
 
     Args:
         storage: RDB URL or storage shared with the proposing ``metarl run``.
@@ -85,7 +89,7 @@ def run_worker(
     idle_since = time.monotonic()
     with ProcessExecutor(1) as pool, Heartbeat(st) as hb:
         while max_trials is None or n_done < max_trials:
-            requeue_stale(study)
+            requeue_stale(study, orphans=False)  # orphans are the proposer's: no race
             trial = pop_waiting(st, study._study_id)
             if trial is None:
                 n = counts(study.get_trials(deepcopy=False))["done"]
@@ -95,10 +99,14 @@ def run_worker(
                     break
                 time.sleep(poll_interval)
                 continue
-            hb.add(trial._trial_id)
-            cfg = config_from_optuna_params(space, trial.params)
-            fut = pool.submit(spec, cfg, timeout)
-            tell_result(study, trial, fut, metric)
+            try:
+                hb.add(trial._trial_id)
+                cfg = config_from_optuna_params(space, trial.params)
+                tell_result(study, trial, pool.submit(spec, cfg, timeout), metric)
+            except BaseException:  # interrupted (or the storage failed): the evaluation is lost
+                with contextlib.suppress(Exception):
+                    release_trial(study, trial._trial_id, schema.INTERRUPTED)
+                raise
             hb.discard(trial._trial_id)
             n_done += 1
             idle_since = time.monotonic()
