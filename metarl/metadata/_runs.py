@@ -11,7 +11,6 @@ parameter does not go unnoticed.
 
 from __future__ import annotations
 
-import ast
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -21,16 +20,13 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
+from metarl.metadata._cells import MISSING, is_missing, parse_value, to_bool, to_float
 from metarl.space import (
-    Boolean,
-    Categorical,
-    Float,
-    Integer,
-    Param,
     SearchSpace,
     SpaceError,
     Subset,
 )
+from metarl.study._schema import CONTEXT
 from metarl.type_aliases import Config, ConfigMatrix, Direction, Value
 
 if TYPE_CHECKING:
@@ -40,10 +36,6 @@ if TYPE_CHECKING:
 #: Where past runs can come from: a CSV path, a DataFrame, an Optuna study, or
 #: ``(storage_url, study_name)``.
 RunSource = Union[str, Path, "pd.DataFrame", "optuna.Study", tuple[str, str]]
-
-_MISSING = object()
-_TRUE = {"true", "1", "1.0", "yes"}
-_FALSE = {"false", "0", "0.0", "no"}
 
 
 class RunDataError(ValueError):
@@ -174,97 +166,6 @@ def _read_csv(path: Path) -> pd.DataFrame:
         ) from None
 
 
-# ---------------------------------------------------------------------- cell parsing
-def _is_missing(v: Any) -> bool:
-    if v is None or v is _MISSING:
-        return True
-    if isinstance(v, str):
-        return v.strip() == ""
-    if isinstance(v, (float, np.floating)):
-        return bool(np.isnan(v))
-    import pandas as pd
-
-    return v is pd.NA or v is pd.NaT
-
-
-def _float(v: Any) -> float | None:
-    if isinstance(v, (bool, np.bool_)):
-        return None
-    if isinstance(v, (int, float, np.integer, np.floating)):
-        return float(v)
-    if isinstance(v, str):
-        try:
-            return float(v.strip())
-        except ValueError:
-            return None
-    return None
-
-
-def _bool(v: Any) -> bool | None:
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, float, np.integer, np.floating)) and v in (0, 1):
-        return bool(v)
-    if isinstance(v, str) and v.strip().lower() in _TRUE | _FALSE:
-        return v.strip().lower() in _TRUE
-    return None
-
-
-def parse_value(p: Param, v: Any) -> Any:
-    """A cell -> the Python value a config holds for ``p``.
-
-    A cell that cannot be read is returned as is: validation then names the problem.
-    """
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(p, Subset):
-        if isinstance(v, str):
-            s = v.strip()
-            if s[:1] in ("(", "[", "{"):
-                try:
-                    items = ast.literal_eval(s)
-                except (ValueError, SyntaxError):
-                    return v
-                return tuple(str(x) for x in items) if isinstance(items, (list, tuple, set)) else v
-            return tuple(x.strip() for x in s.split("|") if x.strip())
-        if isinstance(v, (list, tuple, set, frozenset, np.ndarray)):
-            return tuple(v)
-        return v
-    if isinstance(p, Boolean):
-        b = _bool(v)
-        return v if b is None else b
-    if isinstance(p, Integer):
-        f = _float(v)
-        return v if f is None else (int(f) if f.is_integer() else f)
-    if isinstance(p, Float):
-        f = _float(v)
-        return v if f is None else f
-    if isinstance(p, Categorical):
-        return _choice(p, v)
-    return v
-
-
-def _choice(p: Categorical, v: Any) -> Any:
-    if isinstance(v, (bool, int, float)) and not isinstance(v, bool):
-        for c in p.choices:  # a number read for a string choice such as "1"
-            if isinstance(c, str) and c == str(v):
-                return c
-        return v
-    if not isinstance(v, str):
-        return v
-    s = v.strip()
-    for c in p.choices:
-        if isinstance(c, str) and c == s:
-            return c
-    for c in p.choices:  # "True", "16", "0.001" for non-string choices
-        if not isinstance(c, str) and str(c).lower() == s.lower():
-            return c
-    if any(isinstance(c, bool) for c in p.choices) and _bool(s) is not None:
-        return _bool(s)
-    f = _float(s)
-    return s if f is None else f
-
-
 # ---------------------------------------------------------------------- tables
 def _subset_item_columns(space: SearchSpace) -> dict[str, str]:
     """``"name[item]"`` column -> Subset name."""
@@ -315,7 +216,7 @@ def _layout(
 
 
 def _numeric(series: pd.Series) -> bool:
-    return all(_is_missing(v) or _float(v) is not None for v in series.tolist())
+    return all(is_missing(v) or to_float(v) is not None for v in series.tolist())
 
 
 def _from_frame(
@@ -351,9 +252,9 @@ def _from_frame(
         if isinstance(col, list):
             values = _items_to_subsets(df[col], p, where, source)  # type: ignore[arg-type]
         else:
-            values = [_MISSING if _is_missing(v) else parse_value(p, v) for v in df[col].tolist()]
+            values = [MISSING if is_missing(v) else parse_value(p, v) for v in df[col].tolist()]
         for d, v in zip(out, values):
-            if v is not _MISSING:
+            if v is not MISSING:
                 d[name] = v
     return assemble(
         space, configs, contexts, Y, targets, _directions(direction, targets), labels, where, source
@@ -363,7 +264,7 @@ def _from_frame(
 def _target_column(values: list[Any], name: str, where: list[str], source: str) -> np.ndarray:
     out = np.empty(len(values), dtype=np.float64)
     for r, v in enumerate(values):
-        f = np.nan if _is_missing(v) else _float(v)
+        f = np.nan if is_missing(v) else to_float(v)
         if f is None:
             raise RunDataError(
                 f"{source}: target column {name!r} is not numeric ({where[r]}: {v!r})"
@@ -375,13 +276,13 @@ def _target_column(values: list[Any], name: str, where: list[str], source: str) 
 def _items_to_subsets(block: pd.DataFrame, p: Subset, where: list[str], source: str) -> list[Any]:
     out: list[Any] = []
     for r, row in enumerate(block.itertuples(index=False)):
-        empty = [_is_missing(v) for v in row]
+        empty = [is_missing(v) for v in row]
         if all(empty):
-            out.append(_MISSING)
+            out.append(MISSING)
             continue
         chosen = []
         for col, v, e in zip(block.columns, row, empty):
-            b = None if e else _bool(v)
+            b = None if e else to_bool(v)
             if b is None:
                 what = "empty" if e else f"{v!r}, not 0/1"
                 raise RunDataError(
@@ -471,10 +372,10 @@ def _context_codes(
 ) -> np.ndarray:
     C = np.empty((len(contexts), len(space.context)), dtype=np.float64)
     for j, (name, p) in enumerate(space.context.items()):
-        default = space.context_values.get(name, _MISSING)
+        default = space.context_values.get(name, MISSING)
         for r, ctx in enumerate(contexts):
             v = ctx.get(name, default)
-            if v is _MISSING:
+            if v is MISSING:
                 raise RunDataError(
                     f"{source}: {where[r]}: no value for context feature {name!r} (give it a "
                     "column, or set its value in the space)"
@@ -487,6 +388,6 @@ def _context_codes(
 
 
 def context_of(space: SearchSpace, attrs: Mapping[str, Any]) -> dict[str, Value]:
-    """The context values a trial's ``metarl:context`` user attribute holds for ``space``."""
-    ctx = attrs.get("metarl:context") or {}
+    """The context values a trial's context user attribute holds for ``space``."""
+    ctx = attrs.get(CONTEXT) or {}
     return {k: v for k, v in ctx.items() if k in space.context} if isinstance(ctx, Mapping) else {}

@@ -11,16 +11,16 @@ import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import FrozenTrial, TrialState
 
+from metarl.metadata._cells import is_missing, to_float
 from metarl.metadata._runs import (
     RunData,
     RunDataError,
     _directions,
-    _float,
-    _is_missing,
     assemble,
     context_of,
 )
 from metarl.space import Categorical, SearchSpace, config_from_optuna_params, to_optuna
+from metarl.study import _schema as schema
 from metarl.type_aliases import Config, Direction, Value
 
 
@@ -42,7 +42,7 @@ def _value_index(study: optuna.Study, target: str) -> int | None:
     names = study.metric_names or []
     if target in names:
         return names.index(target)
-    if target == "value" or target == study.user_attrs.get("metarl:metric"):
+    if target == "value" or target == study.user_attrs.get(schema.METRIC):
         if len(study.directions) > 1:
             raise RunDataError(
                 f"study {study.study_name!r} has {len(study.directions)} objectives; name one "
@@ -101,7 +101,7 @@ def from_study(
             raise RunDataError(
                 f"{label}: no target {t!r}: not an objective ('value' or metric_names "
                 f"{study.metric_names}) nor a user attribute of any trial (user attributes: "
-                f"{sorted(a for a in attrs if not a.startswith('metarl:'))})"
+                f"{sorted(a for a in attrs if not a.startswith(schema.PREFIX))})"
             )
     where = [f"trial {t.number}" for t in trials]
     configs: list[Config] = []
@@ -115,7 +115,7 @@ def from_study(
         contexts.append(context_of(space, trial.user_attrs))
         for j, (t, i) in enumerate(zip(targets, index)):
             v = trial.values[i] if i is not None else trial.user_attrs.get(t)
-            f = np.nan if _is_missing(v) else _float(v)
+            f = np.nan if is_missing(v) else to_float(v)
             if f is None:
                 raise RunDataError(f"{label}: target {t!r} is not numeric ({where[r]}: {v!r})")
             Y[r, j] = f
