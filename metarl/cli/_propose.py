@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 import numpy as np
 
-from metarl.cli._common import load_space
+from metarl.cli._common import directions_for, load_space
 from metarl.cli._main import CliError
 
 
@@ -40,7 +41,8 @@ def add_parser(sub: Any) -> None:
         default=None,
         choices=["minimize", "maximize"],
         help="of the learner's first target (default: the direction recorded in the learner "
-        "file by `metarl learner fit`, else minimize)",
+        "file by `metarl learner fit`, else read from the target's name as `learner fit` "
+        "does)",
     )
     p.add_argument(
         "--context",
@@ -74,6 +76,15 @@ def _with_context(space: Any, assignments: list[tuple[str, str]]) -> Any:
     return space
 
 
+def _direction(args: argparse.Namespace, target: str, recorded: Any) -> tuple[str, str]:
+    """The direction of the learner's first target, and where it comes from."""
+    if args.direction:
+        return args.direction, "--direction"
+    if recorded and recorded[0]:
+        return recorded[0], f"recorded in {args.learner} by `metarl learner fit`"
+    return directions_for([target], None, "--direction")[0]
+
+
 def propose(args: argparse.Namespace) -> int:
     from metarl.agents import make_policy
     from metarl.learners import load_learner, read_metadata
@@ -82,14 +93,15 @@ def propose(args: argparse.Namespace) -> int:
         raise CliError(f"--n must be >= 1, got {args.n}")
     space = _with_context(load_space(args.space), args.context)
     learner = load_learner(args.learner, space=space)
-    direction = args.direction or (read_metadata(args.learner)["directions"] or ["minimize"])[0]
+    names = list(getattr(learner, "target_names_", None) or ["target"])
+    direction, why = _direction(args, names[0], read_metadata(args.learner)["directions"])
+    print(f"{direction} {names[0]} ({why}); predicted mean ± std:", file=sys.stderr)
     policy = make_policy(args.policy)
     policy.reseed(args.seed)
     configs = policy.propose(space, learner, args.n, direction=direction)
     mean, std = learner.predict(space.encode(configs), return_std=True)
     mean = np.asarray(mean, dtype=np.float64).reshape(len(configs), -1)
     std = np.asarray(std, dtype=np.float64).reshape(len(configs), -1)
-    names = list(getattr(learner, "target_names_", None) or ["target"])
     for i, cfg in enumerate(configs):
         if args.json:
             pred = {

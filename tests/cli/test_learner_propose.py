@@ -143,3 +143,97 @@ def test_propose_uses_the_direction_recorded_in_the_learner_file(workdir: Path, 
 
     assert best() == pytest.approx(pred.max(), rel=1e-6)  # the high configs, no flag needed
     assert best("--direction", "minimize") == pytest.approx(pred.min(), rel=1e-6)  # overrides
+
+
+@pytest.mark.parametrize(
+    ("name", "direction"),
+    [
+        ("cv_acc", "maximize"),
+        ("valAccuracy", "maximize"),
+        ("mean_test_score", "maximize"),
+        ("f1_macro", "maximize"),
+        ("r2", "maximize"),
+        ("neg_mean_squared_error", "maximize"),
+        ("val_loss", "minimize"),
+        ("train_time", "minimize"),
+        ("test-RMSE", "minimize"),
+        ("quality", None),
+        ("acc_loss", None),
+    ],
+)
+def test_direction_is_read_from_common_metric_names(name: str, direction: str | None) -> None:
+    from metarl.cli._common import infer_direction
+
+    found = infer_direction(name)
+    assert (found and found[0]) == direction
+
+
+def _table(out: str) -> dict[str, list[float]]:
+    """Rows of the quality table by their first word(s), as numbers."""
+    rows = {}
+    for line in out.splitlines():
+        parts = line.split()
+        nums = [p for p in parts if p.lstrip("-").replace(".", "", 1).isdigit()]
+        if len(nums) >= 5:
+            rows[line[: line.index(nums[0])].strip()] = [float(v) for v in nums[:5]]
+    return rows
+
+
+def test_fit_says_the_direction_and_shows_the_mean_baseline(workdir: Path, capsys) -> None:
+    assert main(_fit()) == 0
+    out = capsys.readouterr().out
+    assert "minimize ('loss' in its name)" in out
+    rows = _table(out)
+    learner, baseline = rows["val_loss"], rows["predict the mean"]
+    spearman, rmse, r2 = 0, 3, 4
+    assert baseline[spearman] == 0 and baseline[r2] <= 0  # fold means: r2 <= 0 always
+    assert learner[spearman] > 0.5 and learner[rmse] < baseline[rmse]
+
+    assert main(_fit("--direction", "maximize")) == 0
+    assert "maximize (--direction)" in capsys.readouterr().out
+
+
+def test_fit_requires_a_direction_for_other_names(workdir: Path, capsys) -> None:
+    df = pd.read_csv("runs.csv").rename(columns={"val_loss": "quality"})
+    df.to_csv("runs.csv", index=False)
+    assert main(_fit("--target", "quality")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(
+        "cannot tell from its name whether 'quality' is minimized or maximized: "
+        "pass --direction minimize or --direction maximize"
+    )
+    assert not (workdir / "learner.mrl").exists()
+    assert main(_fit("--target", "quality", "--direction", "minimize")) == 0
+
+
+def test_propose_says_which_direction_and_why(workdir: Path, capsys) -> None:
+    from metarl.learners import make_learner, save_learner
+    from metarl.metadata import load_runs
+    from metarl.space import SearchSpace
+
+    space = SearchSpace.from_yaml(SPACE)
+    data = load_runs("runs.csv", space, ["val_loss"])
+    learner = make_learner("linear").fit(data.X, data.y, target_names=["val_loss"])
+    save_learner(learner, "bare.mrl", space=space)  # no direction recorded
+    argv = ["propose", "--learner", "bare.mrl", "--space", str(SPACE), "--n", "1"]
+    assert main(argv) == 0
+    assert "minimize val_loss ('loss' in its name)" in capsys.readouterr().err
+    assert main(_fit("--direction", "maximize")) == 0
+    capsys.readouterr()
+    assert main([*argv[:2], "learner.mrl", *argv[3:]]) == 0
+    assert "maximize val_loss (recorded in learner.mrl by `metarl learner fit`)" in (
+        capsys.readouterr().err
+    )
+
+
+def test_fit_shows_its_progress_on_a_terminal(workdir: Path, capsys, monkeypatch) -> None:
+    assert main(_fit()) == 0
+    assert capsys.readouterr().err == ""  # not a terminal: nothing but errors on stderr
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(_fit("--learner", "auto", "--cv", "3")) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (
+        "fitting auto (it cross-validates its candidates in every fit): 3-fold "
+        "cross-validation on 30 runs, then a fit on all of them ..."
+    )
+    assert err[1].startswith("fitted in ") and len(err) == 2
