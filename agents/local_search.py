@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from metarl import SearchSpace, Subset
-from metarl.agents import Problem, ScoredPolicy, TopK, make_policy, register_policy, sample_grid
+from metarl.agents import Problem, ScoredPolicy, make_policy, register_policy, sample_grid
+from metarl.type_aliases import AcquisitionKind
 
 
 def neighbours(
@@ -59,7 +60,8 @@ class LocalSearch(ScoredPolicy):
     proposals of another policy (``start_policy``, e.g. ``"ppo"``). Every step scores all
     one-decision neighbours of every current point in one learner call and moves each point
     to its best neighbour while that improves; it stops at local optima or after
-    ``max_steps``. Every scored config is a candidate; the base class keeps a diverse top n.
+    ``max_steps``. Every scored config is a candidate; the base class ranks them by the same
+    acquisition, drops duplicates and excluded configs, and keeps a diverse top n.
 
     Args:
         n_initial: uniform samples scored to choose the starting points.
@@ -80,7 +82,7 @@ class LocalSearch(ScoredPolicy):
         max_steps: int = 50,
         start_policy: str | None = None,
         start_kwargs: dict[str, Any] | None = None,
-        acquisition: str = "mean",
+        acquisition: AcquisitionKind = "mean",
         kappa: float = 1.0,
         min_distance: int = 2,
         seed: int | None = None,
@@ -120,15 +122,15 @@ class LocalSearch(ScoredPolicy):
         return M[best], s[best]
 
     def _candidates(self, problem: Problem) -> tuple[np.ndarray, np.ndarray]:
-        pool = TopK(problem.space, 10 * problem.n, problem.exclude)
         X, fx = self._starting_points(problem)
-        pool.add(X, fx)
+        seen, seen_scores = [X.copy()], [fx.copy()]
         for _ in range(self.max_steps):
             N, origin = neighbours(problem.space, X, problem.rng)
             if len(N) == 0:
                 break
             fn = problem.score(N)
-            pool.add(N, fn)
+            seen.append(N)
+            seen_scores.append(fn)
             # each point moves to its best neighbour
             best = np.full(len(X), -np.inf)
             np.maximum.at(best, origin, fn)
@@ -139,7 +141,7 @@ class LocalSearch(ScoredPolicy):
             if not move.any():
                 break
             X[move], fx[move] = N[arg[move]], best[move]
-        return pool.M, pool.scores
+        return np.concatenate(seen), np.concatenate(seen_scores)
 
 
 class PPOThenLocal(LocalSearch):
@@ -158,7 +160,7 @@ class PPOThenLocal(LocalSearch):
         ppo_kwargs: dict[str, Any] | None = None,
         n_starts: int = 16,
         max_steps: int = 50,
-        acquisition: str = "mean",
+        acquisition: AcquisitionKind = "mean",
         kappa: float = 1.0,
         min_distance: int = 2,
         seed: int | None = None,

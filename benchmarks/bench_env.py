@@ -102,7 +102,7 @@ def main() -> None:
         for precompute in (False, True):
             mode = "table" if precompute else "live"
             for n in [1, *args.n_envs]:
-                kw = dict(reward="ucb", precompute=precompute)
+                kw = dict(acquisition="ucb", precompute=precompute)
                 t0 = time.perf_counter()
                 env = (
                     DesignEnv(space, learner, **kw)

@@ -17,14 +17,14 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from metarl import SearchSpace
-from metarl.type_aliases import Config
+from metarl import SearchSpace, learners
+from metarl.type_aliases import AcquisitionKind, Config, Direction
 
 #: Spaces up to this many configs get their whole acquisition computed once, in one batched
 #: learner call, so a step is a table look-up; larger spaces call the learner every step.
 _TABLE_LIMIT = 1 << 18
 
-# learner -> {(space, reward, kappa, direction): (acquisition table or None, scale)}, shared by
+# learner -> {(space, acquisition, kappa, direction): (acquisition table or None, scale)}, shared by
 # the N copies of the env a vectorised trainer makes, and freed with the learner.
 _SHARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -52,22 +52,26 @@ class EditDesignEnv(gym.Env):
     ## Rewards
     The change in acquisition caused by the edit, divided by ``scale``: the standard
     deviation of the acquisition over 1,024 random configs, measured at construction, so that
-    rewards are O(1) whatever the metric's units. The acquisition is signed so that higher is
-    better: the predicted mean (``reward="mean"``), ``mean + kappa*std`` (``"ucb"``) or
-    ``mean - kappa*std`` (``"lcb"``). The return of an episode is thus the improvement from
+    rewards are O(1) whatever the metric's units. The acquisition is the library's,
+    ``metarl.learners.acquisition`` with this env's ``acquisition`` and ``kappa``: the
+    predicted mean (``"mean"``), ``mean + kappa*std`` (``"ucb"``) or ``mean - kappa*std``
+    (``"lcb"``), signed so that higher is better, on the learner's standardised target scale.
+    It is the function the PPO policy ranks its proposals by, so PPO optimises here what
+    decides which configs it proposes. The return of an episode is thus the improvement from
     the start config to the final one. A final config in ``exclude`` costs
     ``exclude_penalty`` more.
 
     ## Episode End
     Terminates after ``horizon`` edits (default: the number of decisions, enough to reach
-    any config from any other). ``info`` at the last step holds the final ``"config"``, its
-    ``"prediction"``, ``"std"`` and ``"acquisition"``.
+    any config from any other). ``info`` at the last step holds the final ``"config"`` (as
+    the plug-in contract, ``metarl.envs.DesignEnvKwargs``, asks), its predicted mean
+    (``"prediction"``) and std (``"std"``) on the metric's scale, and its ``"acquisition"``.
 
     Args:
         space: the search space.
         learner: a meta-learner fitted on ``space.encode`` features.
         direction: ``"minimize"`` or ``"maximize"`` (the learner's first target).
-        reward: ``"mean"``, ``"ucb"`` or ``"lcb"``.
+        acquisition: ``"mean"``, ``"ucb"`` or ``"lcb"`` (see ``metarl.learners.acquisition``).
         kappa: weight of the predictive std in ``ucb``/``lcb``.
         exclude: configs already evaluated or pending.
         exclude_penalty: cost, in reward units, of ending on an excluded config.
@@ -81,8 +85,8 @@ class EditDesignEnv(gym.Env):
         self,
         space: SearchSpace,
         learner: Any,
-        direction: str = "minimize",
-        reward: str = "mean",
+        direction: Direction = "minimize",
+        acquisition: AcquisitionKind = "mean",
         kappa: float = 1.0,
         exclude: Sequence[Config] = (),
         exclude_penalty: float = 1.0,
@@ -97,7 +101,7 @@ class EditDesignEnv(gym.Env):
         self.space = space
         self.learner = learner
         self.direction = direction
-        self.reward_kind = reward
+        self.acquisition = acquisition
         self.kappa = float(kappa)
         self.exclude_penalty = float(exclude_penalty)
         self._decisions = space.decisions
@@ -131,7 +135,7 @@ class EditDesignEnv(gym.Env):
         enough, and the reward scale."""
         space = self.space
         key = (space.fingerprint(), tuple(sorted(space.context_values.items())),
-               self.reward_kind, self.kappa, self.direction)  # fmt: skip
+               self.acquisition, self.kappa, self.direction)  # fmt: skip
         try:
             per_learner = _SHARED.setdefault(self.learner, {})
         except TypeError:  # a learner that cannot be weakly referenced: no sharing
@@ -147,16 +151,17 @@ class EditDesignEnv(gym.Env):
         return per_learner[key]
 
     def _predict(self, M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Acquisition (higher is better), predicted mean and std of the first target."""
-        X = self.space.encode_matrix(M)
-        mu, sd = self.learner.predict(X, return_std=True)
-        mu = np.asarray(mu, dtype=np.float64).reshape(len(X), -1)[:, 0]
-        sd = np.asarray(sd, dtype=np.float64).reshape(len(X), -1)[:, 0]
-        sign = 1.0 if self.direction == "maximize" else -1.0
-        acq = (
-            sign * mu + {"mean": 0.0, "ucb": self.kappa, "lcb": -self.kappa}[self.reward_kind] * sd
+        """Acquisition (higher is better), predicted mean and std of the first target, from
+        one learner call."""
+        acq, mu, sd = learners.acquisition(
+            self.learner,
+            self.space.encode_matrix(M),
+            self.acquisition,
+            self.kappa,
+            self.direction,
+            return_prediction=True,
         )
-        return acq, mu, sd
+        return acq, mu[:, 0], sd[:, 0]
 
     def _config_matrix(self) -> np.ndarray:
         """The current config: the full row with inactive columns set to NaN."""

@@ -14,3 +14,6 @@ Config = dict[str, Any]
 ConfigMatrix = np.ndarray
 #: Optimisation direction of a metric.
 Direction = Literal["minimize", "maximize"]
+#: Which acquisition ranks configs: the ``acquisition=`` keyword of policies, design
+#: environments and ``metarl.learners.acquisition`` (see there).
+AcquisitionKind = Literal["mean", "ucb", "lcb"]

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from metarl.agents._acquisition import TopK, check_direction
 from metarl.agents._sampling import sample_grid
 from metarl.agents._scored import Problem, ScoredPolicy
+from metarl.agents._select import TopK
+from metarl.learners._acquisition import check_direction
 from metarl.space import SearchSpace, Subset
-from metarl.type_aliases import Config, ConfigMatrix, Direction
+from metarl.type_aliases import AcquisitionKind, Config, ConfigMatrix, Direction
 
 
 def mutate(space: SearchSpace, M: ConfigMatrix, rng: np.random.Generator) -> ConfigMatrix:
@@ -104,7 +105,7 @@ class RegularizedEvolution(ScoredPolicy):
         tournament_size: int = 5,
         n_evaluations: int = 20_000,
         batch_size: int = 20,
-        acquisition: str = "mean",
+        acquisition: AcquisitionKind = "mean",
         kappa: float = 1.0,
         min_distance: int = 2,
         seed: int | None = None,

@@ -20,9 +20,9 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from metarl.agents._acquisition import check_direction
 from metarl.agents._scored import Problem, ScoredPolicy
 from metarl.agents._threads import torch_threads
+from metarl.learners._acquisition import check_direction
 from metarl.space import (
     SearchSpace,
     Subset,

@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
-import inspect
-import io
-import json
 import sys
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from stable_baselines3 import PPO
-from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecEnv
 
+from metarl.agents._ppo_file import (
+    check_env_matches,
+    load_sb3_model,
+    model_state,
+    read_policy_file,
+    restore_model,
+    write_policy_file,
+)
 from metarl.agents._scored import Problem, ScoredPolicy
 from metarl.agents._threads import torch_threads
+from metarl.envs._contract import (
+    CONFIG_INFO_KEY,
+    DesignEnvKwargs,
+    check_env_id,
+    check_env_kwargs,
+    make_design_vec_env,
+    offers_action_masks,
+)
 from metarl.learners._base import MetaLearner
 from metarl.space import SearchSpace, Subset
-from metarl.type_aliases import Config, ConfigMatrix, Direction
-
-#: ``format`` of the ``metadata.json`` of a file written by :meth:`PPOPolicy.save`.
-POLICY_FORMAT = "metarl-ppo-policy"
-POLICY_FORMAT_VERSION = 1
+from metarl.type_aliases import AcquisitionKind, Config, ConfigMatrix, Direction
 
 
 def needs_masks(space: SearchSpace) -> bool:
@@ -50,14 +56,19 @@ class PPOPolicy(ScoredPolicy):
     the number of decisions); ``ent_coef=0.01`` keeps the policy stochastic enough for
     diverse proposals; ``n_epochs=10`` over minibatches of 256 (measured on HPOLib
     protein_structure with a forest learner: 5 epochs over 512 often settled on a config at
-    98 % of the optimum, 10 over 256 reached 100 % within 6,000 steps). MaskablePPO
-    (sb3-contrib) is used when the space has invalid actions (see :func:`needs_masks`),
-    plain PPO otherwise (``algorithm`` forces either).
+    98 % of the optimum, 10 over 256 reached 100 % within 6,000 steps).
 
-    Own environment formulation: ``env_id`` names any registered Gymnasium env whose
-    constructor accepts ``space=``, ``learner=``, ``direction=`` (plus ``env_kwargs``);
-    its episodes must end with ``info["config"]`` holding the finished config, and with
-    MaskablePPO it must offer ``action_masks()``. The default is ``DesignVecEnv``.
+    ``algorithm="auto"`` trains ``MaskablePPO`` (sb3-contrib) when the environment offers
+    ``action_masks()``, plain PPO otherwise; in the built-in ``DesignVecEnv`` only when the
+    space has invalid actions (:func:`needs_masks`: without them plain PPO is the same and
+    faster). ``"ppo"`` forces plain PPO; ``"maskable_ppo"`` requires the masks.
+
+    Own environment formulation: ``env_id`` names any registered Gymnasium env that follows
+    the plug-in contract of :mod:`metarl.envs` (its constructor takes every keyword of
+    :class:`~metarl.envs.DesignEnvKwargs`, plus ``env_kwargs``; its episodes end with the
+    finished config in ``info["config"]``). The id is checked when the policy is built, so a
+    namespace that is not registered fails before any trial is trained. The default
+    (``None``) is ``DesignVecEnv``: ``metarl/Design-v0`` stepped in lockstep in numpy.
 
     Args:
         timesteps: training steps per :meth:`propose` (per round of the refinement loop).
@@ -67,13 +78,20 @@ class PPOPolicy(ScoredPolicy):
         learning_rate, gamma, gae_lambda, ent_coef, n_epochs, batch_size, net_arch: PPO's.
         episodes_per_rollout: whole episodes per env in each rollout (sets ``n_steps``).
         env_id: a registered Gymnasium env id to train in instead of ``DesignVecEnv``.
-        env_kwargs: extra keywords for the environment (e.g. ``constraints``).
+        env_kwargs: extra keywords for the environment (e.g. ``constraints``); not those
+            of the contract, which the policy sets.
         tensorboard_log, progress_bar, verbose: passed to SB3.
         device: torch device of the policy network (``"auto"``: CUDA when present).
         n_threads: torch CPU threads while training and sampling (restored afterwards; 1 is
             fastest for these small networks, above all on a shared CPU); None leaves it.
-        acquisition, kappa, min_distance, seed: see :class:`ScoredPolicy`; the env's reward
-            uses the same acquisition.
+        acquisition, kappa, min_distance, seed: see :class:`ScoredPolicy`; the env is
+            built with the same ``acquisition`` and ``kappa``, so PPO optimises what ranks
+            its proposals.
+
+    Raises:
+        ValueError: an unknown ``algorithm``; an ``env_id`` that is not registered (or
+            whose constructor lacks keywords of the contract); ``env_kwargs`` that set a
+            keyword of the contract.
     """
 
     name = "ppo"
@@ -100,7 +118,7 @@ class PPOPolicy(ScoredPolicy):
         verbose: int = 0,
         device: str = "auto",
         n_threads: int | None = 1,
-        acquisition: str = "mean",
+        acquisition: AcquisitionKind = "mean",
         kappa: float = 1.0,
         min_distance: int = 2,
         seed: int | None = None,
@@ -110,6 +128,9 @@ class PPOPolicy(ScoredPolicy):
                 f"algorithm must be 'auto', 'ppo' or 'maskable_ppo', got {algorithm!r}"
             )
         super().__init__(acquisition=acquisition, kappa=kappa, min_distance=min_distance, seed=seed)
+        if env_id is not None:
+            check_env_id(env_id)
+        check_env_kwargs(env_kwargs)
         self.timesteps = timesteps
         self.n_envs = n_envs
         self.n_samples = n_samples
@@ -134,11 +155,6 @@ class PPOPolicy(ScoredPolicy):
         self._loaded: tuple[dict[str, Any], dict[str, Any]] | None = None
 
     # ------------------------------------------------------------------ environment
-    def _masked(self, space: SearchSpace) -> bool:
-        if self.algorithm == "auto":
-            return needs_masks(space)
-        return self.algorithm == "maskable_ppo"
-
     def make_env(
         self,
         space: SearchSpace,
@@ -147,24 +163,32 @@ class PPOPolicy(ScoredPolicy):
         exclude: list[Config],
         seed: int,
     ) -> VecEnv:
-        """The vectorised training environment on ``learner``'s acquisition.
+        """The vectorised training environment on ``learner``'s acquisition, built through
+        the plug-in contract (:class:`~metarl.envs.DesignEnvKwargs`, plus ``env_kwargs``)."""
+        kwargs = DesignEnvKwargs(
+            space=space,
+            learner=learner,
+            direction=direction,
+            acquisition=self.acquisition,
+            kappa=self.kappa,
+            exclude=exclude,
+            render_mode=None,
+        )
+        return make_design_vec_env(self.env_id, self.n_envs, seed, kwargs, self.env_kwargs)
 
-        Every environment, ``metarl/Design-v0`` or a plug-in ``env_id``, receives the keywords
-        ``space, learner, direction, reward, kappa, exclude`` (plus ``env_kwargs``).
-        """
-        kwargs = {"space": space, "learner": learner, "direction": direction}
-        kwargs.update(self.env_kwargs or {})
-        kwargs.setdefault("reward", self.acquisition)
-        kwargs.setdefault("kappa", self.kappa)
-        kwargs.setdefault("exclude", exclude)
-        if self.env_id is not None:
-            kwargs.setdefault("render_mode", None)  # make_vec_env would ask for "rgb_array"
-            return make_vec_env(self.env_id, n_envs=self.n_envs, seed=seed, env_kwargs=kwargs)
-        from metarl.envs import DesignVecEnv
-
-        env = DesignVecEnv(n_envs=self.n_envs, **kwargs)
-        env.seed(seed)
-        return env
+    def _masked(self, env: VecEnv, space: SearchSpace) -> bool:
+        """Whether to train MaskablePPO in ``env`` (see the class docstring)."""
+        if self.algorithm == "ppo":
+            return False
+        offers = offers_action_masks(env)
+        if self.algorithm == "maskable_ppo" and not offers:
+            raise ValueError(
+                f"algorithm='maskable_ppo' needs an environment with action_masks(); "
+                f"env {self.env_id!r} has none (use algorithm='auto' or 'ppo')"
+            )
+        if self.algorithm == "maskable_ppo" or self.env_id is not None:
+            return offers
+        return offers and needs_masks(space)
 
     def _new_model(
         self, env: VecEnv, space: SearchSpace, seed: int, algorithm: str | None = None
@@ -185,7 +209,7 @@ class PPOPolicy(ScoredPolicy):
             device=self.device,
             seed=seed,
         )
-        masked = self._masked(space) if algorithm is None else algorithm == "MaskablePPO"
+        masked = self._masked(env, space) if algorithm is None else algorithm == "MaskablePPO"
         if masked:
             from sb3_contrib import MaskablePPO
 
@@ -255,7 +279,14 @@ class PPOPolicy(ScoredPolicy):
             kw = {"action_masks": masks} if masked else {}
             actions, _ = self.model_.predict(obs, deterministic=deterministic, **kw)
             obs, _, dones, infos = env.step(actions)
-            configs += [info["config"] for done, info in zip(dones, infos) if done]
+            for done, info in zip(dones, infos):
+                if done and CONFIG_INFO_KEY not in info:
+                    raise ValueError(
+                        f"env {self.env_id!r} ended an episode without info"
+                        f"[{CONFIG_INFO_KEY!r}], the finished config the plug-in env contract "
+                        "asks for (see metarl.envs.DesignEnvKwargs)"
+                    )
+                configs += [info[CONFIG_INFO_KEY]] if done else []
         return configs[:n_episodes]
 
     def _masked_model(self) -> bool:
@@ -309,41 +340,9 @@ class PPOPolicy(ScoredPolicy):
             with path.open("wb") as f:  # a file object: SB3 would append ".zip" to a name
                 self.model_.save(f)
             return path
-        meta, state = self._loaded if self.model_ is None else self._state()
-        buf = io.BytesIO()
-        torch.save(state, buf)
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("metadata.json", json.dumps(meta, indent=2))
-            zf.writestr("weights.pt", buf.getvalue())
+        meta, state = self._loaded if self.model_ is None else model_state(self)
+        write_policy_file(path, meta, state)
         return path
-
-    def _state(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Metadata and tensors of the current model."""
-        from metarl import __version__
-
-        model = self.model_
-        action = model.action_space
-        meta = {
-            "format": POLICY_FORMAT,
-            "format_version": POLICY_FORMAT_VERSION,
-            "metarl_version": __version__,
-            "policy": f"{type(self).__module__}.{type(self).__qualname__}",
-            "params": _json_params(self),
-            "algorithm": type(model).__name__,
-            "observation_shape": list(model.observation_space.shape),
-            "action_space": {
-                "type": type(action).__name__,
-                "nvec": np.atleast_1d(getattr(action, "nvec", getattr(action, "n", 0))).tolist(),
-            },
-            "space_fingerprint": self.space_fingerprint_,
-            "num_timesteps": int(model.num_timesteps),
-            "n_updates": int(getattr(model, "_n_updates", 0)),
-        }
-        state = {
-            "policy": {k: v.detach().cpu() for k, v in model.policy.state_dict().items()},
-            "optimizer": model.policy.optimizer.state_dict(),
-        }
-        return meta, state
 
     def load(self, path: str | Path, *, sb3: bool = False) -> PPOPolicy:
         """Restore a policy written by :meth:`save`; returns ``self``.
@@ -367,116 +366,22 @@ class PPOPolicy(ScoredPolicy):
                 another search space is refused by the next :meth:`propose`.
         """
         path = Path(path)
-        files, meta = _read_zip(path)
         if sb3:
-            return self._load_sb3(path, files)
-        if meta is None:
-            hint = (
-                "an SB3 model zip, whose loader unpickles code; pass sb3=True if you trust it"
-                if "data" in files
-                else "no metadata.json"
-            )
-            raise ValueError(f"{path}: not a metarl policy file ({hint})")
-        if meta.get("format") != POLICY_FORMAT:
-            raise ValueError(f"{path}: not a metarl policy file (format {meta.get('format')!r})")
-        from metarl import __version__
-
-        saved = str(meta.get("metarl_version"))
-        if saved.split(".")[0] != __version__.split(".")[0]:
-            raise ValueError(
-                f"{path}: written by metarl {saved}, cannot load with metarl {__version__} "
-                "(major versions differ); train a new policy"
-            )
-        mine = f"{type(self).__module__}.{type(self).__qualname__}"
-        if meta.get("policy") != mine:
-            raise ValueError(f"{path}: a {meta.get('policy')} file, not a {mine} one")
-        if meta.get("algorithm") not in _ALGORITHMS:
-            raise ValueError(f"{path}: unknown algorithm {meta.get('algorithm')!r}")
-        with zipfile.ZipFile(path) as zf:
-            state = torch.load(
-                io.BytesIO(zf.read("weights.pt")), map_location="cpu", weights_only=True
-            )
+            self.model_ = load_sb3_model(path, self.device)
+            self.space_fingerprint_ = None
+            self._loaded = None
+            return self
+        meta, state = read_policy_file(path, self)
         self.net_arch = tuple(meta["params"]["net_arch"])
         self.model_ = None
         self.space_fingerprint_ = meta.get("space_fingerprint")
         self._loaded = (meta, state)
         return self
 
-    def _load_sb3(self, path: Path, files: set[str]) -> PPOPolicy:
-        if "data" not in files:
-            raise ValueError(f"{path}: not an SB3 model file (no 'data' entry)")
-        with zipfile.ZipFile(path) as z:
-            data = json.loads(z.read("data"))
-        module = str(data.get("policy_class", {}).get("__module__", ""))
-        cls: Any = PPO
-        if module.startswith("sb3_contrib"):
-            from sb3_contrib import MaskablePPO
-
-            cls = MaskablePPO
-        self.model_ = cls.load(str(path), device=self.device)
-        self.space_fingerprint_ = None
-        self._loaded = None
-        return self
-
     def _restore(self, env: VecEnv, space: SearchSpace, seed: int) -> Any:
         """Build the SB3 model of a loaded file on ``env`` and load its state."""
         meta, state = self._loaded
-        fp = space.fingerprint()
-        if meta.get("space_fingerprint") not in (None, fp):
-            raise ValueError(
-                f"the loaded PPO policy was trained on another search space (fingerprint "
-                f"{meta['space_fingerprint']}, this space {fp}); use a new policy for this space"
-            )
-        _check_spaces(env, meta["observation_shape"], meta["action_space"])
+        check_env_matches(env, meta, space.fingerprint())
         model = self._new_model(env, space, seed, algorithm=meta["algorithm"])
-        model.policy.load_state_dict(state["policy"])
-        if state.get("optimizer"):
-            model.policy.optimizer.load_state_dict(state["optimizer"])
-        model.num_timesteps = int(meta.get("num_timesteps", 0))
-        model._n_updates = int(meta.get("n_updates", 0))
         self._loaded = None
-        return model
-
-
-_ALGORITHMS = ("PPO", "MaskablePPO")
-
-
-def _json_params(policy: PPOPolicy) -> dict[str, Any]:
-    """The policy's constructor keywords that JSON can hold (others are recorded as their
-    ``repr``, for information only)."""
-    out: dict[str, Any] = {}
-    for name in inspect.signature(type(policy).__init__).parameters:
-        if name == "self" or not hasattr(policy, name):
-            continue
-        value = getattr(policy, name)
-        value = list(value) if isinstance(value, tuple) else value
-        try:
-            json.dumps(value)
-        except (TypeError, ValueError):
-            value = {"repr": repr(value)}
-        out[name] = value
-    return out
-
-
-def _read_zip(path: Path) -> tuple[set[str], dict[str, Any] | None]:
-    """The entry names of a zip and its ``metadata.json`` (None when absent)."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            files = set(zf.namelist())
-            meta = json.loads(zf.read("metadata.json")) if "metadata.json" in files else None
-    except (OSError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path}: not a metarl policy file ({e})") from None
-    if meta is not None and not isinstance(meta, dict):
-        raise ValueError(f"{path}: not a metarl policy file (metadata is not an object)")
-    return files, meta
-
-
-def _check_spaces(env: VecEnv, obs_shape: list[int], action: dict[str, Any]) -> None:
-    here = list(env.observation_space.shape)
-    nvec = np.atleast_1d(getattr(env.action_space, "nvec", getattr(env.action_space, "n", 0)))
-    if here != list(obs_shape) or nvec.tolist() != list(action.get("nvec", [])):
-        raise ValueError(
-            f"the loaded PPO policy was trained on another environment (observation shape "
-            f"{tuple(obs_shape)}, actions {action.get('nvec')}; now {tuple(here)}, "
-            f"{nvec.tolist()}); use a new policy for this space"
-        )
+        return restore_model(model, meta, state)

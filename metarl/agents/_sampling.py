@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from metarl.agents._acquisition import TopK
 from metarl.agents._scored import Problem, ScoredPolicy
+from metarl.agents._select import TopK
 from metarl.space import SearchSpace, SpaceError, Subset
-from metarl.type_aliases import ConfigMatrix
+from metarl.type_aliases import AcquisitionKind, ConfigMatrix
 
 
 class GridSampler:
@@ -155,7 +155,7 @@ class SurrogateSampling(ScoredPolicy):
         n_samples: int = 1_000_000,
         chunk_size: int = 1 << 17,
         pool_factor: int = 10,
-        acquisition: str = "mean",
+        acquisition: AcquisitionKind = "mean",
         kappa: float = 1.0,
         min_distance: int = 2,
         seed: int | None = None,
@@ -208,7 +208,7 @@ class Exhaustive(ScoredPolicy):
         max_configs: int = 10**7,
         chunk_size: int = 1 << 16,
         pool_factor: int = 10,
-        acquisition: str = "mean",
+        acquisition: AcquisitionKind = "mean",
         kappa: float = 1.0,
         min_distance: int = 2,
         seed: int | None = None,

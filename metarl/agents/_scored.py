@@ -9,20 +9,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from metarl.agents._acquisition import (
-    AcquisitionKind,
+from metarl.agents._base import SearchPolicy
+from metarl.agents._select import check_n, excluded_keys, select_top, warn_short
+from metarl.learners._acquisition import (
     acquisition,
+    check_acquisition,
     check_direction,
     check_learner,
-    check_n,
-    excluded_keys,
-    select_top,
-    warn_short,
 )
-from metarl.agents._base import SearchPolicy
 from metarl.learners._base import MetaLearner
 from metarl.space import SearchSpace
-from metarl.type_aliases import Config, ConfigMatrix, Direction
+from metarl.type_aliases import AcquisitionKind, Config, ConfigMatrix, Direction
 
 #: Spaces up to this many configs are enumerated to top up a short list of proposals.
 _TOP_UP_LIMIT = 10**6
@@ -32,8 +29,10 @@ _TOP_UP_LIMIT = 10**6
 class Problem:
     """One call of ``propose``: what a policy's candidate generator needs.
 
-    ``score`` is the acquisition of value-matrix rows (higher is better); it counts the
-    learner evaluations in ``n_evaluations`` (the benchmarks plot acquisition against it).
+    ``score`` is the acquisition of value-matrix rows (higher is better, see
+    :func:`metarl.learners.acquisition`, with this problem's ``acquisition`` and ``kappa``);
+    it counts the learner evaluations in ``n_evaluations`` (the benchmarks plot acquisition
+    against it).
     """
 
     space: SearchSpace
@@ -43,7 +42,7 @@ class Problem:
     exclude: set[bytes]
     history: Sequence[tuple[Config, float]]
     rng: np.random.Generator
-    kind: AcquisitionKind = "mean"
+    acquisition: AcquisitionKind = "mean"
     kappa: float = 1.0
     exclude_configs: Sequence[Config] = ()
     n_evaluations: int = field(default=0)
@@ -59,14 +58,15 @@ class Problem:
         if self.learner is None:
             return np.zeros(len(X))
         self.n_evaluations += len(X)
-        return acquisition(self.learner, X, self.kind, self.kappa, self.direction)
+        return acquisition(self.learner, X, self.acquisition, self.kappa, self.direction)
 
 
 class ScoredPolicy(SearchPolicy):
     """A policy that generates scored candidates; the base picks the proposals.
 
     Args:
-        acquisition: ``"mean"``, ``"ucb"`` or ``"lcb"`` (see :func:`acquisition`).
+        acquisition: ``"mean"``, ``"ucb"`` or ``"lcb"``: what ranks the candidates (see
+            :func:`metarl.learners.acquisition`).
         kappa: weight of the predictive std in ``ucb``/``lcb``.
         min_distance: proposals of one batch preferably differ pairwise in at least this
             many value columns (1 = just distinct); see :func:`select_top`.
@@ -84,6 +84,7 @@ class ScoredPolicy(SearchPolicy):
         min_distance: int = 2,
         seed: int | None = None,
     ) -> None:
+        check_acquisition(acquisition, kappa)
         self.acquisition = acquisition
         self.kappa = kappa
         self.min_distance = min_distance
@@ -119,9 +120,9 @@ class ScoredPolicy(SearchPolicy):
             excluded_keys(space, exclude),
             history,
             self._rng,
-            self.acquisition,
-            self.kappa,
-            list(exclude),
+            acquisition=self.acquisition,
+            kappa=self.kappa,
+            exclude_configs=list(exclude),
         )
         self.last_problem_ = problem
         M, scores = self._candidates(problem)

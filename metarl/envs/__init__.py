@@ -1,20 +1,48 @@
 """The design environment: a config built one decision at a time, rewarded by a
-meta-learner's prediction (a Gymnasium env, and a stable-baselines3 VecEnv of N of them).
+meta-learner's acquisition (a Gymnasium env, and a stable-baselines3 VecEnv of N of them),
+and the contract any environment the PPO policy trains in follows (:class:`DesignEnvKwargs`).
 
 Importing this package registers ``"metarl/Design-v0"`` with Gymnasium (lazily, by entry
 point string)::
 
-    env = gymnasium.make("metarl/Design-v0", space=space, learner=learner)
+    env = gymnasium.make("metarl/Design-v0", space=space, learner=learner, acquisition="ucb")
 """
+
+from typing import Any
 
 from gymnasium.envs.registration import register, registry
 
-from metarl.envs._acquisition import Acquisition, Scores
+from metarl.envs._contract import CONFIG_INFO_KEY, DesignEnvKwargs, check_env_id
 from metarl.envs._design import DesignEnv
+from metarl.envs._reward import DesignReward, Rewards
 from metarl.envs._state import DesignState
 from metarl.envs._vec import DesignVecEnv
 
 if "metarl/Design-v0" not in registry:
     register(id="metarl/Design-v0", entry_point="metarl.envs._design:DesignEnv")
 
-__all__ = ["Acquisition", "DesignEnv", "DesignState", "DesignVecEnv", "Scores"]
+__all__ = [
+    "CONFIG_INFO_KEY",
+    "DesignEnv",
+    "DesignEnvKwargs",
+    "DesignReward",
+    "DesignState",
+    "DesignVecEnv",
+    "Rewards",
+    "check_env_id",
+]
+
+_RENAMED = {"Acquisition": DesignReward, "Scores": Rewards}
+
+
+def __getattr__(name: str) -> Any:
+    """The old names of renamed classes, with a ``FutureWarning`` (PEP 562)."""
+    if name in _RENAMED:
+        import warnings
+
+        new = _RENAMED[name].__name__
+        warnings.warn(
+            f"metarl.envs.{name} was renamed metarl.envs.{new}", FutureWarning, stacklevel=2
+        )
+        return _RENAMED[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

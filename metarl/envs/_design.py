@@ -10,11 +10,12 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from metarl.envs._acquisition import Acquisition, Constraints, RewardKind
+from metarl.envs._contract import renamed_reward
+from metarl.envs._reward import Constraints, DesignReward
 from metarl.envs._state import DesignState
 from metarl.learners._base import MetaLearner
 from metarl.space import SearchSpace
-from metarl.type_aliases import Config, ConfigMatrix, Direction
+from metarl.type_aliases import AcquisitionKind, Config, ConfigMatrix, Direction
 
 
 def build_design(
@@ -22,15 +23,15 @@ def build_design(
     learner: MetaLearner,
     n: int,
     exclude: Sequence[Config] | ConfigMatrix,
-    **acquisition_kwargs: Any,
-) -> tuple[Acquisition, DesignState]:
-    """The parts both design envs are made of: the scored acquisition and a batch of ``n``
-    partial configs, with ``exclude`` penalised and the prediction table built."""
-    acquisition = Acquisition(space, learner, **acquisition_kwargs)
+    **reward_kwargs: Any,
+) -> tuple[DesignReward, DesignState]:
+    """The parts both design envs are made of: the reward and a batch of ``n`` partial
+    configs, with ``exclude`` penalised and the prediction table built."""
+    reward = DesignReward(space, learner, **reward_kwargs)
     state = DesignState(space, n)
-    acquisition.set_excluded(_exclusion_keys(state, exclude))
-    acquisition.build_table(state)
-    return acquisition, state
+    reward.set_excluded(_exclusion_keys(state, exclude))
+    reward.build_table(state)
+    return reward, state
 
 
 def _exclusion_keys(state: DesignState, exclude: Sequence[Config] | ConfigMatrix) -> np.ndarray:
@@ -57,7 +58,9 @@ class DesignEnv(gym.Env[np.ndarray, np.int64]):
     episodes of a conditional space have different lengths. The episode terminates when the
     config is complete; it never truncates.
 
-    Registered as ``gymnasium.make("metarl/Design-v0", space=..., learner=..., ...)``.
+    Registered as ``gymnasium.make("metarl/Design-v0", space=..., learner=..., ...)``; its
+    constructor takes the plug-in contract's keywords (:class:`DesignEnvKwargs`), as every
+    environment the PPO policy trains in must.
 
     ## Action Space
     ``Discrete(n_actions)``, ``n_actions`` the largest number of options of any decision; the
@@ -78,15 +81,17 @@ class DesignEnv(gym.Env[np.ndarray, np.int64]):
     kappa * std), signed so that higher is better and standardised over a random reference
     sample of the space (``reward_offset_``, ``reward_scale_``); infeasible (constraints) or
     excluded configs are capped at ``infeasible_reward``/``exclude_reward``. See
-    :class:`Acquisition`. The last step's ``info`` holds ``"config"``, ``"prediction"`` (the
-    objective's predicted mean), ``"std"``, ``"acquisition"`` (unscaled), ``"feasible"``,
-    ``"excluded"`` and ``"predictions"`` (every target's mean, by name).
+    :class:`DesignReward` (the env's :attr:`reward`). The last step's ``info`` holds
+    ``"config"``, ``"prediction"`` (the objective's predicted mean), ``"std"``,
+    ``"acquisition"`` (unscaled), ``"feasible"``, ``"excluded"`` and ``"predictions"`` (every
+    target's mean, by name).
 
     Args:
         space: the search space (with its context values set, if it has context).
         learner: a meta-learner fitted on ``space.encode(...)`` features.
         direction: whether the objective is minimised or maximised.
-        reward: ``"mean"``, ``"ucb"`` (optimistic) or ``"lcb"`` (conservative).
+        acquisition: ``"mean"``, ``"ucb"`` (optimistic) or ``"lcb"`` (conservative), as in
+            :func:`metarl.learners.acquisition` and the policies.
         kappa: weight of the predictive std in ``"ucb"``/``"lcb"``.
         target: the objective's target name for a multi-target learner (default: the first).
         constraints: ``{metric: (op, bound)}`` on other targets' predicted means, e.g.
@@ -104,10 +109,11 @@ class DesignEnv(gym.Env[np.ndarray, np.int64]):
             the learner in place.
         precompute_max: the largest grid ``precompute=None`` tabulates.
         render_mode: ``None`` or ``"ansi"`` (the partial config as text).
+        reward: deprecated, the old name of ``acquisition`` (a ``FutureWarning``).
 
     Raises:
-        ValueError: bad ``direction``/``reward``/``kappa``/``target``, an unknown constraint
-            metric, or a learner fitted on a different encoding width.
+        ValueError: bad ``direction``/``acquisition``/``kappa``/``target``, an unknown
+            constraint metric, or a learner fitted on a different encoding width.
         sklearn.exceptions.NotFittedError: the learner is not fitted.
     """
 
@@ -119,7 +125,7 @@ class DesignEnv(gym.Env[np.ndarray, np.int64]):
         learner: MetaLearner,
         *,
         direction: Direction = "minimize",
-        reward: RewardKind = "mean",
+        acquisition: AcquisitionKind = "mean",
         kappa: float = 1.0,
         target: str | None = None,
         constraints: Constraints | None = None,
@@ -133,7 +139,9 @@ class DesignEnv(gym.Env[np.ndarray, np.int64]):
         precompute: bool | None = None,
         precompute_max: int = 65536,
         render_mode: str | None = None,
+        reward: AcquisitionKind | None = None,
     ) -> None:
+        acquisition = renamed_reward(reward, acquisition)
         if not isinstance(space, SearchSpace):
             raise TypeError(f"space must be a SearchSpace, got {type(space).__name__}")
         if render_mode not in (None, "ansi"):
@@ -141,13 +149,13 @@ class DesignEnv(gym.Env[np.ndarray, np.int64]):
         self.space = space
         self.learner = learner
         self.render_mode = render_mode
-        self.acquisition, self.state = build_design(
+        self.reward, self.state = build_design(
             space,
             learner,
             1,
             exclude,
             direction=direction,
-            reward=reward,
+            acquisition=acquisition,
             kappa=kappa,
             target=target,
             constraints=constraints,
@@ -160,24 +168,25 @@ class DesignEnv(gym.Env[np.ndarray, np.int64]):
             precompute=precompute,
             precompute_max=precompute_max,
         )
+        self.acquisition, self.kappa = self.reward.acquisition, self.reward.kappa
         self.action_space = spaces.Discrete(self.state.n_actions)
         self.observation_space = spaces.Box(0.0, 1.0, (self.state.obs_dim,), dtype=np.float32)
 
     @property
     def reward_offset_(self) -> float:
-        return self.acquisition.reward_offset_
+        return self.reward.reward_offset_
 
     @property
     def reward_scale_(self) -> float:
-        return self.acquisition.reward_scale_
+        return self.reward.reward_scale_
 
     def refresh(self) -> None:
         """Re-read the learner after it was refitted in place (scaling and table)."""
-        self.acquisition.refresh()
+        self.reward.refresh()
 
     def set_exclude(self, exclude: Sequence[Config] | ConfigMatrix) -> None:
         """Replace the set of excluded configs (e.g. after a round of evaluations)."""
-        self.acquisition.set_excluded(_exclusion_keys(self.state, exclude))
+        self.reward.set_excluded(_exclusion_keys(self.state, exclude))
 
     def actions_for(self, config: Config) -> list[int]:
         """The action sequence that builds ``config`` (which must be on the design grid)."""
@@ -202,9 +211,9 @@ class DesignEnv(gym.Env[np.ndarray, np.int64]):
         if not done:
             return obs, 0.0, False, False, {}
         rows = np.zeros(1, dtype=np.int64)
-        scores = self.acquisition.score(self.state.features(rows), self.state.keys(rows))
-        info = scores.infos(self.state.configs(rows))[0]
-        return obs, float(scores.reward[0]), True, False, info
+        rewards = self.reward.rewards(self.state.features(rows), self.state.keys(rows))
+        info = rewards.infos(self.state.configs(rows))[0]
+        return obs, float(rewards.reward[0]), True, False, info
 
     def render(self) -> str | None:
         if self.render_mode == "ansi":

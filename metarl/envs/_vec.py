@@ -11,11 +11,12 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvStepReturn
 
-from metarl.envs._acquisition import Constraints, RewardKind
+from metarl.envs._contract import renamed_reward
 from metarl.envs._design import _exclusion_keys, build_design
+from metarl.envs._reward import Constraints
 from metarl.learners._base import MetaLearner
 from metarl.space import SearchSpace
-from metarl.type_aliases import Config, ConfigMatrix, Direction
+from metarl.type_aliases import AcquisitionKind, Config, ConfigMatrix, Direction
 
 
 class DesignVecEnv(VecEnv):
@@ -43,9 +44,11 @@ class DesignVecEnv(VecEnv):
         space: the search space.
         learner: a meta-learner fitted on ``space.encode(...)`` features.
         n_envs: number of episodes run in lockstep.
-        **kwargs: as :class:`DesignEnv` (direction, reward, kappa, target, constraints,
+        render_mode: ``None`` only (it takes the keyword as the plug-in contract,
+            :class:`DesignEnvKwargs`, asks; ``DesignEnv(render_mode="ansi")`` renders).
+        **kwargs: as :class:`DesignEnv` (direction, acquisition, kappa, target, constraints,
             exclude, infeasible_reward, exclude_reward, n_reference, reference_seed,
-            reward_offset, reward_scale, precompute, precompute_max).
+            reward_offset, reward_scale, precompute, precompute_max; reward, deprecated).
     """
 
     def __init__(
@@ -55,7 +58,7 @@ class DesignVecEnv(VecEnv):
         n_envs: int = 64,
         *,
         direction: Direction = "minimize",
-        reward: RewardKind = "mean",
+        acquisition: AcquisitionKind = "mean",
         kappa: float = 1.0,
         target: str | None = None,
         constraints: Constraints | None = None,
@@ -68,19 +71,27 @@ class DesignVecEnv(VecEnv):
         reward_scale: float | None = None,
         precompute: bool | None = None,
         precompute_max: int = 65536,
+        render_mode: str | None = None,
+        reward: AcquisitionKind | None = None,
     ) -> None:
+        acquisition = renamed_reward(reward, acquisition)
         if not isinstance(space, SearchSpace):
             raise TypeError(f"space must be a SearchSpace, got {type(space).__name__}")
+        if render_mode is not None:
+            raise ValueError(
+                f"DesignVecEnv renders nothing (render_mode must be None, got {render_mode!r}); "
+                "DesignEnv(render_mode='ansi') prints a config"
+            )
         self.space = space
         self.learner = learner
         self.render_mode = None
-        self.acquisition, self.state = build_design(
+        self.reward, self.state = build_design(
             space,
             learner,
             n_envs,
             exclude,
             direction=direction,
-            reward=reward,
+            acquisition=acquisition,
             kappa=kappa,
             target=target,
             constraints=constraints,
@@ -93,6 +104,7 @@ class DesignVecEnv(VecEnv):
             precompute=precompute,
             precompute_max=precompute_max,
         )
+        self.acquisition, self.kappa = self.reward.acquisition, self.reward.kappa
         action_space = spaces.Discrete(self.state.n_actions)
         obs_space = spaces.Box(0.0, 1.0, (self.state.obs_dim,), dtype=np.float32)
         super().__init__(self.state.n, obs_space, action_space)
@@ -100,19 +112,19 @@ class DesignVecEnv(VecEnv):
 
     @property
     def reward_offset_(self) -> float:
-        return self.acquisition.reward_offset_
+        return self.reward.reward_offset_
 
     @property
     def reward_scale_(self) -> float:
-        return self.acquisition.reward_scale_
+        return self.reward.reward_scale_
 
     def refresh(self) -> None:
         """Re-read the learner after it was refitted in place (scaling and table)."""
-        self.acquisition.refresh()
+        self.reward.refresh()
 
     def set_exclude(self, exclude: Sequence[Config] | ConfigMatrix) -> None:
         """Replace the set of excluded configs (e.g. after a round of evaluations)."""
-        self.acquisition.set_excluded(_exclusion_keys(self.state, exclude))
+        self.reward.set_excluded(_exclusion_keys(self.state, exclude))
 
     def action_masks(self) -> np.ndarray:
         """(n_envs, n_actions) bool: the valid actions of every episode now."""
@@ -137,10 +149,10 @@ class DesignVecEnv(VecEnv):
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         if done.any():
             rows = np.flatnonzero(done)
-            scores = self.acquisition.score(state.features(rows), state.keys(rows))
-            rewards[rows] = scores.reward
+            scored = self.reward.rewards(state.features(rows), state.keys(rows))
+            rewards[rows] = scored.reward
             terminal = obs[rows]
-            for j, (r, info) in enumerate(zip(rows, scores.infos(state.configs(rows)))):
+            for j, (r, info) in enumerate(zip(rows, scored.infos(state.configs(rows)))):
                 info["terminal_observation"] = terminal[j]
                 infos[r] = info
             state.reset(rows)

@@ -1,9 +1,12 @@
 """The acquisition of a fitted meta-learner, shared by the design environments and the
-search policies: one definition of "how good is this config predicted to be"."""
+search policies: one definition of "how good is this config predicted to be".
+
+The ``acquisition=`` keyword (``"mean"``, ``"ucb"`` or ``"lcb"``) names it everywhere: in
+:func:`acquisition`, the policies, the design environments and ``Problem``."""
 
 from __future__ import annotations
 
-from typing import Literal
+import math
 
 import numpy as np
 from sklearn.exceptions import NotFittedError
@@ -11,10 +14,26 @@ from sklearn.utils.validation import check_is_fitted
 
 from metarl.learners._base import MetaLearner
 from metarl.space import SearchSpace
-from metarl.type_aliases import Direction
+from metarl.type_aliases import AcquisitionKind, Direction
 
-AcquisitionKind = Literal["mean", "ucb", "lcb"]
-ACQUISITION_KINDS = ("mean", "ucb", "lcb")
+ACQUISITION_KINDS: tuple[AcquisitionKind, ...] = ("mean", "ucb", "lcb")
+
+
+def check_acquisition(acquisition: str, kappa: float) -> tuple[AcquisitionKind, float]:
+    """Validate the ``acquisition=`` and ``kappa=`` keywords; returns them (kappa a float).
+
+    Raises:
+        ValueError: an unknown acquisition, or a kappa that is not a finite number >= 0.
+    """
+    if acquisition not in ACQUISITION_KINDS:
+        raise ValueError(
+            f"acquisition must be one of {', '.join(map(repr, ACQUISITION_KINDS))}, "
+            f"got {acquisition!r}"
+        )
+    bad = isinstance(kappa, bool) or not isinstance(kappa, (int, float, np.floating))
+    if bad or not kappa >= 0 or math.isinf(kappa):
+        raise ValueError(f"kappa must be a finite number >= 0, got {kappa!r}")
+    return acquisition, float(kappa)  # type: ignore[return-value]
 
 
 def check_direction(direction: str) -> int:
@@ -96,7 +115,9 @@ def acquisition(
     kappa: float = 1.0,
     direction: Direction = "minimize",
     target: int = 0,
-) -> np.ndarray:
+    *,
+    return_prediction: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The learner's acquisition for encoded configs, signed so that higher is better.
 
     Args:
@@ -108,16 +129,23 @@ def acquisition(
         kappa: weight of the predictive standard deviation.
         direction: the metric's direction; a minimised metric is negated.
         target: which target column of a multi-target learner is the objective.
+        return_prediction: also return the prediction it came from, on the metrics' own
+            scales, from the same learner call (what an environment reports in ``info``).
 
     Returns:
-        (n,) float64, higher is better, on the scale of :func:`predict_for_acquisition`.
+        (n,) float64, higher is better, on the scale of :func:`predict_for_acquisition`;
+        with ``return_prediction``, ``(acquisition, mean, std)``, mean and std
+        ``(n, n_targets)``.
     """
-    if kind not in ACQUISITION_KINDS:
-        raise ValueError(f"acquisition kind must be one of {ACQUISITION_KINDS}, got {kind!r}")
+    check_acquisition(kind, kappa)
     sign = check_direction(direction)
-    if kind == "mean" and hasattr(learner, "predict_standardized"):
+    if return_prediction:
+        mu, sd, z_mu, z_sd = predict_for_acquisition(learner, X)
+    elif kind == "mean" and hasattr(learner, "predict_standardized"):
         z_mu, z_sd = learner.predict_standardized(X), None
     else:
         _, _, z_mu, z_sd = predict_for_acquisition(learner, X, return_std=kind != "mean")
-    sd = None if z_sd is None else z_sd[:, target]
-    return acquisition_from_prediction(z_mu[:, target], sd, kind, kappa, sign)
+    z_mu = np.asarray(z_mu, dtype=np.float64).reshape(len(X), -1)
+    sd_t = None if z_sd is None else np.asarray(z_sd).reshape(len(X), -1)[:, target]
+    acq = acquisition_from_prediction(z_mu[:, target], sd_t, kind, kappa, sign)
+    return (acq, mu, sd) if return_prediction else acq

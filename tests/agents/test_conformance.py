@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import optuna
+import pytest
 
 from metarl.agents import make_policy
 from metarl.agents.testing import PolicyTestCase
@@ -35,6 +36,7 @@ class TestTPE(PolicyTestCase):
         return make_policy("tpe", seed=seed)
 
 
+@pytest.mark.slow  # Optuna's GP fit dominates: seconds per check
 class TestGP(PolicyTestCase):
     def make_policy(self, seed):
         return make_policy(

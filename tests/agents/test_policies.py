@@ -14,15 +14,14 @@ from metarl.agents import (
     RandomPolicy,
     RegularizedEvolution,
     SearchPolicy,
-    TopK,
     _registry,
     acquisition,
     available_policies,
     make_policy,
-    mutate,
     register_policy,
-    select_top,
 )
+from metarl.agents._evolution import mutate
+from metarl.agents._select import TopK, select_top
 from metarl.space import Categorical, Integer, SearchSpace, SpaceError
 from tests.agents.conftest import LinearLearner, fit_learner, objective
 
@@ -55,8 +54,12 @@ def test_acquisition_uses_the_chosen_target_of_a_multi_target_learner(small_spac
 
 def test_acquisition_rejects_bad_kind_and_direction(small_space, small_learner):
     X = small_space.encode_matrix(small_space.sample_matrix(5, 0))
-    with pytest.raises(ValueError, match="kind"):
+    with pytest.raises(ValueError, match="acquisition must be one of 'mean', 'ucb', 'lcb'"):
         acquisition(small_learner, X, "ei")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="kappa"):
+        acquisition(small_learner, X, "ucb", kappa=-1.0)
+    with pytest.raises(ValueError, match="kappa"):
+        make_policy("exhaustive", acquisition="ucb", kappa=float("inf"))
     with pytest.raises(ValueError, match="direction"):
         acquisition(small_learner, X, direction="down")  # type: ignore[arg-type]
 
@@ -102,6 +105,18 @@ def test_exhaustive_finds_the_exact_argmax(small_space, small_learner):
     assert best == small_space.to_configs(all_M[[np.argmax(acq)]])[0]
 
 
+@pytest.mark.parametrize("kind", ["mean", "ucb"])
+def test_exhaustive_returns_the_exact_top_k_outside_the_exclusions(
+    small_space, small_learner, kind
+):
+    all_M = np.concatenate(list(small_space.enumerate()))
+    acq = acquisition(small_learner, small_space.encode_matrix(all_M), kind, kappa=2.0)
+    ranked = small_space.to_configs(all_M[np.argsort(-acq, kind="stable")])
+    policy = Exhaustive(acquisition=kind, kappa=2.0, min_distance=1)
+    got = policy.propose(small_space, small_learner, 5, exclude=ranked[:2])
+    assert got == ranked[2:7]  # the 3rd to 7th best, best first
+
+
 def test_exhaustive_refuses_a_space_too_large(big_space, big_learner):
     with pytest.raises(SpaceError, match="surrogate_sampling"):
         Exhaustive().propose(big_space, big_learner, 1)
@@ -144,11 +159,29 @@ def test_evolution_ask_tell_beats_its_random_start(big_space):
     assert len(rea.population_) == 8
 
 
-def test_evolution_model_free_breeds_from_history(big_space):
+def test_evolution_model_free_breeds_mutants_of_the_history(big_space):
     M = big_space.sample_matrix(30, 0)
     history = list(zip(big_space.to_configs(M), objective(big_space, M).tolist()))
     configs = make_policy("evolution", seed=0).propose(big_space, None, 5, history=history)
-    assert len(configs) == 5
+    # a child is one mutation from a member of the population: one parameter (or Subset
+    # item) changed, plus the conditional parameters that change switches on or off; random
+    # configs of this space differ from every history row in about a dozen columns
+    K = np.where(np.isnan(M), np.inf, M)
+    C = big_space.to_matrix(configs)
+    C = np.where(np.isnan(C), np.inf, C)
+    distance = (C[:, None, :] != K[None, :, :]).sum(axis=2).min(axis=1)
+    assert len(configs) == 5 and np.all((distance >= 1) & (distance <= 3))
+
+
+def test_evolution_beats_random_sampling_at_equal_learner_calls(big_space, big_learner):
+    evolution = make_policy("evolution", n_evaluations=2000, seed=0)
+    sampling = make_policy("surrogate_sampling", n_samples=2000, chunk_size=2000, seed=0)
+    best = []
+    for policy in (evolution, sampling):
+        configs = policy.propose(big_space, big_learner, 5)
+        assert policy.last_problem_.n_evaluations == 2000
+        best.append(acquisition(big_learner, big_space.encode(configs)).max())
+    assert best[0] > best[1]
 
 
 def test_model_based_policy_needs_a_learner(small_space):
@@ -161,8 +194,9 @@ def test_unfitted_learner_is_refused(small_space):
         make_policy("exhaustive").propose(small_space, LinearLearner(), 2)
 
 
-def test_random_policy_ignores_the_learner_but_checks_it(small_space, big_learner):
-    assert len(RandomPolicy(seed=0).propose(small_space, None, 3)) == 3
+def test_random_policy_ignores_the_learner_but_checks_it(small_space, small_learner, big_learner):
+    without = RandomPolicy(seed=0).propose(small_space, None, 3)
+    assert RandomPolicy(seed=0).propose(small_space, small_learner, 3) == without
     with pytest.raises(ValueError, match="different space"):
         RandomPolicy().propose(small_space, big_learner, 3)
 
@@ -173,9 +207,13 @@ def test_tpe_learns_from_history(small_space):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         configs = make_policy("tpe", seed=0).propose(
-            small_space, None, 3, history=hist, exclude=[c for c, _ in hist]
+            small_space, None, 5, history=hist, exclude=[c for c, _ in hist]
         )
-    assert len(configs) == 3
+    # what TPE proposes is predicted better (lower) than the unexplored configs on average
+    rest = np.concatenate(list(small_space.enumerate()))
+    rest = rest[~np.isin(small_space.keys(rest), small_space.keys(M))]
+    proposed = objective(small_space, small_space.to_matrix(configs))
+    assert len(configs) == 5 and proposed.mean() < objective(small_space, rest).mean()
 
 
 # ---------------------------------------------------------------------- registry
@@ -227,13 +265,14 @@ def test_grid_sampler_features_equal_the_space_encoding(big_space):
 
 
 def test_auto_policy_resolves_per_space_and_transfer(small_space, big_space):
-    from metarl.agents import default_policy_kwargs, make_policy_for, resolve_policy_name
+    # the resolution lives with the refinement loop; what it builds are these policies
+    from metarl.loop import default_policy_kwargs, make_search_policy, resolve_policy_name
 
     assert resolve_policy_name("auto", small_space) == "exhaustive"
     assert resolve_policy_name("auto", big_space, enumerable=10**6) == "ppo"
     assert resolve_policy_name("random", big_space) == "random"
-    cold = make_policy_for("auto", small_space)
-    assert (cold.acquisition, cold.kappa) == ("ucb", 2.0)
-    assert make_policy_for("auto", small_space, transfer=True).acquisition == "mean"
+    cold = make_search_policy("auto", small_space)
+    assert isinstance(cold, Exhaustive) and (cold.acquisition, cold.kappa) == ("ucb", 2.0)
+    assert make_search_policy("auto", small_space, transfer=True).acquisition == "mean"
     assert default_policy_kwargs("evolution") == {}
-    assert make_policy_for("auto", small_space, {"acquisition": "lcb"}).acquisition == "lcb"
+    assert make_search_policy("auto", small_space, {"acquisition": "lcb"}).acquisition == "lcb"

@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -13,7 +14,9 @@ import torch
 import metarl
 from metarl.agents import acquisition, make_policy
 from metarl.agents._ppo import needs_masks
+from metarl.envs import DesignEnv
 from metarl.space import Categorical, SearchSpace
+from tests.agents.conftest import LinearLearner, objective
 
 SMALL = dict(timesteps=512, n_envs=8, n_samples=64)
 
@@ -123,24 +126,90 @@ def test_sb3_zip_only_on_request(tmp_path, small_space, small_learner):
     assert _greedy(q, small_space, small_learner) == _greedy(p, small_space, small_learner)
 
 
+def _beats_random(space, learner, configs) -> bool:
+    """Whether the configs' mean acquisition beats that of 2,000 random grid configs."""
+    random = space.snap_to_grid(space.sample_matrix(2000, seed=9))
+    mean_random = acquisition(learner, space.encode_matrix(random)).mean()
+    return acquisition(learner, space.encode(configs)).mean() > mean_random
+
+
 def test_plain_ppo_when_the_space_has_no_masks(small_space):
     uniform = SearchSpace({f"x{i}": Categorical(list("abc")) for i in range(4)})
     assert not needs_masks(uniform) and needs_masks(small_space)
     M = uniform.sample_matrix(64, 0)
-    from tests.agents.conftest import LinearLearner, objective
-
     learner = LinearLearner().fit(uniform.encode_matrix(M), objective(uniform, M))
     p = make_policy("ppo", seed=0, **SMALL)
     configs = p.propose(uniform, learner, 3)
-    assert type(p.model_).__name__ == "PPO" and len(configs) == 3
+    assert type(p.model_).__name__ == "PPO"
+    assert len(configs) == 3 and _beats_random(uniform, learner, configs)
 
 
-def test_ppo_trains_in_a_registered_env_id(small_space, small_learner):
-    import metarl.envs  # noqa: F401 - registers metarl/Design-v0
+class _NoMasks(gym.Env):
+    """The design env behind the plug-in contract, without ``action_masks()`` (and, with
+    ``drop_config``, without ``info["config"]``)."""
 
-    p = make_policy("ppo", env_id="metarl/Design-v0", seed=0, **SMALL)
+    metadata = {"render_modes": []}
+
+    def __init__(self, drop_config: bool = False, **contract):
+        self._env = DesignEnv(**contract)
+        self.drop_config = drop_config
+        self.observation_space, self.action_space = (
+            self._env.observation_space,
+            self._env.action_space,
+        )
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return self._env.reset(seed=seed)
+
+    def step(self, action):
+        obs, reward, term, trunc, info = self._env.step(action)
+        if self.drop_config:
+            info.pop("config", None)
+        return obs, reward, term, trunc, info
+
+
+@pytest.fixture
+def no_masks_id():
+    gym.register("ppo_tests/NoMasks-v0", entry_point=_NoMasks)
+    yield "ppo_tests/NoMasks-v0"
+    del gym.registry["ppo_tests/NoMasks-v0"]
+
+
+def test_maskable_ppo_only_when_the_env_offers_masks(small_space, small_learner, no_masks_id):
+    assert needs_masks(small_space)  # conditional: the built-in env trains MaskablePPO
+    p = make_policy("ppo", env_id=no_masks_id, seed=0, **SMALL)
     configs = p.propose(small_space, small_learner, 3)
-    assert len(configs) == 3
+    assert type(p.model_).__name__ == "PPO" and len(configs) == 3
+    with pytest.raises(ValueError, match="'maskable_ppo' needs an environment with action_masks"):
+        make_policy("ppo", env_id=no_masks_id, algorithm="maskable_ppo", **SMALL).propose(
+            small_space, small_learner, 1
+        )
+    masked = make_policy("ppo", env_id="metarl/Design-v0", seed=0, **SMALL)
+    masked.propose(small_space, small_learner, 1)
+    assert type(masked.model_).__name__ == "MaskablePPO"
+
+
+def test_an_episode_without_the_config_is_a_clear_error(small_space, small_learner, no_masks_id):
+    p = make_policy("ppo", env_id=no_masks_id, env_kwargs={"drop_config": True}, **SMALL)
+    with pytest.raises(ValueError, match=r"without info\['config'\]"):
+        p.propose(small_space, small_learner, 1)
+
+
+def test_ppo_trains_in_a_registered_env_id_with_the_contract(small_space, small_learner):
+    p = make_policy("ppo", env_id="metarl/Design-v0", acquisition="ucb", kappa=2.0, seed=0, **SMALL)
+    configs = p.propose(small_space, small_learner, 3)
+    envs = [e.unwrapped for e in p.model_.get_env().envs]  # one DesignEnv per env, from the id
+    assert len(envs) == SMALL["n_envs"] and all(isinstance(e, DesignEnv) for e in envs)
+    assert {(e.acquisition, e.kappa) for e in envs} == {("ucb", 2.0)}
+    assert len(configs) == 3 and _beats_random(small_space, small_learner, configs)
+
+
+def test_a_wrong_env_id_fails_when_the_policy_is_built():
+    with pytest.raises(ValueError, match="namespace 'nowhere' is not registered.*--import nowhere"):
+        make_policy("ppo", env_id="nowhere/EditDesign-v0")
+    with pytest.raises(ValueError, match="env_kwargs may not set reward"):
+        make_policy("ppo", env_kwargs={"reward": "ucb"})
 
 
 def test_ppo_with_a_learner_of_another_space_is_refused(big_space, small_learner):
@@ -148,6 +217,7 @@ def test_ppo_with_a_learner_of_another_space_is_refused(big_space, small_learner
         make_policy("ppo", **SMALL).propose(big_space, small_learner, 1)
 
 
+@pytest.mark.slow
 def test_ppo_learns_toward_the_optimum(small_space, small_learner):
     p = make_policy("ppo", seed=0, timesteps=3000, n_envs=16, n_samples=256)
     (best,) = p.propose(small_space, small_learner, 1)

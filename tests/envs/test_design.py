@@ -37,10 +37,10 @@ def test_checkers_pass(space, learner):
 
 
 def test_gym_make_registered(space, learner):
-    env = gym.make("metarl/Design-v0", space=space, learner=learner, reward="ucb")
+    env = gym.make("metarl/Design-v0", space=space, learner=learner, acquisition="ucb")
     obs, _ = env.reset(seed=1)
     assert env.observation_space.contains(obs)
-    assert env.unwrapped.acquisition.kind == "ucb"
+    assert env.unwrapped.acquisition == env.unwrapped.reward.acquisition == "ucb"
     assert env.get_wrapper_attr("action_masks")().shape == (env.action_space.n,)
 
 
@@ -106,9 +106,9 @@ def test_terminal_reward_is_the_scaled_acquisition(direction, kind, precompute):
     space = conditional_space()
     learner = fit_learner(space)
     env = DesignEnv(
-        space, learner, direction=direction, reward=kind, kappa=2.0, precompute=precompute
+        space, learner, direction=direction, acquisition=kind, kappa=2.0, precompute=precompute
     )
-    assert env.acquisition.has_table == (precompute is None)
+    assert env.reward.has_table == (precompute is None)
     rng = np.random.default_rng(0)
     rewards = []
     for _ in range(20):
@@ -129,6 +129,17 @@ def test_terminal_reward_is_the_scaled_acquisition(direction, kind, precompute):
         assert r == pytest.approx(scaled, rel=1e-4, abs=1e-4)
         rewards.append(r)
     assert -1.5 < np.mean(rewards) < 1.5  # standardised: a random policy is about N(0, 1)
+
+
+def test_reward_is_the_old_name_of_acquisition_and_warns():
+    space = flat_space()
+    learner = fit_learner(space)
+    with pytest.warns(FutureWarning, match="reward= was renamed acquisition="):
+        old = gym.make("metarl/Design-v0", space=space, learner=learner, reward="lcb", kappa=2.0)
+    new = DesignEnv(space, learner, acquisition="lcb", kappa=2.0)
+    assert old.unwrapped.acquisition == "lcb"
+    assert old.unwrapped.reward_offset_ == new.reward_offset_
+    assert old.unwrapped.reward_scale_ == new.reward_scale_
 
 
 def test_reference_scaling_and_fixed_scaling():
@@ -203,8 +214,8 @@ def test_bad_input_gives_clear_errors():
         DesignEnv(space, learner, constraints={"train_time": ("==", 1.0)})
     with pytest.raises(ValueError, match="direction must be 'minimize' or 'maximize'"):
         DesignEnv(space, learner, direction="min")
-    with pytest.raises(ValueError, match="reward must be"):
-        DesignEnv(space, learner, reward="ei")
+    with pytest.raises(ValueError, match="acquisition must be one of 'mean', 'ucb', 'lcb'"):
+        DesignEnv(space, learner, acquisition="ei")
     with pytest.raises(ValueError, match="kappa"):
         DesignEnv(space, learner, kappa=-1.0)
     with pytest.raises(ValueError, match="unknown target 'acc'"):
@@ -216,6 +227,7 @@ def test_bad_input_gives_clear_errors():
         DesignState(space, 0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name, kwargs",
     [
@@ -232,7 +244,7 @@ def test_real_learners_multi_target(name, kwargs):
     Y = np.stack([X.sum(axis=1), X[:, 0] + 1.0], axis=1)
     learner = make_learner(name, random_state=0, **kwargs)
     learner.fit(X, Y, target_names=["val_loss", "train_time"])
-    env = DesignEnv(space, learner, reward="ucb", constraints={"train_time": ("<=", 1.5)})
+    env = DesignEnv(space, learner, acquisition="ucb", constraints={"train_time": ("<=", 1.5)})
     gym_check_env(gym.make("metarl/Design-v0", space=space, learner=learner).unwrapped)
     for cfg in space.to_configs(space.snap_to_grid(space.sample_matrix(5, seed=1))):
         _, r, info = run(env, env.actions_for(cfg))

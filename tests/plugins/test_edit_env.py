@@ -12,7 +12,7 @@ import envs  # noqa: F401 - registers "envs/EditDesign-v0"
 from metarl import Boolean, Categorical, Integer, SearchSpace
 from metarl.agents import make_policy
 from metarl.benchmarks import load_task
-from metarl.learners import make_learner
+from metarl.learners import acquisition, make_learner
 
 ENV_ID = "envs/EditDesign-v0"
 
@@ -49,9 +49,21 @@ def test_passes_both_env_checkers(fitted) -> None:
     sb3_check_env(env.unwrapped)
 
 
-def test_rewards_sum_to_the_acquisition_gain(fitted) -> None:
+@pytest.mark.parametrize(
+    "kind, direction", [("mean", "minimize"), ("ucb", "minimize"), ("lcb", "maximize")]
+)
+def test_rewards_sum_to_the_library_acquisition_gain(fitted, kind, direction) -> None:
+    """The env rewards the acquisition the policies rank proposals by (the learner's
+    standardised scale), not the metric's own scale."""
     task, learner = fitted
-    env = gym.make(ENV_ID, space=task.space, learner=learner, reward="mean").unwrapped
+    env = gym.make(
+        ENV_ID,
+        space=task.space,
+        learner=learner,
+        direction=direction,
+        acquisition=kind,
+        kappa=2.0,
+    ).unwrapped
     env.reset(seed=3)
     start = env._value
     total, term, info = 0.0, False, {}
@@ -60,10 +72,10 @@ def test_rewards_sum_to_the_acquisition_gain(fitted) -> None:
         _, r, term, _, info = env.step(int(rng.integers(env.action_space.n)))
         total += r
     X = task.space.encode([info["config"]])
-    mu = float(learner.predict(X)[0])
-    assert info["prediction"] == pytest.approx(mu)
-    assert info["acquisition"] == pytest.approx(-mu)
-    assert total * env.scale == pytest.approx(-mu - start)
+    acq = float(acquisition(learner, X, kind, kappa=2.0, direction=direction)[0])
+    assert info["acquisition"] == pytest.approx(acq)
+    assert info["prediction"] == pytest.approx(float(learner.predict(X)[0]))
+    assert total * env.scale == pytest.approx(acq - start)
     assert env._t == env.horizon == len(task.space.decisions)
 
 
@@ -89,20 +101,39 @@ def test_conditions_masks_and_invalid_actions(conditional) -> None:
             env.reset()
 
 
+@pytest.mark.slow
 def test_ppo_in_the_edit_env_proposes_valid_new_configs(fitted) -> None:
     task, learner = fitted
     space = task.space
     evaluated = space.sample(20, seed=5)
     policy = make_policy(
-        "ppo", env_id=ENV_ID, timesteps=256, n_envs=4, n_samples=32, batch_size=64, seed=0
+        "ppo",
+        env_id=ENV_ID,
+        timesteps=256,
+        n_envs=4,
+        n_samples=32,
+        batch_size=64,
+        acquisition="ucb",
+        kappa=2.0,
+        seed=0,
     )
     proposals = policy.propose(space, learner, 4, direction="minimize", exclude=evaluated)
+    env = policy.model_.get_env().envs[0].unwrapped  # built through the plug-in contract
+    assert (env.acquisition, env.kappa, env.direction) == ("ucb", 2.0, "minimize")
     assert len(proposals) == 4
     keys = space.keys(space.to_matrix(proposals))  # validates every proposal
     assert len(set(keys)) == 4
     assert not set(keys) & set(space.keys(space.to_matrix(evaluated)))
+    # ranked best first by the acquisition the env rewarded
+    acq = acquisition(learner, space.encode(proposals), "ucb", kappa=2.0)
+    assert np.all(np.diff(acq) <= 1e-12)
 
 
-def test_bad_input() -> None:
+def test_bad_input(fitted) -> None:
     with pytest.raises(TypeError, match="SearchSpace"):
         gym.make(ENV_ID, space={"x": 1}, learner=None)
+    task, learner = fitted
+    with pytest.raises(ValueError, match="acquisition must be one of"):
+        gym.make(ENV_ID, space=task.space, learner=learner, acquisition="ei")
+    with pytest.raises(ValueError, match="kappa"):
+        gym.make(ENV_ID, space=task.space, learner=learner, acquisition="ucb", kappa=-1)

@@ -1,6 +1,7 @@
-"""What every policy shares: input checks and picking proposals from scored candidates
-(dedupe, exclusion, ranking, diversity). The acquisition itself lives in
-``metarl.learners._acquisition``, shared with the design environments."""
+"""Candidate selection, shared by every policy: picking proposals from scored candidates
+(dedupe, exclusion, ranking, diversity) and a bounded pool of the best candidates. The
+scores are the acquisition of ``metarl.learners.acquisition``, which lives with the learners
+because the design environments use it too."""
 
 from __future__ import annotations
 
@@ -9,12 +10,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from metarl.learners._acquisition import (  # noqa: F401 - re-exported for the policies
-    AcquisitionKind,
-    acquisition,
-    check_direction,
-    check_learner,
-)
 from metarl.space import SearchSpace
 from metarl.type_aliases import Config, ConfigMatrix
 

@@ -1,9 +1,9 @@
-"""The terminal reward of the design environments: the learner's acquisition, scaled for
-PPO, with constraints on other predicted metrics and a penalty for excluded configs."""
+"""The terminal reward of the design environments: the learner's acquisition (see
+``metarl.learners.acquisition``), scaled for PPO, with constraints on other predicted metrics,
+a penalty for excluded configs, and a table of the whole grid's predictions."""
 
 from __future__ import annotations
 
-import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -13,18 +13,15 @@ import numpy as np
 
 from metarl.envs._state import DesignState
 from metarl.learners._acquisition import (
-    ACQUISITION_KINDS,
-    AcquisitionKind,
-    acquisition_from_prediction,
+    acquisition,
+    check_acquisition,
     check_direction,
     check_learner,
-    predict_for_acquisition,
 )
 from metarl.learners._base import MetaLearner
 from metarl.space import SearchSpace
-from metarl.type_aliases import Config, Direction
+from metarl.type_aliases import AcquisitionKind, Config, Direction
 
-RewardKind = AcquisitionKind
 #: ``{metric: (op, bound)}``, e.g. ``{"train_time": ("<=", 100.0)}``.
 Constraints = Mapping[str, tuple[str, float]]
 
@@ -37,8 +34,9 @@ _OPS: dict[str, Callable[[Any, Any], Any]] = {
 
 
 @dataclass
-class Scores:
-    """The learner's verdict on a batch of complete configs (one entry per config)."""
+class Rewards:
+    """The terminal rewards of a batch of complete configs and what they come from (one
+    entry per config)."""
 
     #: (m, k) predicted mean of every target, on the metrics' own scales.
     predictions: np.ndarray
@@ -72,13 +70,13 @@ class Scores:
         ]
 
 
-class Acquisition:
-    """Scores complete configs with a fitted meta-learner and turns that into a reward.
+class DesignReward:
+    """Rewards complete configs with a fitted meta-learner's acquisition.
 
-    Acquisition (signed so that higher is better; ``s = -1`` to minimise, ``+1`` to
-    maximise, ``mu``/``sd`` the predicted mean and std of the objective target on the
-    learner's standardised target scale, see
-    ``metarl.learners._acquisition.predict_for_acquisition``):
+    Acquisition (``metarl.learners.acquisition``, signed so that higher is better;
+    ``s = -1`` to minimise, ``+1`` to maximise, ``mu``/``sd`` the predicted mean and std of
+    the objective target on the learner's standardised target scale, see
+    ``metarl.learners.predict_for_acquisition``):
 
     - ``"mean"``: ``s * mu``;
     - ``"ucb"``: ``s * mu + kappa * sd`` (optimistic, explores);
@@ -99,14 +97,14 @@ class Acquisition:
 
     Prediction table: when the design grid holds at most ``precompute_max`` configs (or
     ``precompute=True``), :meth:`build_table` predicts every config of the grid once, in
-    chunks, and :meth:`score` then looks configs up by key (``np.searchsorted``) instead of
-    calling the learner, which makes an env step independent of the learner's cost. The
+    chunks, and :meth:`rewards` then looks configs up by key (``np.searchsorted``) instead
+    of calling the learner, which makes an env step independent of the learner's cost. The
     table (and the reference scaling) are snapshots: after refitting the learner in place,
-    call :meth:`refresh`. With ``precompute=False`` every :meth:`score` calls the learner.
+    call :meth:`refresh`. With ``precompute=False`` every :meth:`rewards` calls the learner.
 
     Raises:
-        ValueError: a bad ``direction``, ``reward``, ``kappa``, ``target`` or constraint, or
-            a learner fitted on a different encoding width.
+        ValueError: a bad ``direction``, ``acquisition``, ``kappa``, ``target`` or
+            constraint, or a learner fitted on a different encoding width.
         sklearn.exceptions.NotFittedError: the learner is not fitted.
     """
 
@@ -116,7 +114,7 @@ class Acquisition:
         learner: MetaLearner,
         *,
         direction: Direction = "minimize",
-        reward: RewardKind = "mean",
+        acquisition: AcquisitionKind = "mean",
         kappa: float = 1.0,
         target: str | None = None,
         constraints: Constraints | None = None,
@@ -129,16 +127,11 @@ class Acquisition:
         precompute: bool | None = None,
         precompute_max: int = 65536,
     ) -> None:
-        sign = check_direction(direction)
-        if reward not in ACQUISITION_KINDS:
-            raise ValueError(f"reward must be 'mean', 'ucb' or 'lcb', got {reward!r}")
-        if not isinstance(kappa, (int, float)) or not kappa >= 0 or math.isinf(kappa):
-            raise ValueError(f"kappa must be a finite number >= 0, got {kappa!r}")
+        check_direction(direction)
         self.space = space
         self.learner = learner
-        self.sign = float(sign)
-        self.kind = reward
-        self.kappa = float(kappa)
+        self.direction = direction
+        self.acquisition, self.kappa = check_acquisition(acquisition, kappa)
         self.infeasible_reward = float(infeasible_reward)
         self.exclude_reward = float(exclude_reward)
         check_learner(space, learner)
@@ -177,7 +170,7 @@ class Acquisition:
         """Predict the whole design grid once (see the class docstring); True when built.
 
         Args:
-            state: the state whose keys :meth:`score` will receive.
+            state: the state whose keys :meth:`rewards` will receive.
         """
         self._state, self._table = state, None
         want = self.precompute
@@ -201,7 +194,7 @@ class Acquisition:
 
     @property
     def has_table(self) -> bool:
-        """Whether :meth:`score` looks predictions up instead of calling the learner."""
+        """Whether :meth:`rewards` looks predictions up instead of calling the learner."""
         return self._table is not None
 
     def refresh(self) -> None:
@@ -239,17 +232,23 @@ class Acquisition:
         return float(acq.mean()), scale if scale > 1e-12 else 1.0
 
     def _predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        mu, sd, z_mu, z_sd = predict_for_acquisition(self.learner, X)
-        t = self.target
-        acq = acquisition_from_prediction(z_mu[:, t], z_sd[:, t], self.kind, self.kappa, self.sign)
-        return mu, sd[:, t], acq
+        acq, mu, sd = acquisition(
+            self.learner,
+            X,
+            self.acquisition,
+            self.kappa,
+            self.direction,
+            self.target,
+            return_prediction=True,
+        )
+        return mu, sd[:, self.target], acq
 
     def set_excluded(self, keys: np.ndarray) -> None:
         """Set the keys (``DesignState.keys``) of the configs to penalise."""
         self._excluded = np.unique(np.asarray(keys, dtype=np.uint64))
 
-    def score(self, X: np.ndarray, keys: np.ndarray | None = None) -> Scores:
-        """Score complete configs: encoded ``X`` and their ``DesignState.keys``.
+    def rewards(self, X: np.ndarray, keys: np.ndarray | None = None) -> Rewards:
+        """Reward complete configs: encoded ``X`` and their ``DesignState.keys``.
 
         One learner call for the whole batch, or none when the table holds them.
         """
@@ -272,7 +271,7 @@ class Acquisition:
         if keys is not None and len(self._excluded):
             excluded = np.isin(keys, self._excluded)
             reward = np.where(excluded, np.minimum(reward, self.exclude_reward), reward)
-        return Scores(
+        return Rewards(
             mu,
             sd,
             acq,
