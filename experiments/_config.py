@@ -1,13 +1,17 @@
 """Argparse over a dataclass, with defaults from a YAML file: ``--config X.yaml --key value``.
 
 Precedence: command line > YAML file > the dataclass's defaults. Unknown YAML keys are an
-error naming the key, so a typo never silently falls back to a default.
+error naming the key, so a typo never silently falls back to a default. An option's help is
+the docstring under its field, followed by its default.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
+import inspect
+import textwrap
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
@@ -24,10 +28,31 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
 
 
+def field_docs(cls: type) -> dict[str, str]:
+    """The docstring written under each field of a dataclass, by field name."""
+    body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body  # type: ignore[attr-defined]
+    docs = {}
+    for field, doc in zip(body, body[1:]):
+        if (
+            isinstance(field, ast.AnnAssign)
+            and isinstance(field.target, ast.Name)
+            and isinstance(doc, ast.Expr)
+            and isinstance(doc.value, ast.Constant)
+            and isinstance(doc.value.value, str)
+        ):
+            docs[field.target.id] = " ".join(doc.value.value.split())
+    return docs
+
+
 def parse_config(cls: type[T], description: str, argv: list[str] | None = None) -> T:
-    """Build ``cls`` from ``--config`` (YAML) and one ``--flag`` per dataclass field."""
+    """Build ``cls`` from ``--config`` (YAML) and one ``--flag`` per dataclass field.
+
+    ``description``'s first paragraph is the help's description (a script passes its
+    ``__doc__``).
+    """
     hints = get_type_hints(cls)
-    parser = argparse.ArgumentParser(description=description)
+    docs = field_docs(cls)
+    parser = argparse.ArgumentParser(description=" ".join(description.split("\n\n")[0].split()))
     parser.add_argument("--config", help="YAML file with defaults for the options below")
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         kind = hints[f.name]
@@ -36,7 +61,7 @@ def parse_config(cls: type[T], description: str, argv: list[str] | None = None) 
             f"--{f.name.replace('_', '-')}",
             dest=f.name,
             type=conv,
-            help=f"({kind.__name__ if isinstance(kind, type) else kind})",
+            help=f"{docs.get(f.name, '')} (default: {f.default!r})".strip(),
         )
     args = parser.parse_args(argv)
     values: dict[str, Any] = {}

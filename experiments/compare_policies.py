@@ -23,21 +23,28 @@ class Args:
     tasks: str = "hpolib/*,nasbench201/*"
     """task names or glob patterns, comma-separated"""
     policies: str = "default,ppo,random,evolution,tpe,gp"
-    """policy specs: name, name(k=v,...) or label=name(k=v,...)"""
+    """policy specs, comma-separated: name, name(k=v,...) or label=name(k=v,...)"""
     seeds: int = 5
+    """runs per (policy, task), seeded 0..N-1"""
     budget: int = 100
+    """evaluations per run"""
     n_init: int = 10
+    """random initial configs of each run"""
     batch_size: int = 1
+    """configs proposed per round"""
     transfer: bool = False
-    """warm-start model-based policies with the other datasets of the family"""
+    """warm-start model-based policies with 200 evaluations of each other dataset of the
+    family"""
     n_jobs: int = 2
+    """worker processes"""
     plugins: str = "envs"
-    """modules to import first (they register environments and policies)"""
+    """modules to import first, comma-separated (they register environments and policies)"""
     out: str = "runs/compare"
+    """output folder: runs.csv, summary.md, regret.png (finished runs are skipped)"""
 
 
 if __name__ == "__main__":
-    args = parse_config(Args, __doc__.splitlines()[0])
+    args = parse_config(Args, __doc__)
 
     # 1. every (policy, task, seed) under the protocol, in parallel, resumable
     from metarl.compare import regret_table, run_comparison

@@ -41,7 +41,7 @@ class Args:
 
 
 if __name__ == "__main__":
-    args = parse_config(Args, __doc__.splitlines()[0])
+    args = parse_config(Args, __doc__)
 
     import envs  # noqa: F401 - registers the repository's plug-in environments
     from metarl.benchmarks import load_task

@@ -25,24 +25,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's
 @dataclass
 class Args:
     task: str = "hpolib/protein_structure"
+    """tabular benchmark task the meta-data come from (metarl.benchmarks.list_tasks())"""
     n_observations: int = 200
-    """random noisy evaluations the meta-learner is fitted on"""
+    """random configs evaluated (one recorded noisy seed each) to fit the meta-learner on"""
     learner: str = "forest"
+    """meta-learner name (metarl.learners.make_learner) whose prediction rewards the agent"""
     env_id: str = ""
-    """a registered Gymnasium env id (default: metarl's DesignVecEnv)"""
+    """registered Gymnasium env id to train in, e.g. envs/EditDesign-v0 (empty: metarl's
+    design environment)"""
     timesteps: int = 20_000
+    """PPO training steps"""
     n_envs: int = 64
+    """design environments stepped in parallel"""
     n_samples: int = 1024
-    """stochastic episodes sampled for the proposals"""
+    """stochastic episodes sampled from the trained agent to choose the proposals from"""
     n_proposals: int = 10
+    """configs proposed (and looked up in the benchmark to score them)"""
     seed: int = 0
+    """seed of the observations, the meta-learner and PPO"""
     tensorboard: str = ""
-    """TensorBoard log folder (empty: no logs)"""
+    """TensorBoard log folder for PPO's training curves (empty: no logs)"""
     out: str = "runs/agent/ppo.zip"
+    """where to save the trained policy (an SB3 zip)"""
 
 
 if __name__ == "__main__":
-    args = parse_config(Args, __doc__.splitlines()[0])
+    args = parse_config(Args, __doc__)
 
     import numpy as np
 
