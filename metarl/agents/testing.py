@@ -10,8 +10,10 @@ Subclass :class:`PolicyTestCase` in a pytest file and implement :meth:`make_poli
 
 Every ``test_*`` method then checks one promise of :class:`~metarl.agents.SearchPolicy`:
 distinct valid proposals, nothing from ``exclude``, a warning and what exists when ``n``
-exceeds the unexplored space, reproducibility under a seed, and clear errors for bad input.
-Override :meth:`make_space` / :meth:`make_learner` to run it on your own space or learner.
+exceeds the unexplored space, reproducibility under a seed, clear errors for bad input, and
+(unless ``uses_acquisition = False``, for a policy that ignores the learner) proposals that
+the learner's acquisition ranks above random configs. Override :meth:`make_space` /
+:meth:`make_learner` to run it on your own space or learner.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 import pytest
 
 from metarl.agents._base import SearchPolicy
-from metarl.learners import make_learner
+from metarl.learners import acquisition, make_learner
 from metarl.learners._base import MetaLearner
 from metarl.space import Boolean, Categorical, Float, Integer, SearchSpace, Subset
 
@@ -37,6 +39,9 @@ class PolicyTestCase(ABC):
 
     #: proposals asked for in the ordinary checks
     n: int = 4
+    #: whether the policy ranks its proposals by the learner's acquisition (False for a
+    #: model-free policy such as random search or TPE)
+    uses_acquisition: bool = True
 
     @abstractmethod
     def make_policy(self, seed: int | None) -> SearchPolicy:
@@ -104,6 +109,18 @@ class PolicyTestCase(ABC):
         p = self.make_policy(3)
         p.reseed(7)
         assert self._propose(p, space, self.n) == a, "reseed(7) differs from seed=7"
+
+    def test_proposals_beat_random_configs_on_the_acquisition(self) -> None:
+        if not self.uses_acquisition:
+            pytest.skip("the policy ignores the learner (uses_acquisition = False)")
+        space = self.make_space()
+        learner = self.make_learner(space)
+        configs = self._propose(self.make_policy(0), space, self.n)
+        random = space.snap_to_grid(space.sample_matrix(1000, seed=2))
+        proposed = acquisition(learner, space.encode(configs)).mean()
+        assert proposed > acquisition(learner, space.encode_matrix(random)).mean(), (
+            "the proposals are no better than random configs on the learner's acquisition"
+        )
 
     def test_bad_input_is_a_clear_error(self) -> None:
         space = self.make_space()

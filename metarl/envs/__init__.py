@@ -2,24 +2,19 @@
 meta-learner's acquisition (a Gymnasium env, and a stable-baselines3 VecEnv of N of them),
 and the contract any environment the PPO policy trains in follows (:class:`DesignEnvKwargs`).
 
-Importing this package registers ``"metarl/Design-v0"`` with Gymnasium (lazily, by entry
-point string)::
+``import metarl`` registers ``"metarl/Design-v0"`` with Gymnasium (lazily, by entry point
+string, in :mod:`metarl._gym`)::
 
     env = gymnasium.make("metarl/Design-v0", space=space, learner=learner, acquisition="ucb")
 """
 
 from typing import Any
 
-from gymnasium.envs.registration import register, registry
-
 from metarl.envs._contract import CONFIG_INFO_KEY, DesignEnvKwargs, check_env_id
 from metarl.envs._design import DesignEnv
 from metarl.envs._reward import DesignReward, Rewards
 from metarl.envs._state import DesignState
 from metarl.envs._vec import DesignVecEnv
-
-if "metarl/Design-v0" not in registry:
-    register(id="metarl/Design-v0", entry_point="metarl.envs._design:DesignEnv")
 
 __all__ = [
     "CONFIG_INFO_KEY",

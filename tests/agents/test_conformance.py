@@ -12,6 +12,8 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 class TestRandom(PolicyTestCase):
+    uses_acquisition = False  # model-free: ignores the learner
+
     def make_policy(self, seed):
         return make_policy("random", seed=seed)
 
@@ -32,12 +34,16 @@ class TestEvolution(PolicyTestCase):
 
 
 class TestTPE(PolicyTestCase):
+    uses_acquisition = False  # model-free: ignores the learner
+
     def make_policy(self, seed):
         return make_policy("tpe", seed=seed)
 
 
 @pytest.mark.slow  # Optuna's GP fit dominates: seconds per check
 class TestGP(PolicyTestCase):
+    uses_acquisition = False  # Optuna's own GP on the history, not the meta-learner
+
     def make_policy(self, seed):
         return make_policy(
             "gp",
