@@ -15,6 +15,7 @@ and optuna-dashboard read it. What this module adds:
 from __future__ import annotations
 
 import os
+import re
 import socket
 import warnings
 from datetime import datetime
@@ -85,8 +86,10 @@ def open_storage(
     """Open an Optuna storage.
 
     Args:
-        url: ``None`` for an in-memory storage, an RDB URL (``sqlite:///metarl.db``,
-            ``postgresql://...``), or a storage object (returned as is).
+        url: ``None`` for an in-memory storage, an RDB URL (``sqlite:///metarl.db``;
+            ``postgresql://user:password@host:5432/db`` with ``pip install 'metarl[postgres]'``
+            (psycopg 3), or ``postgresql+psycopg2://...`` with psycopg2), or a storage object
+            (returned as is).
         heartbeat_interval: seconds between heartbeats of a running trial (RDB only).
         grace_period: seconds without heartbeat after which a running trial is re-queued;
             default ``2 * heartbeat_interval + 1``.
@@ -100,11 +103,15 @@ def open_storage(
         return url
     if not isinstance(url, str) or "://" not in url:
         raise StorageError(f"storage {url!r}: expected an RDB URL such as sqlite:///metarl.db")
+    shown = _hide_password(url)
+    if url.startswith("postgresql://"):
+        # the driver the postgres extra installs; SQLAlchemy's default is psycopg2 before 2.1
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     engine_kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         path = sqlite_path(url)
         if path is not None and not path.parent.is_dir():
-            raise StorageError(f"storage {url!r}: directory {str(path.parent)!r} does not exist")
+            raise StorageError(f"storage {shown!r}: directory {str(path.parent)!r} does not exist")
         engine_kwargs = {"connect_args": {"timeout": 60}}
     import warnings
 
@@ -120,10 +127,27 @@ def open_storage(
             )
     except Exception as e:  # sqlalchemy raises many kinds; all mean "cannot open"
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise StorageError(f"storage {url!r} cannot be opened: {msg}") from None
+        if isinstance(e, ImportError) or "DB access module" in msg:
+            cause = e if isinstance(e, ModuleNotFoundError) else (e.__cause__ or e.__context__)
+            module = getattr(cause, "name", None)
+            if url.startswith("postgresql+psycopg://"):
+                hint = "pip install 'metarl[postgres]'"
+            elif module:
+                hint = f"no module {module!r}"
+            else:
+                hint = "install the driver SQLAlchemy uses for this URL"
+            raise StorageError(
+                f"storage {shown!r}: its database driver is missing ({hint})"
+            ) from None
+        raise StorageError(f"storage {shown!r} cannot be opened: {msg}") from None
     if url.startswith("sqlite"):
         _serialise_sqlite(storage)
     return storage
+
+
+def _hide_password(url: str) -> str:
+    """``url`` as error messages show it: ``postgresql://user:***@host/db``."""
+    return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url)
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -15,9 +15,9 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from metarl.study._schema import ERROR, INTERRUPTED, METRIC, ORIGIN, REQUEUE_OF, TRAINER, WORKER
-from metarl.study._schema import SPACE as SPACE_KEY
+from metarl.study._schema import ERROR, INTERRUPTED, ORIGIN, REQUEUE_OF, WORKER
 from metarl.study._storage import counts, open_storage, pop_waiting, requeue_stale
+from tests.study._stored import stored_study
 
 ROOT = Path(__file__).resolve().parents[2]
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -105,25 +105,8 @@ def test_a_trainer_failure_is_spent_and_never_requeued(study) -> None:
 def test_an_interrupted_worker_fails_its_trial_as_interrupted_and_requeues_it(
     tmp_path: Path,
 ) -> None:
-    from metarl.space import config_to_optuna_params, to_optuna
-    from metarl.trainers import TrainerSpec
-    from tests.study._trainers import SPACE
-
     url = f"sqlite:///{tmp_path / 'i.db'}"
-    study = optuna.create_study(study_name="i", storage=open_storage(url))
-    study.set_user_attr(SPACE_KEY, SPACE.to_dict())
-    study.set_user_attr(METRIC, "loss")
-    study.set_user_attr(TRAINER, TrainerSpec("import", "tests.study._trainers:quadratic").to_dict())
-    cfg = {"x": 0.5, "n": 3, "opt": "adam"}
-    params = config_to_optuna_params(SPACE, cfg)
-    dists = to_optuna(SPACE)
-    study.add_trial(
-        create_trial(
-            state=TrialState.WAITING,
-            params=params,
-            distributions={k: dists[k] for k in params},
-        )
-    )
+    study = stored_study(open_storage(url), "i", 1)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "METARL_TEST_DELAY": "60"}
     cmd = [sys.executable, "-m", "metarl.cli", "worker", "--storage", url, "--study", "i"]
     p = subprocess.Popen(cmd, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)

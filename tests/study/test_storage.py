@@ -1,0 +1,57 @@
+"""Storages: URLs and their errors, and workers sharing a PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from metarl.study import StorageError
+from metarl.study._storage import open_storage
+from tests.study._stored import postgres_server, stored_study
+
+ROOT = Path(__file__).resolve().parents[2]
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def test_a_missing_driver_is_named_and_the_password_hidden() -> None:
+    with pytest.raises(StorageError, match=r"u:\*\*\*@.*driver is missing \(no module 'pg8000'\)"):
+        open_storage("postgresql+pg8000://u:secret@127.0.0.1:1/db")
+
+
+def test_an_unreachable_server_is_one_line_without_the_password() -> None:
+    pytest.importorskip("psycopg", reason="the postgres extra is not installed")
+    with pytest.raises(StorageError, match="cannot be opened") as e:
+        open_storage("postgresql://u:secret@127.0.0.1:1/db")
+    assert "secret" not in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    pytest.importorskip("psycopg", reason="the postgres extra is not installed")
+    with postgres_server() as url:
+        if url is None:
+            pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on PATH")
+        yield url
+
+
+@pytest.mark.slow
+def test_workers_share_one_postgres_store(postgres_url: str, tmp_path: Path) -> None:
+    study = stored_study(open_storage(postgres_url), "pg-workers", 12)
+    log = tmp_path / "calls.log"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "METARL_TEST_LOG": str(log)}
+    env["METARL_TEST_DELAY"] = "0.05"
+    cmd = [sys.executable, "-m", "metarl.cli", "worker", "--storage", postgres_url]
+    cmd += ["--study", "pg-workers", "--idle-timeout", "1"]
+    procs = [subprocess.Popen(cmd, env=env, cwd=tmp_path) for _ in range(3)]
+    for p in procs:
+        assert p.wait(timeout=300) == 0
+    trials = study.get_trials()
+    assert len(trials) == 12 and all(t.state == TrialState.COMPLETE for t in trials)
+    calls = log.read_text().splitlines()
+    assert len(calls) == 12 and len(set(calls)) == 12  # none lost, none evaluated twice
