@@ -148,6 +148,7 @@ class TorchScorer:
         self.sign = float(check_direction(direction))
         self.kind = acquisition
         self.kappa = float(kappa)
+        self.target = target
         self.device = torch.device(device)
         self.dtype = dtype
         self.compile = compile
@@ -180,13 +181,19 @@ class TorchScorer:
         """``(n,)`` float32 acquisition of encoded configs ``X`` (``(n, n_features)``)."""
         return self._dense(X)
 
-    def for_sampler(self, sampler: TorchSampler) -> Callable[[Codes], torch.Tensor]:
-        """A function scoring ``sampler``'s :class:`Codes` without building the encoding.
+    def for_sampler(
+        self, sampler: TorchSampler, factored: bool = True
+    ) -> Callable[[Codes], torch.Tensor]:
+        """A function scoring ``sampler``'s :class:`Codes`.
 
-        ``X @ weight`` is gathered from ``sampler.rows @ weight`` (one row per code, summed),
-        plus the dense columns' and the context's parts: the same scores as
-        ``scorer(sampler.encode(codes))`` up to rounding, at a fraction of the work.
+        Factored (the default): without building the encoding. ``X @ weight`` is gathered
+        from ``sampler.rows @ weight`` (one row per code, summed: an embedding-bag sum), plus
+        the dense columns' and the context's parts: the same scores as
+        ``scorer(sampler.encode(codes))`` up to rounding, at a fraction of the work on a
+        CPU. Otherwise: exactly ``scorer(sampler.encode(codes))``.
         """
+        if not factored:
+            return lambda draw: self(sampler.encode(draw))
         if sampler.rows.shape[1] != self.weight.shape[0]:
             raise ValueError(
                 f"the sampler encodes {sampler.rows.shape[1]} features but the learner was "
@@ -198,8 +205,13 @@ class TorchScorer:
         bias_t = torch.as_tensor(bias, dtype=self.dtype, device=self.device)
         dense_w = torch.as_tensor(W[sampler.dense_columns], dtype=self.dtype, device=self.device)
 
+        bags: dict[tuple[int, int], torch.Tensor] = {}  # (n, n_groups) -> bag offsets
+
         def score(codes: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
-            Z = nn.functional.embedding_bag(codes, table, mode="sum")  # a bag per config
+            n, g = codes.shape
+            if (n, g) not in bags:  # 1-D input with cached offsets: no per-call arange
+                bags[n, g] = torch.arange(0, n * g, g, dtype=codes.dtype, device=codes.device)
+            Z = nn.functional.embedding_bag(codes.view(-1), table, bags[n, g], mode="sum")
             Z = Z + bias_t if dense.shape[0] == 0 else torch.addmm(Z + bias_t, dense.T, dense_w)
             return self._acquisition(Z)
 

@@ -45,6 +45,10 @@ class Codes(NamedTuple):
     def __len__(self) -> int:
         return self.codes.shape[0]
 
+    def take(self, index: torch.Tensor) -> Codes:
+        """The configs at ``index`` (a 1-D index tensor)."""
+        return Codes(self.codes[index], self.dense[:, index])
+
 
 @dataclass
 class _Group:
@@ -77,8 +81,9 @@ class _Plan:
     words: slice = field(default_factory=lambda: slice(0))  # its random words (subset)
     bytes: slice = field(default_factory=lambda: slice(0))  # their bytes that hold items
     is_parent: bool = False
-    # [(parent position, allowed)]: a bool table over the parent's options, or float64 codes
-    conditions: list[tuple[int, torch.Tensor]] = field(default_factory=list)
+    # [(parent position, allowed)]: the one allowed option index (an int), a bool table over
+    # the parent's options, or the allowed values (float64) of a parent drawn as a number
+    conditions: list[tuple[int, int | torch.Tensor]] = field(default_factory=list)
 
 
 class TorchSampler:
@@ -86,7 +91,7 @@ class TorchSampler:
 
     Equal in distribution to ``space.sample_matrix`` followed by ``space.encode_matrix``
     (with ``grid=True``: to the encoding of configs drawn uniformly on the design grid,
-    each column independently, as :class:`~metarl.agents.GridSampler` and
+    each column independently, as :class:`~metarl.agents._sampling.GridSampler` and
     ``SurrogateSampling`` draw them): the same columns, one-hot or scaled features, Subset
     bits (rows below ``min_size`` redrawn), active bits, zeroed inactive features and
     constant context columns.
@@ -232,10 +237,13 @@ class TorchSampler:
                 pp = self.plans[pos[parent]]
                 pp.is_parent = True
                 codes = self.space.params[parent].condition_codes(values)
-                if pp.kind == "table":
-                    allowed = torch.as_tensor(np.isin(pp.values, codes), device=self.device)
-                else:
+                allowed: int | torch.Tensor
+                if pp.kind != "table":
                     allowed = torch.as_tensor(codes, dtype=torch.float64, device=self.device)
+                elif np.isin(pp.values, codes).sum() == 1:  # the usual "model == x"
+                    allowed = int(np.flatnonzero(np.isin(pp.values, codes))[0])
+                else:
+                    allowed = torch.as_tensor(np.isin(pp.values, codes), device=self.device)
                 plan.conditions.append((pos[parent], allowed))
 
     # ------------------------------------------------------------------ sampling
@@ -312,12 +320,12 @@ class TorchSampler:
         active = None
         for parent, allowed in plan.conditions:
             key = keys[parent]
-            if allowed.dtype != torch.bool:
-                ok = torch.isin(key, allowed)
-            elif int(allowed.sum()) == 1:  # the usual "model == x": one compare, no gather
-                ok = key == int(allowed.nonzero()[0, 0])
-            else:
+            if isinstance(allowed, int):  # one compare, no gather
+                ok = key == allowed
+            elif allowed.dtype == torch.bool:
                 ok = allowed[key]
+            else:
+                ok = torch.isin(key, allowed)
             if actives[parent] is not None:
                 ok &= actives[parent]
             active = ok if active is None else active & ok
@@ -347,7 +355,8 @@ class TorchSampler:
         if plan.kind == "table":
             k, offset = len(plan.values), self.groups[plan.group].offset  # k: inactive row
             key = torch.clamp_max((u * k).to(torch.int32), k - 1)
-            idx = key if active is None else key.masked_fill(~active, k)
+            # inactive: row k; arithmetic rather than torch.where (several times faster on CPU)
+            idx = key if active is None else k - (k - key) * active
             torch.add(idx, offset, out=codes[:, plan.group])
             return key if plan.is_parent else None
         out = dense[plan.dense]
