@@ -41,17 +41,28 @@ def _load(args: argparse.Namespace) -> Any:
 
 
 def status(args: argparse.Namespace) -> int:
-    from metarl.study._storage import counts
+    from optuna.trial import TrialState
+
+    from metarl.study._storage import counts, failure_reasons
 
     study, _ = _load(args)
     attrs = study.user_attrs
-    c = counts(study.get_trials(deepcopy=False))
+    trials = study.get_trials(deepcopy=False)
+    c = counts(trials)
     budget = attrs.get(schema.BUDGET, "?")
     print(f"study {args.study} ({attrs.get(schema.METRIC)}, {study.direction.name.lower()})")
     print(
         f"  done {c['done']}/{budget}: {c['complete']} complete, {c['failed']} failed, "
         f"{c['pending']} pending"
     )
+    reasons = failure_reasons(trials)
+    if reasons:
+        print("  failures by reason:")
+        for reason, n in reasons:
+            print(f"  {n:5d}  {reason}")
+    n_lost = sum(t.state == TrialState.FAIL and schema.is_lost(t.user_attrs) for t in trials)
+    if n_lost:
+        print(f"  {n_lost} evaluation(s) lost to dead or interrupted processes, and re-queued")
     rounds = schema.round_records(attrs)
     if rounds:
         print("  round  origin              n_train  cv_spearman  proposed  seconds")

@@ -299,6 +299,18 @@ def counts(trials: list[FrozenTrial]) -> dict[str, int]:
     }
 
 
+def failure_reasons(trials: list[FrozenTrial], width: int = 120) -> list[tuple[str, int]]:
+    """The reasons of the trainer failures among ``trials`` with their counts, most frequent
+    first (each reason's first line, at most ``width`` characters; lost trials excluded)."""
+    tally: dict[str, int] = {}
+    for t in trials:
+        if t.state == TrialState.FAIL and not is_lost(t.user_attrs):
+            lines = str(t.user_attrs[ERROR]).strip().splitlines() or ["(no reason)"]
+            reason = lines[0][:width]
+            tally[reason] = tally.get(reason, 0) + 1
+    return sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 class Heartbeat:
     """A daemon thread recording the heartbeat of every trial this process is running.
 

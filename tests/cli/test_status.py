@@ -1,0 +1,41 @@
+"""``metarl status``: counts, and the reasons of failures with their counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from metarl.cli import main
+from metarl.study._schema import ERROR, WORKER_DIED
+from metarl.study._storage import open_storage, pop_waiting, release_trial
+from tests.study._stored import stored_study
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def _fail(study: optuna.Study, reason: str) -> None:
+    t = pop_waiting(study._storage, study._study_id)
+    study._storage.set_trial_user_attr(t._trial_id, ERROR, reason)
+    study.tell(t.number, state=TrialState.FAIL)
+
+
+def test_status_lists_failure_reasons_with_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = stored_study(open_storage(url), "s", 8)
+    for reason in ["trainer returned loss=nan"] * 2 + ["ValueError: bad lr\\n  at line 3"] * 3:
+        _fail(study, reason.replace("\\n", "\n"))
+    t = pop_waiting(study._storage, study._study_id)
+    release_trial(study, t._trial_id, WORKER_DIED)
+    assert main(["status", "--storage", url, "--study", "s"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert "5 failed" in out and "3 pending" in out  # 2 waiting + the lost trial's copy
+    i = lines.index("  failures by reason:")
+    assert lines[i + 1].split() == ["3", "ValueError:", "bad", "lr"]  # first line, most first
+    assert lines[i + 2].split() == ["2", "trainer", "returned", "loss=nan"]
+    assert "1 evaluation(s) lost to dead or interrupted processes, and re-queued" in out
