@@ -6,7 +6,7 @@ string, as importing a Gymnasium env package does, and imports the plug-in modul
 """
 
 from metarl import _gym  # noqa: F401 - registers the Gymnasium env ids (no env code imported)
-from metarl._registry import import_env_plugins
+from metarl._plugins import import_env_plugins
 from metarl._version import __version__
 from metarl.sampler import MetaRLSampler
 from metarl.space import (

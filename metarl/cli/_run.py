@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from metarl._defaults import DEFAULT_LEARNER
-from metarl._registry import import_plugins
+from metarl._plugins import export_plugins, import_plugins
 from metarl.cli._common import add_import_arg, check_storage_url, load_space, read_yaml
 from metarl.cli._main import CliError
 
@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     # like `python script.py`: modules next to the config (a trainer) and in the working
     # directory (a repository's own plug-ins) import without installing them or PYTHONPATH
     import_plugins(args.plugins, [Path(args.config).parent, Path.cwd()])
+    export_plugins(args.plugins)  # the worker processes of the run import them too
     cfg = parse_config(args.config)
     if args.budget is not None:
         cfg["budget"] = args.budget
