@@ -12,6 +12,7 @@ numpy, for learners with a torch path (see :func:`supports_torch_scoring`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -20,6 +21,7 @@ import torch
 from metarl.learners._acquisition import AcquisitionKind, check_learner
 from metarl.learners._acquisition import acquisition as exact_acquisition
 from metarl.learners._base import MetaLearner
+from metarl.learners._torch import single_thread
 from metarl.learners._torch_scoring import TorchScorer
 from metarl.space import SearchSpace
 from metarl.space._torch import TorchSampler
@@ -92,6 +94,7 @@ def device_topk(
     grid: bool = True,
     factored: bool | None = None,
     compile: bool | str = False,
+    workers: int = 1,
 ) -> TopKResult:
     """Draw ``n`` uniform configs on ``device``, score them there, return the ``k`` best.
 
@@ -120,6 +123,11 @@ def device_topk(
             CPU, on CUDA when the first layer is at most 64 wide (a wide first layer is a
             better use of the GPU's matmul units than of its gathers).
         compile: ``torch.compile`` the scoring function (a string is the mode).
+        workers: CPU threads, each drawing and scoring its own chunks with one torch
+            thread (torch's own intra-op threads are set to 1 meanwhile). Chunks of a few
+            thousand configs are many small ops: split over threads inside each op, every
+            op waits for the slowest thread, which on a loaded machine is a descheduled
+            one; separate streams of chunks do not wait for each other.
 
     Returns:
         A :class:`TopKResult`, best first.
@@ -129,7 +137,6 @@ def device_topk(
         raise ValueError(f"n and k must be >= 1, got n={n} and k={k}")
     device = torch.device(device)
     chunk = chunk or (1 << 22 if device.type == "cuda" else 1 << 16)
-    sampler = TorchSampler(space, device, grid=grid, seed=seed)
     scorer = TorchScorer(
         learner,
         acquisition=acquisition,
@@ -142,17 +149,40 @@ def device_topk(
     )
     if factored is None:
         factored = device.type == "cpu" or scorer.weight.shape[1] <= 64
-    score_codes = scorer.for_sampler(sampler, factored=factored)
+    if workers < 1 or (workers > 1 and device.type != "cpu"):
+        raise ValueError(f"workers must be >= 1, and 1 off the CPU; got {workers}")
+    seeds = [seed] if workers == 1 or seed is None else _spawn(seed, workers)
+    if len(seeds) < workers:  # unseeded: each worker its own fresh generator
+        seeds = [None] * workers
+    samplers = [TorchSampler(space, device, grid=grid, seed=s) for s in seeds]
     excluded = set(space.keys(space.to_matrix(list(exclude)))) if len(exclude) else set()
-    pool = RunningTopK(k + len(excluded), space.encoded_width, device)
+    pools = [RunningTopK(k + len(excluded), space.encoded_width, device) for _ in samplers]
+    sizes = [min(chunk, n - start) for start in range(0, n, chunk)]
+
+    def scan(w: int) -> None:
+        sampler, pool = samplers[w], pools[w]
+        score_codes = scorer.for_sampler(sampler, factored=factored)
+        with torch.inference_mode():  # thread-local: entered in each worker
+            for size in sizes[w::workers]:
+                draw = sampler.sample_codes(size)
+                pool.add(score_codes(draw), lambda i, d=draw: sampler.encode(d.take(i)))
+
+    if workers == 1:
+        scan(0)
+    else:  # one chunk stream per thread, one torch thread each: no barrier between cores
+        with single_thread(), ThreadPoolExecutor(workers) as ex:
+            list(ex.map(scan, range(workers)))
+    pool = pools[0]
     with torch.inference_mode():
-        for start in range(0, n, chunk):
-            draw = sampler.sample_codes(min(chunk, n - start))
-            pool.add(
-                score_codes(draw),
-                lambda i, d=draw: sampler.encode(d.take(i)),
-            )
-    return _finish(space, learner, sampler, pool, k, excluded, scorer, n)
+        for other in pools[1:]:
+            pool.add(other.scores, lambda i, X=other.X: X[i])
+    return _finish(space, learner, samplers[0], pool, k, excluded, scorer, n)
+
+
+def _spawn(seed: int, workers: int) -> list[int]:
+    """Independent seeds of ``workers`` generators, from one seed."""
+    children = np.random.SeedSequence(seed).spawn(workers)
+    return [int(c.generate_state(1)[0]) for c in children]
 
 
 def _finish(

@@ -151,6 +151,10 @@ def test_device_topk_finds_the_exact_top_of_a_small_space(name):
     np.testing.assert_allclose(got.scores, top_scores, rtol=1e-9)
     np.testing.assert_array_equal(got.matrix, top_M)
     assert got.configs == space.to_configs(top_M)
+    # two worker threads, each its own chunks: the same exact top, reproducibly
+    two = device_topk(space, learner, 20_000, 8, seed=0, chunk=2048, acquisition="ucb",
+                      direction="maximize", workers=2)  # fmt: skip
+    np.testing.assert_array_equal(two.matrix, top_M)
     # excluded configs never come back; the next best take their places
     again = device_topk(
         space, learner, 20_000, 3, seed=1, acquisition="ucb", direction="maximize",
@@ -174,6 +178,18 @@ def test_device_topk_on_a_large_space_returns_valid_distinct_configs(space, lear
     assert got.scores[-1] > np.quantile(acquisition(learners["mlp"], sample.numpy()), 0.999)
     with pytest.raises(ValueError, match="n and k"):
         device_topk(space, learners["mlp"], 0, 10)
+    with pytest.raises(ValueError, match="workers"):
+        device_topk(space, learners["mlp"], 10, 10, workers=0)
+
+
+def test_device_topk_workers_are_reproducible(space, learners):
+    before = torch.get_num_threads()
+    runs = [
+        device_topk(space, learners["linear"], 30_000, 5, seed=3, chunk=4096, workers=2)
+        for _ in range(2)
+    ]
+    np.testing.assert_array_equal(runs[0].matrix, runs[1].matrix)
+    assert torch.get_num_threads() == before  # restored after the workers' block
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
