@@ -109,6 +109,7 @@ def _enqueue_only(url: str, n: int) -> Study:
     return s
 
 
+@pytest.mark.slow
 def test_workers_share_one_sqlite_store(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'w.db'}"
     log = tmp_path / "calls.log"
@@ -138,6 +139,7 @@ def test_workers_share_one_sqlite_store(tmp_path: Path) -> None:
     assert len({t.user_attrs["metarl:worker"] for t in trials}) >= 2
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume(tmp_path: Path) -> None:
     (tmp_path / "space.yaml").write_text(
         "x: {type: float, low: -2.0, high: 2.0, bins: 9}\nn: {type: integer, low: 1, high: 6}\n"
