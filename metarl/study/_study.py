@@ -313,8 +313,8 @@ class Study:
             progress: show a tqdm progress bar.
             callbacks: ``callback(study, round_record)``, called after each round, as SB3
                 calls its callbacks: returning ``False`` stops the loop; ``None`` (no return)
-                or ``True`` continues. (Until metarl 0.x a True return stopped it; a callback
-                written for that convention now continues.)
+                or ``True`` continues. (metarl 0.1.0 stopped on True, Optuna-style; such a
+                callback now continues.)
         """
         if not isinstance(budget, int) or budget < 1:
             raise ValueError(f"budget={budget!r}: expected a positive integer")
