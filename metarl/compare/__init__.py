@@ -1,7 +1,8 @@
 """Compare search policies on tabular benchmarks under one protocol (PROTOCOL.md).
 
 ``run_comparison`` runs every (policy, task, seed) in parallel and resumably, and writes
-``runs.csv``, ``summary.md`` and ``regret.png``; ``run_one`` is a single run.
+``runs.csv``, ``summary.md`` and ``regret.png``; ``run_one`` is a single run, and
+``run_rounds`` its rounds (each one :func:`metarl.loop.refine`, the round a ``Study`` runs).
 """
 
 from metarl.compare._policies import (
@@ -11,7 +12,14 @@ from metarl.compare._policies import (
     parse_policies,
     parse_policy,
 )
-from metarl.compare._protocol import CHECKPOINTS, COLUMNS, checkpoints, run_one, sibling_tasks
+from metarl.compare._protocol import (
+    CHECKPOINTS,
+    COLUMNS,
+    checkpoints,
+    run_one,
+    run_rounds,
+    sibling_tasks,
+)
 from metarl.compare._report import mean_rank, plot_regret, regret_table, summary_markdown
 from metarl.compare._runner import rebuild_reports, resolve_tasks, run_comparison
 from metarl.loop import TRANSFER_SIZE
@@ -33,6 +41,7 @@ __all__ = [
     "resolve_tasks",
     "run_comparison",
     "run_one",
+    "run_rounds",
     "sibling_tasks",
     "summary_markdown",
 ]

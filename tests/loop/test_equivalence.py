@@ -14,8 +14,7 @@ import optuna
 import pytest
 
 from metarl.benchmarks import load_task
-from metarl.compare import parse_policy, sibling_tasks
-from metarl.compare._protocol import run_rounds
+from metarl.compare import parse_policy, run_rounds, sibling_tasks
 from metarl.loop import seed_streams
 from metarl.study import Study
 
