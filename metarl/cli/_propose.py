@@ -58,7 +58,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _with_context(space: Any, assignments: list[tuple[str, str]]) -> Any:
-    from metarl.metadata._runs import parse_value
+    from metarl.metadata._cells import parse_value
 
     values = {}
     for name, text in assignments:
