@@ -35,14 +35,19 @@ def mutate(space: SearchSpace, M: ConfigMatrix, rng: np.random.Generator) -> Con
             continue
         sl = space.column_slices[name]
         if isinstance(p, Subset):
-            item = rng.integers(len(p.items), size=len(rows))
+            free = np.asarray([len(g) == 2 for g in p.column_grids()])  # a focus fixes others
+            if not free.any():
+                continue
+            item = np.flatnonzero(free)[rng.integers(free.sum(), size=len(rows))]
             block = M[rows, sl]
             cur = block[np.arange(len(rows)), item]
             # an "off" flip that would break min_size turns an item on instead
             too_small = (cur == 1) & (block.sum(axis=1) - 1 < p.min_size)
             block[np.arange(len(rows)), item] = np.where(too_small, cur, 1.0 - cur)
             if too_small.any():
-                off = np.where(block[too_small] == 0, rng.random(block[too_small].shape), -1)
+                off = np.where(
+                    (block[too_small] == 0) & free, rng.random(block[too_small].shape), -1
+                )
                 sub = block[too_small]
                 sub[np.arange(len(sub)), off.argmax(axis=1)] = 1.0
                 block[too_small] = sub

@@ -57,8 +57,13 @@ class GridSampler:
         X = np.zeros((n, space.encoded_width), dtype=np.float32, order="F")
         for i, (name, p) in enumerate(space.params.items()):
             sl, fs = space.column_slices[name], space.feature_slices[name]
-            block = rng.integers(len(self.grids[i]), size=(n, sl.stop - sl.start), dtype=self.dtype)
-            if isinstance(p, Subset) and p.min_size > 0:
+            if isinstance(p, Subset) and p.restricted:  # items a focus fixes; 0/1 = index
+                block = p.sample_columns(rng, n).astype(self.dtype)
+            else:
+                block = rng.integers(
+                    len(self.grids[i]), size=(n, sl.stop - sl.start), dtype=self.dtype
+                )
+            if isinstance(p, Subset) and p.min_size > 0 and not p.restricted:
                 short = block.sum(axis=1) < p.min_size
                 while short.any():  # rare for wide subsets: redraw the short rows
                     block[short] = rng.integers(2, size=(int(short.sum()), block.shape[1]))

@@ -107,7 +107,11 @@ class DesignState:
                 j = d - space.column_slices[dec.param].start
                 cols = np.asarray([start + j])
                 vals = p.encode_columns(dec.options[:, None])
-                self._thr[d] = p.min_size - (p.n_columns - j - 1)
+                # "off" is invalid while the later items that can still be on (a focus may
+                # fix some) are too few for min_size; an item a focus fixes on has no "off"
+                later = self.decisions[d + 1 : space.column_slices[dec.param].stop]
+                can_be_on = sum(bool((o.options == 1.0).any()) for o in later)
+                self._thr[d] = p.min_size - can_be_on if dec.options[0] == 0.0 else 0
                 self._subset_on[d, :k] = dec.options == 1.0
             if p.active_if:  # deciding a conditional parameter sets its "active" bit
                 cols = np.concatenate([[fs.start], cols])
