@@ -184,6 +184,16 @@ class PPOVariant(PPOPolicy):
         model.train = timed_update
         return model
 
+    def unfinished_round(self) -> dict[str, Any] | None:
+        """The CPU seconds of a round interrupted by the benchmark's budget, by section."""
+        timer = getattr(self, "_timer", None)
+        if timer is None:
+            return None
+        steps = 0 if self.model_ is None else self.model_.num_timesteps
+        return {"unfinished": True, "steps_total": steps} | {
+            f"{k}_s": round(v, 2) for k, v in timer.items()
+        }
+
     def _clone(self, space: SearchSpace) -> float:
         return round(behaviour_clone(self.model_, space, self._elite[0], self.bc_epochs), 3)
 
@@ -246,6 +256,7 @@ class PPOVariant(PPOPolicy):
         if callback is not None:
             diag["greedy_checks"] = callback.checks
         self.diagnostics_.append(diag)
+        self._timer = None  # this round is complete
         return M, scores
 
 
@@ -258,13 +269,19 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
-def profile_ppo(space: SearchSpace, learner: Any, seed: int = 0, rounds: int = 2) -> None:
-    """Print where ``rounds`` rounds of the library's PPO defaults spend their CPU time."""
-    for name, kw in {"ppo": {}, **VARIANTS}.items():
+def profile_ppo(
+    space: SearchSpace, learner: Any, names: list[str], seed: int = 0, rounds: int = 2
+) -> None:
+    """Print where ``rounds`` rounds of PPO (``"ppo"``: the library's defaults, or variants
+    of :data:`VARIANTS`) spend their CPU time, and the reward scale of its environment."""
+    for name in names:
+        kw = VARIANTS.get(name, {})
         p = PPOVariant(acquisition="ucb", kappa=2.0, seed=seed, **kw)
         learner.restart()
         for _ in range(rounds):
             p.propose(space, learner, 10, direction="maximize")
+            env = p.model_.get_env()
+            print(f"  reward offset {env.reward_offset_:.3f} scale {env.reward_scale_:.3f}")
         print(f"{name}: best {learner.best_:.3f} after {learner.count_} evals")
         for r, d in enumerate(p.diagnostics_):
             print(f"  round {r}: {d}")

@@ -247,7 +247,10 @@ def run_one(job: tuple) -> dict:
         tracker.restart()
         with contextlib.suppress(OutOfBudgetError):
             runner(space, tracker, seed)
-    diag = getattr(getattr(runner, "policy", None), "diagnostics_", None)
+    policy = getattr(runner, "policy", None)
+    diag = getattr(policy, "diagnostics_", None)
+    if diag is not None and policy.unfinished_round() is not None:
+        diag = [*diag, policy.unfinished_round()]
     return {
         "space": case_name,
         "learner": learner_name,
@@ -255,21 +258,25 @@ def run_one(job: tuple) -> dict:
         "seed": seed,
         "trace": np.asarray(tracker.trace_),
         "best_x": tracker.best_x_,
+        "max_seconds": max_seconds,
         "diag": diag,
     }
 
 
-def checkpoints(trace: np.ndarray, max_evals: int) -> dict[str, float]:
-    """Best UCB at each evaluation and CPU-time checkpoint (NaN: not reached)."""
+def checkpoints(trace: np.ndarray, max_evals: int, max_seconds: float) -> dict[str, float]:
+    """Best UCB at each evaluation and CPU-time checkpoint (NaN: not reached, or past a
+    time cap that stopped the run)."""
     out = {}
     total, cpu_end = trace[-1, 0], trace[-1, 1]
+    evals_cap = total >= max_evals
     for b in EVAL_CHECKS:
         ok = trace[:, 0] <= b
-        reached = total >= b or total >= max_evals
+        reached = total >= b or evals_cap
         out[f"@{b // 1000}k"] = trace[ok, 3][-1] if ok.any() and reached else np.nan
     for t in TIME_CHECKS:
         ok = trace[:, 1] <= t
-        out[f"@{t:g}s"] = trace[ok, 3][-1] if ok.any() else np.nan
+        run = t <= max_seconds or evals_cap
+        out[f"@{t:g}s"] = trace[ok, 3][-1] if ok.any() and run else np.nan
     out["evals"] = total
     out["cpu_s"] = cpu_end
     out["evals_per_s"] = total / max(cpu_end, 1e-9)
@@ -306,11 +313,17 @@ def main() -> None:
     ap.add_argument("--n-results", type=int, default=150, help="real results per space")
     ap.add_argument("--max-evals", type=int, default=EVAL_CHECKS[-1])
     ap.add_argument("--max-seconds", type=float, default=TIME_CHECKS[-1])
+    ap.add_argument("--seeds-for", default="", help="per optimizer, e.g. ppo_warm=2")
+    ap.add_argument("--seconds-for", default="", help="per-optimizer CPU cap, e.g. tpe=10")
     ap.add_argument("--jobs", type=int, default=1, help="runs in parallel (one thread each)")
     ap.add_argument("--out", default="/tmp/h_runs/bench_acq_optimizers.csv")
     ap.add_argument("--resume", action="store_true", help="skip the runs already in --out")
     ap.add_argument("--quick", action="store_true", help="tiny budgets: a smoke test")
-    ap.add_argument("--profile-ppo", metavar="SPACE", help="time one PPO run's parts")
+    ap.add_argument(
+        "--profile-ppo",
+        metavar="SPACE",
+        help="time --seeds rounds of each PPO in --optimizers (default: the library's)",
+    )
     args = ap.parse_args()
     if args.quick:
         args.seeds, args.max_evals, args.max_seconds = 1, 4_000, 3.0
@@ -318,7 +331,8 @@ def main() -> None:
         from _ppo_variants import profile_ppo
 
         case, model = fitted_learner(args.profile_ppo, args.n_results, args.learners.split(",")[0])
-        profile_ppo(case.space, Tracker(model, 10**9, args.max_seconds), seed=0)
+        names = ["ppo"] if args.optimizers == "all" else args.optimizers.split(",")
+        profile_ppo(case.space, Tracker(model, 10**12, 10**9), names, rounds=args.seeds)
         return
     names = list(contenders()) if args.optimizers == "all" else args.optimizers.split(",")
     spaces, learners = args.spaces.split(","), args.learners.split(",")
@@ -337,14 +351,16 @@ def main() -> None:
                 f"{time.perf_counter() - t:.0f} s",
                 flush=True,
             )
+    seeds = {n: args.seeds for n in names} | _overrides(args.seeds_for, int)
+    seconds = {n: args.max_seconds for n in names} | _overrides(args.seconds_for, float)
     # seed-major: an interrupted run still has every optimizer on the first seeds
     jobs = [
-        (*fitted[sp, le], sp, le, opt, seed, args.max_evals, args.max_seconds)
+        (*fitted[sp, le], sp, le, opt, seed, args.max_evals, seconds[opt])
         for seed in range(args.seeds)
         for sp in spaces
         for le in learners
         for opt in names
-        if (sp, le, opt, seed) not in have
+        if seed < seeds[opt] and (sp, le, opt, seed) not in have
     ]
     if not done and out.exists():
         out.unlink()
@@ -352,7 +368,7 @@ def main() -> None:
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:
         for res in pool.map(run_one, jobs):
             row = {k: res[k] for k in ("space", "learner", "optimizer", "seed")}
-            row |= checkpoints(res["trace"], args.max_evals)
+            row |= checkpoints(res["trace"], args.max_evals, res["max_seconds"])
             rows.append(row)
             _append_row(out, row, res["diag"])
             print(
@@ -365,6 +381,12 @@ def main() -> None:
         for learner_name in learners:
             print_table(rows, space_name, learner_name)
     print(f"\nwrote {out} ({len(rows)} runs; per-round PPO diagnostics in {_diag_path(out)})")
+
+
+def _overrides(text: str, kind: type) -> dict:
+    """``"a=2,b=3"`` -> ``{"a": kind("2"), "b": kind("3")}``."""
+    pairs = [p.split("=") for p in text.split(",") if p]
+    return {name: kind(value) for name, value in pairs}
 
 
 def _diag_path(out: Path) -> Path:
