@@ -21,7 +21,7 @@ from metarl.study._storage import (
     requeue_stale,
 )
 from metarl.study._tell import tell_result
-from metarl.study._trainer import TrainerSpec
+from metarl.trainers import TrainerSpec
 
 
 def run_worker(
@@ -59,7 +59,7 @@ def run_worker(
     if not isinstance(storage, str):
         st = storage
     else:
-        from metarl.study._study import load_study_settings
+        from metarl.study._settings import load_study_settings
 
         settings = load_study_settings(storage, study_name).get(schema.SETTINGS, {})
         st = open_storage(
