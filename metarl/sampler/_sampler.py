@@ -109,24 +109,31 @@ class MetaRLSampler(BaseSampler):
     """An Optuna sampler driven by a meta-learner and a metarl search policy.
 
     ``optuna.create_study(sampler=MetaRLSampler())`` runs any objective (``trial.suggest_*``,
-    define-by-run, conditional parameters) unchanged, with ``n_jobs=1`` or more.
-
-    Args:
-        learner: a meta-learner or a ``make_learner`` name (default ``"gp"``).
-        policy: a search policy, a ``make_policy`` name, or ``"auto"``: ``"exhaustive"``
-            (exact argmax of the acquisition) where the design grid has at most
-            ``enumerable`` configs, else ``"ppo"``.
-        policy_kwargs: keyword arguments of a policy given by name (``"auto"`` without
-            them: UCB with kappa 2, ``metarl.agents.DEFAULT_POLICY_KWARGS``).
+    define-by-run, conditional parameters) unchanged, with ``n_jobs=1`` or more. Each batch
+    of proposals is one :func:`metarl.loop.refine` round, the round ``Study`` and ``metarl
+    compare`` run, on the completed trials (failed and running ones excluded).
 
     The defaults are the best configuration metarl measured under ``PROTOCOL.md``
     (``docs/RESULTS.md``): a GP meta-learner refitted after every result, one proposal per
     fit, the exact argmax of UCB (kappa 2) over the design grid, and PPO where the grid is
     too large to enumerate.
+
+    The startup trials come from ``independent_sampler``, not from the loop's
+    :func:`~metarl.loop.initial_design`: a define-by-run objective reveals its space only
+    through its trials, and the design needs the space before the first one.
+
+    Args:
+        learner: a meta-learner or a ``make_learner`` name (default ``"gp"``).
+        policy: a search policy, a ``make_policy`` name, or ``"auto"``: ``"exhaustive"``
+            (exact argmax of the acquisition) where the design grid has at most
+            ``enumerable`` configs, else ``"ppo"`` (:func:`metarl.loop.make_search_policy`).
+        policy_kwargs: keyword arguments of a policy given by name (``"auto"`` without
+            them: UCB with kappa 2, ``metarl.loop.default_policy_kwargs``).
         n_startup_trials: completed trials sampled by ``independent_sampler`` first.
         batch_size: configs proposed per learner fit; they are handed out to the next trials
             until a new result arrives.
-        seed: seed of the policy and of the default independent sampler.
+        seed: seed of the policy, of the learner's fits and of the default independent
+            sampler.
         independent_sampler: for startup trials and parameters outside the inferred space
             (default ``RandomSampler(seed)``).
         enumerable: the grid size up to which ``"auto"`` searches exhaustively.
