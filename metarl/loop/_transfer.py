@@ -169,11 +169,8 @@ def _from_runs(data: Any, space: SearchSpace) -> tuple[np.ndarray, np.ndarray, n
     y = np.asarray(data.y, dtype=np.float64)
     if y.ndim != 1:
         raise ValueError(f"transfer: {data.source}: expected one target, got {y.shape[1]}")
-    M = space.snap_to_grid(data.M)
     ctx = data.context if space.context else [{} for _ in data.configs]
-    codes = _context_codes(space, ctx) if space.context else None
-    X = space.encode_matrix(M, codes)
-    return X, y, np.asarray([context_label(c) for c in ctx], dtype=object).astype(str)
+    return _encode(space, data.M, ctx), y, _labels(ctx)
 
 
 def _from_configs(
@@ -183,20 +180,22 @@ def _from_configs(
         raise ValueError(f"transfer: {len(configs)} configs but {len(y)} values")
     params = [{k: v for k, v in c.items() if k in space.params} for c in configs]
     ctx = [{**space.context_values, **{k: c[k] for k in space.context if k in c}} for c in configs]
-    M = space.snap_to_grid(space.to_matrix(params)) if configs else np.empty((0, space.n_columns))
-    X = space.encode_matrix(M, _context_codes(space, ctx) if space.context else None)
+    M = space.to_matrix(params) if configs else np.empty((0, space.n_columns))
+    X = _encode(space, M, ctx)
     _check_width(X, space, label)
-    return X, y, np.asarray([context_label(c) for c in ctx], dtype=str)
+    return X, y, _labels(ctx)
 
 
-def _context_codes(space: SearchSpace, contexts: list[dict[str, Any]]) -> np.ndarray:
-    C = np.empty((len(contexts), len(space.context)), dtype=np.float64)
-    for j, (name, p) in enumerate(space.context.items()):
-        for r, ctx in enumerate(contexts):
-            if name not in ctx:
-                raise ValueError(f"transfer: a config has no value for context {name!r}")
-            C[r, j] = p.from_value(ctx[name])[0]
-    return C
+def _encode(space: SearchSpace, M: np.ndarray, contexts: list[dict[str, Any]]) -> np.ndarray:
+    """Features of ``M`` snapped to the design grid, each row with its own context."""
+    configs = space.to_configs(space.snap_to_grid(M))
+    if not configs:
+        return np.empty((0, space.encoded_width), dtype=np.float32)
+    return space.encode([{**c, **ctx} for c, ctx in zip(configs, contexts)])
+
+
+def _labels(contexts: list[dict[str, Any]]) -> np.ndarray:
+    return np.asarray([context_label(c) for c in contexts], dtype=str).reshape(len(contexts))
 
 
 def _check_width(X: np.ndarray, space: SearchSpace, label: str) -> None:
