@@ -138,7 +138,8 @@ def refine(
         fitted learner and the round's record.
 
     Raises:
-        RuntimeError: the policy proposed a config already seen.
+        ValueError: ``k`` is not a positive integer.
+        RuntimeError: the policy proposed a config already seen, or one twice.
     """
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k={k!r}: expected a positive integer")
