@@ -16,6 +16,7 @@ import signal
 import threading
 import time
 import traceback
+import warnings
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -335,9 +336,13 @@ class DaskExecutor(Executor):
         n_workers: calls in flight at a time (default: the cluster's thread count).
         default_timeout: the limit of calls without a ``timeout`` (default
             :class:`~metarl.study.AutoTimeout`).
+        restart_hung: restart the Dask worker running a call past its limit (Dask cannot
+            interrupt a running task, and a hung one would hold its worker for good). Default:
+            True for the executor's own cluster; on a cluster of yours, a restart also
+            reruns that worker's other tasks elsewhere, so it is off unless you ask for it.
 
-    A call past its limit is cancelled and recorded as failed; Dask cannot interrupt a task
-    that is already running, so the worker finishes it and the result is discarded.
+    A call past its limit is cancelled and recorded as failed. Its limit counts from its
+    submission (Dask does not say when a task starts).
     """
 
     def __init__(
@@ -345,6 +350,7 @@ class DaskExecutor(Executor):
         client: Any = None,
         n_workers: int | None = None,
         default_timeout: AutoTimeout | None = None,
+        restart_hung: bool | None = None,
     ) -> None:
         try:
             import distributed
@@ -362,6 +368,8 @@ class DaskExecutor(Executor):
         elif isinstance(client, str):
             client = distributed.Client(client)
         self.client = client
+        self.restart_hung = self._own is not None if restart_hung is None else restart_hung
+        self._restarts: list[threading.Thread] = []
         if n_workers is None:
             n_workers = max(1, sum(client.nthreads().values()))
         self.n_workers = n_workers
@@ -374,6 +382,8 @@ class DaskExecutor(Executor):
         dfut = self.client.submit(timed_call, trainer, dict(config), pure=False)
 
         def done(f: Any) -> None:
+            if f.cancelled():
+                return  # by the limit, which fails ``out`` with its reason
             try:
                 result = f.result()
             except BaseException as e:  # noqa: BLE001 - a trainer failure, or cancelled
@@ -383,7 +393,12 @@ class DaskExecutor(Executor):
             settle(out, result)
 
         def cancel() -> bool:
+            hung = [w for w, keys in self.client.processing().items() if dfut.key in keys]
             dfut.cancel()
+            if self.restart_hung and hung:  # in the background: a restart takes seconds
+                t = threading.Thread(target=self._restart, args=(hung,), daemon=True)
+                self._restarts.append(t)
+                t.start()
             return True
 
         dfut.add_done_callback(done)
@@ -391,7 +406,15 @@ class DaskExecutor(Executor):
         out._metarl_dask = dfut  # type: ignore[attr-defined] - keeps the task referenced
         return out
 
+    def _restart(self, workers: list[str]) -> None:
+        try:
+            self.client.restart_workers(workers, raise_for_error=False)
+        except Exception as e:  # noqa: BLE001 - the cluster may be shutting down
+            warnings.warn(f"metarl: cannot restart Dask workers {workers}: {e}", stacklevel=1)
+
     def shutdown(self) -> None:
+        for t in self._restarts:  # closing the cluster under a restart spills tracebacks
+            t.join(timeout=60)
         if self._own is not None:
             self.client.close()
             self._own.close()

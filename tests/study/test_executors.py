@@ -99,3 +99,16 @@ def test_process_executor_explicit_inf_timeout_means_no_limit(monkeypatch) -> No
     with ProcessExecutor(1, default_timeout=AutoTimeout(initial=0.001)) as ex:
         slow = ex.submit(TrainerSpec("import", "tests.study._trainers:quadratic"), CFG, math.inf)
         assert slow.result(timeout=120)["loss"] == 0.3
+
+
+@pytest.mark.slow
+def test_dask_executor_restarts_the_worker_of_a_hung_call() -> None:
+    pytest.importorskip("distributed")
+    # 10 s: the limit counts from submission, and the restart takes a few seconds
+    auto = AutoTimeout(floor=10.0, initial=10.0)
+    with make_executor("dask", 1, default_timeout=auto) as ex:
+        hung = ex.submit(TrainerSpec("import", "tests.study._trainers:hang"), CFG)
+        with pytest.raises(TrainerError, match=r"timed out .*default limit"):
+            hung.result(timeout=120)
+        ok = ex.submit(TrainerSpec("import", "tests.study._trainers:quadratic"), CFG)
+        assert ok.result(timeout=120)["loss"] == 0.3  # the only worker was freed
