@@ -31,11 +31,7 @@ from metarl.loop import initial_design, load_transfer, make_search_policy, refin
 from metarl.space import SearchSpace, config_from_optuna_params
 from metarl.study import _schema as schema
 from metarl.study._executors import Executor, make_executor
-from metarl.study._settings import (
-    check_settings,
-    create_or_load,
-    load_study_settings,  # noqa: F401 - for metarl.study._worker
-)
+from metarl.study._settings import check_settings, create_or_load
 from metarl.study._storage import (
     Heartbeat,
     artifacts_dir,
