@@ -122,7 +122,10 @@ def device_topk(
             encoded matrix) rather than by a matmul of the encoding. Default: always on
             CPU, on CUDA when the first layer is at most 64 wide (a wide first layer is a
             better use of the GPU's matmul units than of its gathers).
-        compile: ``torch.compile`` the scoring function (a string is the mode).
+        compile: ``torch.compile`` the scoring (a string is the mode). Factored, the
+            whole map from the random numbers to the scores is one graph
+            (:meth:`TorchScorer.for_uniforms`); the last chunk is drawn full-size then cut,
+            so that one shape is compiled.
         workers: CPU threads, each drawing and scoring its own chunks with one torch
             thread (torch's own intra-op threads are set to 1 meanwhile). Chunks of a few
             thousand configs are many small ops: split over threads inside each op, every
@@ -161,8 +164,14 @@ def device_topk(
 
     def scan(w: int) -> None:
         sampler, pool = samplers[w], pools[w]
-        score_codes = scorer.for_sampler(sampler, factored=factored)
         with torch.inference_mode():  # thread-local: entered in each worker
+            if compile and factored:  # one compiled graph from the random numbers on
+                fused = scorer.for_uniforms(sampler)
+                for size in sizes[w::workers]:
+                    u = sampler.draw_uniforms(chunk)  # full chunks: one shape, one compile
+                    pool.add(fused(u)[:size], lambda i, u=u: sampler.encode_uniforms(u.take(i)))
+                return
+            score_codes = scorer.for_sampler(sampler, factored=factored)
             for size in sizes[w::workers]:
                 draw = sampler.sample_codes(size)
                 pool.add(score_codes(draw), lambda i, d=draw: sampler.encode(d.take(i)))

@@ -25,7 +25,7 @@ from torch import nn
 
 from metarl.learners._acquisition import ACQUISITION_KINDS, AcquisitionKind, check_direction
 from metarl.learners._base import MetaLearner
-from metarl.space._torch import Codes, TorchSampler
+from metarl.space._torch import Codes, TorchSampler, Uniforms
 from metarl.type_aliases import Direction
 
 
@@ -194,11 +194,7 @@ class TorchScorer:
         """
         if not factored:
             return lambda draw: self(sampler.encode(draw))
-        if sampler.rows.shape[1] != self.weight.shape[0]:
-            raise ValueError(
-                f"the sampler encodes {sampler.rows.shape[1]} features but the learner was "
-                f"fitted on {self.weight.shape[0]}"
-            )
+        self._check_width(sampler)
         W = self.model.weight
         table = torch.as_tensor(sampler.rows @ W, dtype=self.dtype, device=self.device)
         bias = self.model.bias + sampler.context_row @ W
@@ -222,6 +218,55 @@ class TorchScorer:
             return fn(draw.codes, draw.dense.to(self.dtype))
 
         return score_codes
+
+    def for_uniforms(self, sampler: TorchSampler) -> Callable[[Uniforms], torch.Tensor]:
+        """A function scoring the configs of ``sampler``'s :class:`Uniforms`: the draw's
+        map to codes (:meth:`TorchSampler.parts`), the gathered first layer and the head
+        as one function of the random numbers.
+
+        With ``compile`` it is one ``torch.compile`` graph: the conditions, the gathers
+        and their sum fuse into a few kernels, and neither the codes nor the encoding is
+        written to memory. Eager, it is slower than :meth:`for_sampler` (the gathers are
+        separate ops); it is the reference the compiled graph must match.
+        """
+        self._check_width(sampler)
+        W = self.model.weight
+        table = torch.as_tensor(sampler.rows @ W, dtype=self.dtype, device=self.device)
+        bias = self.model.bias + sampler.context_row @ W
+        bias_t = torch.as_tensor(bias, dtype=self.dtype, device=self.device)
+        dense_w = torch.as_tensor(W[sampler.dense_columns], dtype=self.dtype, device=self.device)
+        offsets = [g.offset for g in sampler.groups]
+        byte_offsets = {
+            g: torch.as_tensor(offsets[g : g + 64], dtype=torch.int64, device=self.device)
+            for g in range(len(offsets))
+        }
+
+        def score(u: Uniforms) -> torch.Tensor:
+            blocks, dense = sampler.parts(u)
+            Z = bias_t.expand(len(u), -1)
+            for g, c in blocks:
+                if c.dim() == 1:
+                    Z = Z + table[c.long() + offsets[g]]
+                else:  # a Subset's byte groups
+                    Z = Z + table[c.long() + byte_offsets[g][: c.shape[1]]].sum(1)
+            if dense:
+                Z = torch.addmm(Z, torch.stack(dense, 1).to(self.dtype), dense_w)
+            return self._acquisition(Z)
+
+        fn = self._maybe_compile(score)
+
+        @torch.inference_mode()
+        def score_uniforms(u: Uniforms) -> torch.Tensor:
+            return fn(u)
+
+        return score_uniforms
+
+    def _check_width(self, sampler: TorchSampler) -> None:
+        if sampler.rows.shape[1] != self.weight.shape[0]:
+            raise ValueError(
+                f"the sampler encodes {sampler.rows.shape[1]} features but the learner was "
+                f"fitted on {self.weight.shape[0]}"
+            )
 
 
 def torch_scorer(learner: MetaLearner, **kwargs) -> TorchScorer:

@@ -50,6 +50,27 @@ class Codes(NamedTuple):
         return Codes(self.codes[index], self.dense[:, index])
 
 
+class Uniforms(NamedTuple):
+    """The random numbers of a chunk of configs (see :meth:`TorchSampler.draw_uniforms`).
+
+    Attributes:
+        U: ``(n_uniforms, n)`` float32 uniforms (table options, continuous Floats).
+        U64: ``(n_wide, n)`` float64 uniforms (Integers drawn as numbers).
+        words: ``(n, n_words)`` int64 random bits (Subset items).
+    """
+
+    U: torch.Tensor
+    U64: torch.Tensor
+    words: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.words.shape[0]
+
+    def take(self, index: torch.Tensor) -> Uniforms:
+        """The configs at ``index`` (a 1-D index tensor)."""
+        return Uniforms(self.U[:, index], self.U64[:, index], self.words[index])
+
+
 @dataclass
 class _Group:
     """A table of rows one code selects: ``rows[c]`` is a full-width encoding vector."""
@@ -76,6 +97,7 @@ class _Plan:
     active_group: int = -1  # group of its active bit (subset and dense kinds)
     dense: int = -1  # its dense column (dense kinds)
     values: np.ndarray | None = None  # value of each table option (condition keys)
+    n_options: int = 0  # len(values), an int: the traced code reads no numpy
     uniform: int = -1  # its row of the float32 uniforms (table, float)
     wide: int = -1  # its row of the float64 uniforms (int, logint)
     words: slice = field(default_factory=lambda: slice(0))  # its random words (subset)
@@ -143,6 +165,9 @@ class TorchSampler:
         for g in self.groups:
             g.offset, n_rows = n_rows, n_rows + len(g.rows)
         self.rows = np.concatenate([g.rows for g in self.groups])
+        self._offsets = torch.as_tensor(
+            [g.offset for g in self.groups], dtype=torch.int32, device=self.device
+        )
         # per group: every row restricted to the group's columns, transposed so that a
         # gather of codes writes whole rows of the transposed encoding
         self._tables = [
@@ -203,6 +228,7 @@ class TorchSampler:
             )
             rows = self._unit_rows(len(values) + 1, fs, np.vstack([feats, 0 * feats[:1]]))
             plan.group, plan.values = self._add_group(rows, fs), values
+            plan.n_options = len(values)
             plan.uniform, self._n_uniforms = self._n_uniforms, self._n_uniforms + 1
             return plan
         if p.active_if:  # the active bit of a subset or a dense parameter: 0 or 1
@@ -248,12 +274,14 @@ class TorchSampler:
 
     # ------------------------------------------------------------------ sampling
     def sample_codes(self, n: int) -> Codes:
-        """``n`` uniform configs as :class:`Codes` (integer codes and dense columns).
+        """``n`` uniform configs as :class:`Codes` (integer codes and dense columns)."""
+        return self.codes_from_uniforms(self.draw_uniforms(n))
 
-        A few generator calls per chunk (a block of float32 uniforms, random words for the
-        Subsets, float64 uniforms for wide Integers); the rest is a deterministic map of
-        them (:meth:`codes_from_uniforms`).
-        """
+    def draw_uniforms(self, n: int) -> Uniforms:
+        """The random numbers of ``n`` configs: three generator calls (float32 uniforms,
+        float64 uniforms for wide Integers, 64-bit words for the Subsets' items), Subset
+        rows below ``min_size`` redrawn. The configs are a deterministic map of them
+        (:meth:`parts`, :meth:`codes_from_uniforms`)."""
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
         gen, dev = self.generator, self.device
@@ -261,7 +289,7 @@ class TorchSampler:
         U64 = torch.rand((self._n_wide, n), generator=gen, device=dev, dtype=torch.float64)
         words = self._words(n)
         self._redraw_short_subsets(words)
-        return self.codes_from_uniforms(U, U64, words)
+        return Uniforms(U, U64, words)
 
     def _words(self, n: int) -> torch.Tensor:
         """(n, n_words) int64 random words, each Subset's items in its own words' low bits
@@ -291,28 +319,47 @@ class TorchSampler:
             redo = short.nonzero()[:, 0]
             words[redo] = self._words(len(redo))
 
-    def codes_from_uniforms(self, U: torch.Tensor, U64: torch.Tensor, words: torch.Tensor) -> Codes:
-        """The configs that uniforms and random words stand for (a deterministic map).
+    def parts(self, u: Uniforms) -> tuple[list[tuple[int, torch.Tensor]], list[torch.Tensor]]:
+        """The configs that uniforms ``u`` stand for, as pure tensor functions of them.
 
         A table option is ``floor(u * k)`` (float32 ``u``: a bias below ``k / 2**24``), a
         continuous Float's encoding is ``u`` itself, a wide Integer comes from a float64
         ``u`` as ``Integer.sample_columns`` draws it, a Subset's bits are the words' bits;
-        the conditions then zero the inactive parts.
+        the conditions then send the inactive parts to their zero rows.
+
+        Returns:
+            ``blocks``: ``(group, local codes)`` pairs, the codes ``(n,)`` int32 (one group)
+            or ``(n, w)`` uint8 (a Subset's ``w`` byte groups from ``group`` on); add the
+            groups' offsets for rows of :attr:`rows`. ``dense``: one ``(n,)`` float32 scaled
+            value per dense column (zero where inactive).
         """
-        n = words.shape[0]
-        raw = words.view(torch.uint8)  # (n, 8 * n_words): 8 items per byte
-        codes = torch.empty((n, len(self.groups)), dtype=torch.int32, device=self.device)
-        dense = torch.empty((len(self.dense_columns), n), device=self.device)
+        raw = u.words.view(torch.uint8)  # (n, 8 * n_words): 8 items per byte
+        blocks: list[tuple[int, torch.Tensor]] = []
+        dense: list[torch.Tensor] = []
         keys: list[torch.Tensor | None] = []  # option index or value, for the conditions
         actives: list[torch.Tensor | None] = []  # None: always active
         for plan in self.plans:
             active = self._activity(plan, keys, actives)
             actives.append(active)
-            keys.append(self._draw(plan, U, U64, raw, codes, dense, active))
+            keys.append(self._draw(plan, u, raw, blocks, dense, active))
             if active is not None and plan.active_group >= 0:
-                g = plan.active_group
-                torch.add(active, self.groups[g].offset, out=codes[:, g])
-        return Codes(codes, dense)
+                blocks.append((plan.active_group, active.to(torch.int32)))
+        return blocks, dense
+
+    def codes_from_uniforms(self, u: Uniforms) -> Codes:
+        """:class:`Codes` of the configs that uniforms ``u`` stand for (see :meth:`parts`)."""
+        blocks, dense = self.parts(u)
+        n = len(u)
+        codes = torch.empty((n, len(self.groups)), dtype=torch.int32, device=self.device)
+        for g, c in blocks:  # each block written once, with its groups' offsets
+            if c.dim() == 1:
+                torch.add(c, self.groups[g].offset, out=codes[:, g])
+            else:
+                offsets = self._offsets[g : g + c.shape[1]]
+                torch.add(c, offsets, out=codes[:, g : g + c.shape[1]])
+        if dense:
+            return Codes(codes, torch.stack(dense))
+        return Codes(codes, torch.empty((0, n), device=self.device))
 
     def _activity(
         self, plan: _Plan, keys: list[torch.Tensor | None], actives: list[torch.Tensor | None]
@@ -327,52 +374,45 @@ class TorchSampler:
             else:
                 ok = torch.isin(key, allowed)
             if actives[parent] is not None:
-                ok &= actives[parent]
+                ok = ok & actives[parent]
             active = ok if active is None else active & ok
         return active
 
     def _draw(
         self,
         plan: _Plan,
-        U: torch.Tensor,
-        U64: torch.Tensor,
+        u: Uniforms,
         raw: torch.Tensor,
-        codes: torch.Tensor,
-        dense: torch.Tensor,
+        blocks: list[tuple[int, torch.Tensor]],
+        dense: list[torch.Tensor],
         active: torch.Tensor | None,
     ) -> torch.Tensor | None:
-        """Fill the parameter's codes or dense column; return its condition key."""
+        """Append the parameter's codes or dense column; return its condition key."""
         p = plan.param
         if plan.kind == "subset":
-            rows = slice(plan.group, plan.group + plan.bytes.stop - plan.bytes.start)
             b = raw[:, plan.bytes]
             if active is not None:  # inactive: byte 0, the all-zero row
                 b = b * active[:, None]
-            offsets = [g.offset for g in self.groups[rows]]
-            torch.add(b, torch.as_tensor(offsets, device=self.device), out=codes[:, rows])
+            blocks.append((plan.group, b))
             return None
-        u = U[plan.uniform] if plan.uniform >= 0 else U64[plan.wide]
+        x = u.U[plan.uniform] if plan.uniform >= 0 else u.U64[plan.wide]
         if plan.kind == "table":
-            k, offset = len(plan.values), self.groups[plan.group].offset  # k: inactive row
-            key = torch.clamp_max((u * k).to(torch.int32), k - 1)
+            k = plan.n_options  # also the inactive row
+            key = torch.clamp_max((x * k).to(torch.int32), k - 1)
             # inactive: row k; arithmetic rather than torch.where (several times faster on CPU)
-            idx = key if active is None else k - (k - key) * active
-            torch.add(idx, offset, out=codes[:, plan.group])
+            blocks.append((plan.group, key if active is None else k - (k - key) * active))
             return key if plan.is_parent else None
-        out = dense[plan.dense]
         if plan.kind == "float":
-            out.copy_(u)
-            key = _unscale(p, u.double()) if plan.is_parent else None
+            value = x
+            key = _unscale(p, x.double()) if plan.is_parent else None
         else:  # integers: float64 uniforms (float32 has too few levels for wide ranges)
             if plan.kind == "int":
-                v = torch.floor(p.low + u * (p.high - p.low + 1)).clamp_max(p.high)
+                key = torch.floor(p.low + x * (p.high - p.low + 1)).clamp_max(p.high)
             else:
                 lo, hi = math.log(p.low - 0.5), math.log(p.high + 0.5)
-                v = torch.clamp(torch.round(torch.exp(lo + u * (hi - lo))), p.low, p.high)
-            out.copy_(_scale(p, v))
-            key = v
-        if active is not None:
-            out.mul_(active)
+                key = torch.clamp(torch.round(torch.exp(lo + x * (hi - lo))), p.low, p.high)
+            value = _scale(p, key).float()
+        dense.append(value if active is None else value * active)
         return key
 
     def encode(self, draw: Codes) -> torch.Tensor:
@@ -390,6 +430,10 @@ class TorchSampler:
         if self._context is not None:
             Xt[self._context_start :] = self._context
         return Xt.T
+
+    def encode_uniforms(self, u: Uniforms) -> torch.Tensor:
+        """The encoded matrix of the configs that uniforms ``u`` stand for."""
+        return self.encode(self.codes_from_uniforms(u))
 
     def sample(self, n: int) -> torch.Tensor:
         """``n`` uniform configs as their ``(n, encoded_width)`` encoding on the device."""

@@ -82,6 +82,26 @@ def test_factored_scores_equal_dense_scores(space, learners, name, grid):
     np.testing.assert_array_equal(scorer.for_sampler(sampler, factored=False)(draw), dense)
 
 
+@pytest.mark.parametrize("name", ["linear", "mlp1"])
+def test_scores_from_uniforms_equal_scores_from_codes(space, learners, name):
+    sampler = TorchSampler(space, seed=4)
+    u = sampler.draw_uniforms(3000)
+    scorer = TorchScorer(learners[name], acquisition="ucb")
+    from_codes = scorer.for_sampler(sampler)(sampler.codes_from_uniforms(u))
+    np.testing.assert_allclose(scorer.for_uniforms(sampler)(u), from_codes, atol=2e-5)
+
+
+@pytest.mark.slow
+def test_compiled_device_topk_finds_the_exact_top():
+    space = SearchSpace({"a": Categorical(list("abcd")), "b": Integer(1, 5), "d": Boolean()})
+    M = np.concatenate(list(space.enumerate()))
+    X = space.encode_matrix(M)
+    learner = LinearLearner().fit(X, X @ np.random.default_rng(2).normal(size=X.shape[1]))
+    top_M, _ = _exact_top(space, learner, 4, kind="mean")
+    got = device_topk(space, learner, 5000, 4, seed=0, chunk=1024, compile=True)
+    np.testing.assert_array_equal(got.matrix, top_M)
+
+
 def test_bfloat16_scores_are_close(space, learners):
     X = TorchSampler(space, seed=2).sample(2000)
     exact = TorchScorer(learners["mlp"], acquisition="ucb")(X)

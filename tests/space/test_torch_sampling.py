@@ -106,6 +106,12 @@ def test_codes_are_rows_summed(space):
     rows[:, sampler.dense_columns] += draw.dense.T.numpy()
     np.testing.assert_allclose(rows + sampler.context_row, X, atol=1e-6)
     np.testing.assert_array_equal(sampler.encode(draw.take(torch.arange(5))).numpy(), X[:5])
+    # configs are a function of their random numbers: a subset of them, the same configs
+    u = sampler.draw_uniforms(1000)
+    rows = torch.tensor([3, 999, 0])
+    np.testing.assert_array_equal(
+        sampler.encode_uniforms(u.take(rows)).numpy(), sampler.encode_uniforms(u)[rows].numpy()
+    )
 
 
 def test_seeds_dtype_and_errors(space):
