@@ -15,7 +15,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--idle-timeout", type=float, default=30.0, help="stop after S seconds with no work"
     )
-    p.add_argument("--timeout", type=float, default=None, help="seconds per trainer call")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds per trainer call (default: the study's, else an adaptive limit: an hour "
+        "until a call succeeds, then 10 x the slowest successful call, at least a minute)",
+    )
     p.add_argument(
         "--heartbeat-interval",
         type=int,
