@@ -13,8 +13,11 @@ Stages, each in configs/s (wall clock, the device synchronised):
   score factored   TorchScorer.for_sampler on drawn codes (gathered first-layer rows)
   end-to-end       device_topk: draw, score and keep the top 10, in chunks, decoded at
                    the end (the path a surrogate_sampling proposal takes)
+  draw+score fused with --compile: the random numbers' map to configs, the gathered first
+                   layer and the head as one torch.compile graph (TorchScorer.for_uniforms);
+                   the end-to-end rows then compile too (factored: the fused graph)
 
-    python benchmarks/bench_scoring.py                      # CPU (2 threads), CUDA if present
+    python benchmarks/bench_scoring.py                      # CPU (2 workers), CUDA if present
     python benchmarks/bench_scoring.py --devices cuda --n 4294967296 --chunk 16777216
     python benchmarks/bench_scoring.py --learners mlp --kinds mean,ucb --compile
 """
@@ -113,6 +116,10 @@ def bench_device(args: argparse.Namespace, space: SearchSpace, device: torch.dev
             )
             score = {True: scorer.for_sampler(sampler), False: scorer}
             inputs = {True: draw, False: X.to(dtype)}
+            if args.compile:  # the draw's map, the gathers and the head: one graph
+                fused = scorer.for_uniforms(sampler)
+                r = stage(lambda f=fused: len(f(sampler.draw_uniforms(chunk))))
+                row(label, name, dt, f"draw+score fused ({kind})", r)
             for fac in (False, True):
                 r = stage(lambda f=score[fac], x=inputs[fac]: len(f(x)))
                 row(label, name, dt, f"score {'factored' if fac else 'dense'} ({kind})", r)
