@@ -10,6 +10,7 @@ hung call fails and frees its worker whatever the settings.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import logging
 import multiprocessing as mp
 import queue
 import signal
@@ -361,8 +362,13 @@ class DaskExecutor(Executor):
         self.default_timeout = default_timeout or AutoTimeout()
         self._own = None
         if client is None:
+            # Dask's logs would repeat each trainer failure with a traceback; the study
+            # stores every failure with its reason
             self._own = distributed.LocalCluster(
-                n_workers=n_workers or 2, threads_per_worker=1, processes=True
+                n_workers=n_workers or 2,
+                threads_per_worker=1,
+                processes=True,
+                silence_logs=logging.CRITICAL,
             )
             client = distributed.Client(self._own)
         elif isinstance(client, str):
@@ -389,6 +395,10 @@ class DaskExecutor(Executor):
             except BaseException as e:  # noqa: BLE001 - a trainer failure, or cancelled
                 settle(out, error=TrainerError(_error_text(e)))
                 return
+            finally:
+                # the scheduler would recompute a held result whose worker restarts: a
+                # second trainer call for nothing
+                f.release()
             self._succeeded(result)
             settle(out, result)
 
