@@ -146,7 +146,9 @@ class RGPE(MetaLearner):
             stricter.
         target_transform: the target GP's transform (``"auto"``, ``"log"``, ``"rank"``,
             ``"none"``).
-        random_state: seed of the bootstrap, the subsampling and the GPs' starts.
+        random_state: seed of the bootstrap and of the target GP's starts. A past GP's
+            subsample and starts are seeded by a digest of its data, so that it is the same
+            model, found in the cache, whatever the seed of the learner that asks for it.
 
     Fitted attributes: ``n_features_in_``, ``n_targets_``, ``target_names_``;
     ``past_groups_`` (labels), ``past_models_`` (a :class:`GPLearner` each),
@@ -242,7 +244,9 @@ class RGPE(MetaLearner):
     def _add_past(self, group: Hashable, X: np.ndarray, Y: np.ndarray) -> None:
         """Fit (or fetch from the cache) the GP of one past dataset."""
         Z = _normal_scores(Y)  # on the full dataset: the best estimate of each point's quantile
-        data_key = _digest(X, Z, self.random_state)
+        # seeded by the data alone, not random_state: a caller that reseeds the learner every
+        # round (the refinement round does) must still find last round's models
+        data_key = _digest(X, Z)
         if len(Z) > self.max_past_points:
             rng = np.random.default_rng(int(data_key[:8], 16))
             keep = np.sort(rng.choice(len(Z), int(self.max_past_points), replace=False))

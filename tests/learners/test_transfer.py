@@ -39,9 +39,9 @@ def test_past_models_are_fitted_once_and_cached():
     X, y, g = _data({"a": 1.0, "b": 1.0, "c": -1.0})
     first = _fit(X, y, g)
     assert (first.n_past_fitted_, first.n_past_cached_) == (3, 0)
-    # a later round: the same past data and more target rows -> no past model refitted
+    # a later round: the same past data, more target rows, another seed -> none refitted
     X2, y2, g2 = _data({"a": 1.0, "b": 1.0, "c": -1.0}, n_target=15)
-    second = _fit(X2, y2, g2)
+    second = RGPE(n_restarts=0, random_state=7).fit(X2, y2, groups=g2, target_group="target")
     assert (second.n_past_fitted_, second.n_past_cached_) == (0, 3)
     assert all(m1 is m2 for m1, m2 in zip(first.past_models_, second.past_models_))
     # one past dataset changes: only its model is refitted

@@ -1,0 +1,196 @@
+"""Transfer from many past datasets: per-round cost and search quality, RGPE vs the pooled GP.
+
+Cost (default): 20 past datasets x 500 noisy evaluations each, built from the NAS-Bench-201
+tables (each past dataset: one of the family's tables, its own random configs and its own
+noise draws). A round is ``fit`` on every past point plus the target's rows so far, then the
+predicted mean on the target's whole 15,625-config table (what the ``exhaustive`` policy
+scores every round) and on 10**5 random encodings (what a sampling policy scores). The
+first round fits every past GP (cold cache); later rounds reuse them. The pooled GP (one GP
+on every point, the library's default with transfer data) is timed at smaller pooled sizes
+and its fit extrapolated as O(n^3). Wall and CPU seconds: the machine may be shared.
+
+    python benchmarks/bench_transfer.py
+    python benchmarks/bench_transfer.py --past 20 --points 500 --pooled-sizes 1000,2000
+
+Quality (``--quality``): the transfer protocol of PROTOCOL.md through ``metarl compare``
+(``run_comparison``), the pooled-GP ``default`` against ``default`` with ``learner=rgpe``,
+regret @10/@25 and seconds per run, per task::
+
+    python benchmarks/bench_transfer.py --quality --tasks 'hpolib/*' --seeds 3 \
+        --policies 'default,rgpe=default(learner=rgpe)' --out runs/transfer_rgpe_hpolib
+
+Importing this module registers the learner ``"rgpe"`` when the registry lacks it, so that
+``metarl compare --import benchmarks.bench_transfer --policies 'rgpe=default(learner=rgpe)'``
+knows it too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from metarl.learners import available_learners, register_learner
+
+if "rgpe" not in available_learners():
+    register_learner("rgpe", "metarl.learners._transfer:RGPE")
+
+FAMILY = ("nasbench201/cifar10", "nasbench201/cifar100", "nasbench201/imagenet")
+TARGET = "nasbench201/cifar10"
+
+
+class Clock:
+    """Wall and process-CPU seconds of a block (CPU time is robust to a shared machine)."""
+
+    def __enter__(self) -> Clock:
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self._wall
+        self.cpu = time.process_time() - self._cpu
+
+    def __str__(self) -> str:
+        return f"{self.wall:.2f} / {self.cpu:.2f}"
+
+
+def past_datasets(n_past: int, n_points: int, seed: int = 0):
+    """``n_past`` datasets of ``n_points`` distinct random configs each: features (each with
+    its source table's context), noisy values and labels ``past00``, ``past01``, ..."""
+    from metarl.benchmarks import load_task
+
+    rng = np.random.default_rng(seed)
+    tasks = [load_task(name, seed) for name in FAMILY]
+    Xs, ys, gs = [], [], []
+    for k in range(n_past):
+        task = tasks[k % len(tasks)]
+        rows = rng.choice(task.n_configs, n_points, replace=False)
+        M = task.all_matrix()[rows]
+        Xs.append(task.space.encode_matrix(M))
+        ys.append(np.asarray(task.sample_observations(M, rng), dtype=np.float64))
+        gs.append(np.full(n_points, f"past{k:02d}"))
+    return np.concatenate(Xs), np.concatenate(ys), np.concatenate(gs)
+
+
+def cost(args: argparse.Namespace) -> None:
+    from metarl.benchmarks import load_task
+    from metarl.learners import GPLearner, group_normal_scores
+    from metarl.learners._transfer import RGPE, clear_transfer_cache
+
+    rng = np.random.default_rng(1)
+    X_past, y_past, g_past = past_datasets(args.past, args.points)
+    target = load_task(TARGET, 0)
+    table = target.space.encode_matrix(target.all_matrix())
+    order = rng.permutation(target.n_configs)
+    print(
+        f"{args.past} past datasets x {args.points} points, target {TARGET}: table "
+        f"{table.shape[0]} x {table.shape[1]}, {args.n_random} fresh random encodings a round; "
+        "cells: wall / CPU seconds\n"
+    )
+    header = (
+        "| learner | round | target rows | fit | table mean | table mean+std | "
+        f"{args.n_random:.0e} random mean | fit + table mean | models weighted |"
+    )
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    clear_transfer_cache()
+    for r, n_t in enumerate(args.rounds):
+        M_t = target.all_matrix()[order[:n_t]]
+        X = np.concatenate([X_past, target.space.encode_matrix(M_t)])
+        y_t = np.asarray(target.sample_observations(M_t, rng), dtype=np.float64)
+        groups = np.concatenate([g_past, np.full(n_t, "target")])
+        y = group_normal_scores(np.concatenate([y_past, y_t]), groups)
+        random_X = target.space.encode_matrix(target.space.sample_matrix(args.n_random, rng))
+        with Clock() as fit:
+            learner = RGPE(random_state=0).fit(X, y, groups=groups, target_group="target")
+        with Clock() as mean:
+            learner.predict_standardized(table)
+        with Clock() as std:  # UCB's mean+std; the past means are cached by now, not the stds
+            learner.predict_standardized(table, return_std=True)
+        with Clock() as rand:  # a sampling policy's fresh candidates: nothing cached
+            learner.predict_standardized(random_X)
+        n_w = int((learner.weights_ > 0).sum())
+        print(
+            f"| RGPE | {r + 1}{' (cold)' if r == 0 else ''} | {n_t} | {fit} | {mean} | {std} "
+            f"| {rand} | {fit.wall + mean.wall:.2f} / {fit.cpu + mean.cpu:.2f} "
+            f"| {n_w} of {args.past + 1} |",
+            flush=True,
+        )
+    for n in args.pooled_sizes:
+        per = max(n // args.past, 1)
+        keep = np.concatenate([np.flatnonzero(g_past == g)[:per] for g in np.unique(g_past)])
+        y = group_normal_scores(y_past[keep], g_past[keep])
+        with Clock() as fit:
+            gp = GPLearner(random_state=0).fit(X_past[keep], y)
+        with Clock() as mean:
+            gp.predict_standardized(table)
+        with Clock() as rand:
+            gp.predict_standardized(
+                target.space.encode_matrix(target.space.sample_matrix(args.n_random, rng))
+            )
+        full = args.past * args.points
+        print(
+            f"| pooled GP | any | {len(keep)} pooled | {fit} | {mean} | — | {rand} | "
+            f"{fit.wall + mean.wall:.2f} / {fit.cpu + mean.cpu:.2f} | 1 |",
+            flush=True,
+        )
+        print(
+            f"(pooled fit extrapolated to {full} points as O(n^3): "
+            f"{fit.cpu * (full / len(keep)) ** 3 / 3600:.1f} CPU hours)"
+        )
+
+
+def quality(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from metarl.compare import run_comparison
+
+    runs = run_comparison(
+        args.tasks,
+        args.policies,
+        args.seeds,
+        args.budget,
+        out_dir=args.out,
+        batch_size=args.batch_size,
+        transfer=True,
+        n_jobs=args.n_jobs,
+        plugins=["benchmarks.bench_transfer"],
+        progress=False,
+    )
+    at = runs[runs["n_evals"].isin([10, 25])]
+    table = at.pivot_table(index=["task"], columns=["policy", "n_evals"], values="norm_regret")
+    table.loc["mean"] = table.mean()
+    secs = runs[runs["n_evals"] == runs["n_evals"].max()].groupby("policy")["seconds"].mean()
+    with pd.option_context("display.width", 200, "display.max_columns", 50):
+        print(table.round(3).to_string())
+    print("\nseconds per run (policy + learner, whole budget):")
+    print(secs.round(1).to_string())
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--quality", action="store_true", help="search quality instead of cost")
+    p.add_argument("--past", type=int, default=20, help="past datasets (cost)")
+    p.add_argument("--points", type=int, default=500, help="points per past dataset (cost)")
+    p.add_argument("--rounds", default="0,5,10,15,20,25,50", help="target rows per round")
+    p.add_argument("--n-random", type=int, default=10**5, help="random encodings predicted")
+    p.add_argument("--pooled-sizes", default="1000,2000", help="pooled GP sizes ('' to skip)")
+    p.add_argument("--tasks", default="hpolib/*", help="tasks (quality)")
+    p.add_argument("--policies", default="default,rgpe=default(learner=rgpe)")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--budget", type=int, default=25)
+    p.add_argument("--batch-size", type=int, default=5)
+    p.add_argument("--n-jobs", type=int, default=1)
+    p.add_argument("--out", default="runs/transfer_rgpe")
+    args = p.parse_args()
+    args.rounds = [int(v) for v in args.rounds.split(",")]
+    args.pooled_sizes = [int(v) for v in args.pooled_sizes.split(",") if v]
+    if args.quality:
+        quality(args)
+    else:
+        cost(args)
+
+
+if __name__ == "__main__":
+    main()
