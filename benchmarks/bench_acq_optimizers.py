@@ -218,6 +218,8 @@ def contenders() -> dict[str, Callable[[SearchSpace, Tracker, int], None]]:
             "evolution", n_evaluations=10**12, population_size=200, batch_size=200
         ),
         "local_search": run_policy("local_search"),
+        # agents/local_search.py's hybrid: hill climbing from PPO's proposals
+        "ppo_then_local": run_policy("ppo_then_local"),
         "smac_style": run_smac_style,
         "tpe": run_optuna("tpe"),
         # the library's PPOPolicy with its defaults; the subclass only adds timers
@@ -318,6 +320,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1, help="runs in parallel (one thread each)")
     ap.add_argument("--out", default="/tmp/h_runs/bench_acq_optimizers.csv")
     ap.add_argument("--resume", action="store_true", help="skip the runs already in --out")
+    ap.add_argument("--report", action="store_true", help="print the tables of --out, run nothing")
     ap.add_argument("--quick", action="store_true", help="tiny budgets: a smoke test")
     ap.add_argument(
         "--profile-ppo",
@@ -337,6 +340,12 @@ def main() -> None:
     names = list(contenders()) if args.optimizers == "all" else args.optimizers.split(",")
     spaces, learners = args.spaces.split(","), args.learners.split(",")
     out = Path(args.out)
+    if args.report:
+        rows = _read_rows(out)
+        for space_name in spaces:
+            for learner_name in learners:
+                print_table(rows, space_name, learner_name)
+        return
     done = _read_rows(out) if args.resume else []
     have = {(r["space"], r["learner"], r["optimizer"], int(r["seed"])) for r in done}
     fitted = {}
