@@ -13,13 +13,3 @@ DEFAULT_POLICY_KWARGS: dict[str, object] = {"acquisition": "ucb", "kappa": 2.0}
 #: With meta-data of other datasets (transfer), exploiting the pooled prediction measured
 #: better at 10-25 evaluations than exploring (docs/RESULTS.md): the predicted mean.
 DEFAULT_TRANSFER_POLICY_KWARGS: dict[str, object] = {"acquisition": "mean"}
-
-
-def __getattr__(name: str) -> object:
-    # The resolution logic moved to metarl.loop; these two names stay importable from here
-    # until metarl.agents re-exports them from there (no second copy of the logic).
-    if name in ("default_policy_kwargs", "resolve_policy_name"):
-        from metarl.loop import _policy
-
-        return getattr(_policy, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,7 +22,6 @@ from metarl.agents._registry import (
     ENTRY_POINT_GROUP,
     available_policies,
     make_policy,
-    make_policy_for,  # noqa: F401 - not public: the "auto" resolution is moving to metarl.loop
     register_policy,
 )
 from metarl.agents._sampling import Exhaustive, RandomPolicy, SurrogateSampling, sample_grid

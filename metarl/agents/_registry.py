@@ -4,10 +4,8 @@ published by other packages in the ``metarl.policies`` entry-point group (rules:
 
 from __future__ import annotations
 
-from metarl._defaults import ENUMERABLE, default_policy_kwargs, resolve_policy_name
 from metarl._registry import Registry
 from metarl.agents._base import SearchPolicy
-from metarl.space import SearchSpace
 
 ENTRY_POINT_GROUP = "metarl.policies"
 
@@ -56,19 +54,3 @@ def make_policy(name: str, **kwargs: object) -> SearchPolicy:
         ImportError: the policy's module cannot be imported.
     """
     return _REGISTRY.make(name, **kwargs)
-
-
-def make_policy_for(
-    name: str,
-    space: SearchSpace,
-    kwargs: dict[str, object] | None = None,
-    *,
-    transfer: bool = False,
-    enumerable: int = ENUMERABLE,
-) -> SearchPolicy:
-    """:func:`make_policy` after resolving ``"auto"`` on ``space``; ``"auto"`` without
-    ``kwargs`` gets :func:`metarl.agents.default_policy_kwargs` (UCB, or the predicted mean
-    when the learner has ``transfer`` data of other datasets)."""
-    if kwargs is None:
-        kwargs = default_policy_kwargs(name, transfer)
-    return make_policy(resolve_policy_name(name, space, enumerable), **kwargs)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
-import importlib
 import json
 import os
-import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -14,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
+from metarl._plugins import import_plugins
 from metarl.compare._policies import PolicySpec, parse_policies
 from metarl.compare._protocol import COLUMNS, run_one
 from metarl.compare._report import write_reports
@@ -61,15 +60,10 @@ def _check_settings(out_dir: Path, settings: dict[str, object]) -> None:
 
 
 def _import_plugins(modules: Sequence[str]) -> None:
-    """Import plug-in modules, from the current directory too (a repository's own ``envs/``
-    is not installed; the ``metarl`` script, unlike ``python -m``, does not look there)."""
-    if modules and os.getcwd() not in sys.path:
-        sys.path.append(os.getcwd())
-    for m in modules:
-        try:
-            importlib.import_module(m)
-        except ImportError as e:
-            raise ImportError(f"plug-in module {m!r} cannot be imported: {e}") from e
+    """:func:`metarl._plugins.import_plugins` with the working directory on the path: a
+    repository's own ``envs/`` is not installed, and the ``metarl`` script, unlike ``python
+    -m``, does not look there."""
+    import_plugins(modules, [Path.cwd()] if modules else [])
 
 
 def _init_worker() -> None:
