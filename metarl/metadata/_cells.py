@@ -53,7 +53,12 @@ def to_bool(v: Any) -> bool | None:
 def parse_value(p: Param, v: Any) -> Any:
     """A cell -> the Python value a config holds for ``p``.
 
-    A cell that cannot be read is returned as is: validation then names the problem.
+    A cell that cannot be read is returned as is: validation then names the problem. A
+    Subset cell is a ``|``-separated string (``a|b``), a list literal or an iterable.
+
+    Raises:
+        ValueError: a Subset cell separated by ``,`` or ``;`` (``a;b``), which would read as
+            one unknown item: the message names the formats accepted.
     """
     if isinstance(v, np.generic):
         v = v.item()
@@ -66,6 +71,12 @@ def parse_value(p: Param, v: Any) -> Any:
                 except (ValueError, SyntaxError):
                     return v
                 return tuple(str(x) for x in items) if isinstance(items, (list, tuple, set)) else v
+            if "|" not in s and s not in p.items and any(sep in s for sep in ",;"):
+                raise ValueError(
+                    f"parameter {p.name!r}: cannot read the subset {s!r}: separate items with "
+                    f"'|' (a|b), write a list (['a', 'b']), or use 0/1 columns named "
+                    f"'{p.name}[item]'"
+                )
             return tuple(x.strip() for x in s.split("|") if x.strip())
         if isinstance(v, (list, tuple, set, frozenset, np.ndarray)):
             return tuple(v)
@@ -82,6 +93,22 @@ def parse_value(p: Param, v: Any) -> Any:
     if isinstance(p, Categorical):
         return _choice(p, v)
     return v
+
+
+def parse_column(p: Param, cells: list[Any], where: list[str]) -> list[Any]:
+    """:func:`parse_value` of each cell of a column, :data:`MISSING` for an empty one.
+
+    Raises:
+        ValueError: a cell :func:`parse_value` refuses; the message starts with its row's
+            ``where`` (``"line 4"``).
+    """
+    out = []
+    for cell, at in zip(cells, where):
+        try:
+            out.append(MISSING if is_missing(cell) else parse_value(p, cell))
+        except ValueError as e:
+            raise ValueError(f"{at}: {e}") from None
+    return out
 
 
 def _choice(p: Categorical, v: Any) -> Any:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
-from metarl.metadata._cells import MISSING, is_missing, parse_value, to_bool, to_float
+from metarl.metadata._cells import MISSING, is_missing, parse_column, to_bool, to_float
 from metarl.space import (
     SearchSpace,
     SpaceError,
@@ -252,7 +252,10 @@ def _from_frame(
         if isinstance(col, list):
             values = _items_to_subsets(df[col], p, where, source)  # type: ignore[arg-type]
         else:
-            values = [MISSING if is_missing(v) else parse_value(p, v) for v in df[col].tolist()]
+            try:
+                values = parse_column(p, df[col].tolist(), where)
+            except ValueError as e:
+                raise RunDataError(f"{source}: {e}") from None
         for d, v in zip(out, values):
             if v is not MISSING:
                 d[name] = v
