@@ -271,6 +271,38 @@ class TorchSampler:
                 else:
                     allowed = torch.as_tensor(np.isin(pp.values, codes), device=self.device)
                 plan.conditions.append((pos[parent], allowed))
+        self._share_uniforms()
+
+    def _share_uniforms(self) -> None:
+        """Let parameters that are never active together draw from the same uniforms.
+
+        The children of one parent that are active only for different single options of
+        it (``svm_C`` when ``model == "svm"``, ``knn_k`` when ``model == "knn"``) are never
+        active in the same config, so the i-th child of each option can take the same row
+        of uniforms: an active child's value is still independent of every other active
+        one, and the draw needs as many rows as the largest family (fewer random numbers).
+        """
+        families: dict[int, dict[int, int]] = {}  # parent -> option -> children so far
+        bases: dict[int, int] = {}  # parent -> its first shared row
+        shared: list[tuple[_Plan, int, int]] = []  # (plan, parent, slot)
+        n_rows = 0
+        for plan in self.plans:
+            if plan.uniform < 0:
+                continue
+            only = plan.conditions[0] if len(plan.conditions) == 1 else None
+            if only is not None and isinstance(only[1], int):
+                parent, option = only
+                slots = families.setdefault(parent, {})
+                slot = slots.get(option, 0)
+                slots[option] = slot + 1
+                shared.append((plan, parent, slot))
+            else:
+                plan.uniform, n_rows = n_rows, n_rows + 1
+        for plan, parent, slot in shared:
+            if parent not in bases:
+                bases[parent], n_rows = n_rows, n_rows + max(families[parent].values())
+            plan.uniform = bases[parent] + slot
+        self._n_uniforms = n_rows
 
     # ------------------------------------------------------------------ sampling
     def sample_codes(self, n: int) -> Codes:

@@ -87,6 +87,29 @@ def test_conditions_zero_inactive_features(space):
     assert (leaf_active <= depth_active).all() and 0.0 < leaf_active.mean() < depth_active.mean()
 
 
+def test_children_of_one_option_are_independent():
+    """Children of different options share random numbers (never active together);
+    children of the same option must not."""
+    space = SearchSpace(
+        {
+            "model": Categorical(["svm", "knn"]),
+            "C": Float(0.0, 1.0, active_if={"model": ["svm"]}),
+            "gamma": Float(0.0, 1.0, active_if={"model": ["svm"]}),
+            "k": Float(0.0, 1.0, active_if={"model": ["knn"]}),
+        }
+    )
+    sampler = TorchSampler(space, seed=0)
+    assert sampler._n_uniforms == 3  # model, then two rows shared by svm's and knn's
+    X = sampler.sample(20_000).numpy()
+    svm = X[:, space.feature_slices["C"].start] == 1
+    C, gamma = (
+        X[svm, space.feature_slices["C"].stop - 1],
+        X[svm, space.feature_slices["gamma"].stop - 1],
+    )
+    assert abs(np.corrcoef(C, gamma)[0, 1]) < 0.05
+    np.testing.assert_allclose([C.mean(), gamma.mean()], 0.5, atol=0.02)
+
+
 def test_subsets_uniform_over_allowed_subsets():
     space = SearchSpace({"s": Subset(["a", "b", "c", "d"], min_size=3)})
     X = TorchSampler(space, seed=0).sample(20_000).numpy()
