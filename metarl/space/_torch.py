@@ -16,17 +16,13 @@ matrix altogether by gathering rows of ``rows @ weight`` (an embedding-bag sum; 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
-import numpy as np
 import torch
 
-from metarl.space import Float, Integer, Param, SearchSpace, Subset
+from metarl.space import SearchSpace
+from metarl.space._torch_layout import Layout, Plan, scale, unscale
 from metarl.type_aliases import ConfigMatrix
-
-#: A non-log Integer with more values than this is drawn as a number, not a table option.
-_TABLE_LIMIT = 4096
 
 
 class Codes(NamedTuple):
@@ -71,43 +67,6 @@ class Uniforms(NamedTuple):
         return Uniforms(self.U[:, index], self.U64[:, index], self.words[index])
 
 
-@dataclass
-class _Group:
-    """A table of rows one code selects: ``rows[c]`` is a full-width encoding vector."""
-
-    rows: np.ndarray  # (k, encoded_width) float64
-    cols: slice  # the feature columns its rows touch
-    offset: int = 0  # first row in the sampler's concatenated table
-
-
-@dataclass
-class _Plan:
-    """How one parameter is drawn: its groups, dense column and conditions.
-
-    ``kind``: ``"table"`` (an option index: Categorical, Boolean, a small Integer, any
-    parameter on the grid), ``"float"`` (a continuous Float: its encoding is a uniform
-    draw), ``"int"`` (a wide Integer, uniform), ``"logint"`` (a log Integer: log-uniform
-    over ``[low - 0.5, high + 0.5]``, rounded, as ``Integer.sample_columns`` draws it) or
-    ``"subset"`` (one fair bit per item, 8 items per code, rows below ``min_size`` redrawn).
-    """
-
-    param: Param
-    kind: str
-    group: int = -1  # its table group, or the first of its byte groups (subset)
-    active_group: int = -1  # group of its active bit (subset and dense kinds)
-    dense: int = -1  # its dense column (dense kinds)
-    values: np.ndarray | None = None  # value of each table option (condition keys)
-    n_options: int = 0  # len(values), an int: the traced code reads no numpy
-    uniform: int = -1  # its row of the float32 uniforms (table, float)
-    wide: int = -1  # its row of the float64 uniforms (int, logint)
-    words: slice = field(default_factory=lambda: slice(0))  # its random words (subset)
-    bytes: slice = field(default_factory=lambda: slice(0))  # their bytes that hold items
-    is_parent: bool = False
-    # [(parent position, allowed)]: the one allowed option index (an int), a bool table over
-    # the parent's options, or the allowed values (float64) of a parent drawn as a number
-    conditions: list[tuple[int, int | torch.Tensor]] = field(default_factory=list)
-
-
 class TorchSampler:
     """Draws uniform configs of a space on a torch device.
 
@@ -128,9 +87,9 @@ class TorchSampler:
         seed: seed of the sampler's ``torch.Generator``.
 
     Attributes:
-        rows: ``(n_rows, encoded_width)`` float64, every group's rows, concatenated.
-        dense_columns: the feature column of each dense column.
-        context_row: ``(encoded_width,)`` float64, the context features (zeros elsewhere).
+        layout: the :class:`~metarl.space._torch_layout.Layout` of the draws (its
+            ``rows``, ``groups``, ``dense_columns`` and ``context_row`` are also
+            attributes of the sampler).
 
     Example:
         >>> sampler = TorchSampler(space, "cuda", seed=0)
@@ -155,16 +114,10 @@ class TorchSampler:
         self.dtype = dtype
         self.generator = torch.Generator(self.device)
         self.reseed(seed)
-        self.groups: list[_Group] = []
-        self.dense_columns: list[int] = []
-        self._n_uniforms = self._n_wide = 0
-        self._word_masks: list[int] = []  # per random word: the bits that are items
-        self.plans = [self._plan(p) for p in space.params.values()]
-        self._link_conditions()
-        n_rows = 0
-        for g in self.groups:
-            g.offset, n_rows = n_rows, n_rows + len(g.rows)
-        self.rows = np.concatenate([g.rows for g in self.groups])
+        self.layout = Layout(space, grid, self.device)
+        self.plans, self.groups = self.layout.plans, self.layout.groups
+        self.rows, self.context_row = self.layout.rows, self.layout.context_row
+        self.dense_columns = self.layout.dense_columns
         self._offsets = torch.as_tensor(
             [g.offset for g in self.groups], dtype=torch.int32, device=self.device
         )
@@ -174,14 +127,8 @@ class TorchSampler:
             torch.as_tensor(self.rows[:, g.cols].T.copy(), dtype=dtype, device=self.device)
             for g in self.groups
         ]
-        self.context_row = np.zeros(space.encoded_width)
-        self._context: torch.Tensor | None = None
-        if space.context:
-            start = min(space.feature_slices[n].start for n in space.context)
-            self.context_row[start:] = space.encode_matrix(space.sample_matrix(1, 0))[0, start:]
-            self._context_start = start
-            ctx = torch.as_tensor(self.context_row[start:], dtype=dtype, device=self.device)
-            self._context = ctx[:, None]
+        start = self.layout.context_start
+        self._context = torch.as_tensor(self.context_row[start:], dtype=dtype, device=self.device)
         popcount = [bin(v).count("1") for v in range(256)]
         self._popcount = torch.as_tensor(popcount, dtype=torch.int16, device=self.device)
 
@@ -191,118 +138,6 @@ class TorchSampler:
             self.generator.seed()
         else:
             self.generator.manual_seed(int(seed))
-
-    # ------------------------------------------------------------------ layout
-    def _add_group(self, rows: np.ndarray, cols: slice) -> int:
-        self.groups.append(_Group(rows, cols))
-        return len(self.groups) - 1
-
-    def _unit_rows(self, k: int, cols: slice, values: np.ndarray) -> np.ndarray:
-        rows = np.zeros((k, self.space.encoded_width))
-        rows[:, cols] = values
-        return rows
-
-    def _plan(self, p: Param) -> _Plan:
-        fs = self.space.feature_slices[p.name]
-        start = fs.start + (1 if p.active_if else 0)
-        kind = "table"
-        if isinstance(p, Subset):
-            kind = "subset"
-        elif isinstance(p, Float) and not self.grid and p.low != p.high:
-            kind = "float"
-        elif isinstance(p, Integer) and not self.grid and p.low != p.high:
-            if p.log:
-                kind = "logint"
-            elif p.high - p.low + 1 > _TABLE_LIMIT:
-                kind = "int"
-        plan = _Plan(p, kind)
-        if kind == "table":  # one row per option, then the inactive row (zeros)
-            if isinstance(p, Integer) and not self.grid:
-                values = np.arange(p.low, p.high + 1, dtype=np.float64)
-            elif isinstance(p, Float) and not self.grid:
-                values = np.asarray([float(p.low)])
-            else:
-                values = p.grid()
-            feats = np.hstack(
-                [np.ones((len(values), 1 if p.active_if else 0)), p.encode_columns(values[:, None])]
-            )
-            rows = self._unit_rows(len(values) + 1, fs, np.vstack([feats, 0 * feats[:1]]))
-            plan.group, plan.values = self._add_group(rows, fs), values
-            plan.n_options = len(values)
-            plan.uniform, self._n_uniforms = self._n_uniforms, self._n_uniforms + 1
-            return plan
-        if p.active_if:  # the active bit of a subset or a dense parameter: 0 or 1
-            col = slice(fs.start, fs.start + 1)
-            plan.active_group = self._add_group(self._unit_rows(2, col, [[0.0], [1.0]]), col)
-        if kind == "subset":
-            m = len(p.items)  # type: ignore[attr-defined]
-            w0 = len(self._word_masks)
-            plan.words = slice(w0, w0 + (m + 63) // 64)
-            plan.bytes = slice(8 * w0, 8 * w0 + (m + 7) // 8)
-            for j in range(0, m, 64):  # a word's bits beyond the last item stay zero
-                self._word_masks.append(-1 if m - j >= 64 else (1 << (m - j)) - 1)
-            bits = (np.arange(256)[:, None] >> np.arange(8)) & 1
-            for j in range(0, m, 8):
-                cols = slice(start + j, min(start + j + 8, fs.stop))
-                rows = self._unit_rows(256, cols, bits[:, : cols.stop - cols.start])
-                g = self._add_group(rows, cols)
-                plan.group = g if plan.group < 0 else plan.group
-        else:
-            plan.dense = len(self.dense_columns)
-            self.dense_columns.append(start)
-            if kind == "float":
-                plan.uniform, self._n_uniforms = self._n_uniforms, self._n_uniforms + 1
-            else:
-                plan.wide, self._n_wide = self._n_wide, self._n_wide + 1
-        return plan
-
-    def _link_conditions(self) -> None:
-        pos = {n: i for i, n in enumerate(self.space.names)}
-        for plan in self.plans:
-            for parent, values in plan.param.active_if.items():
-                pp = self.plans[pos[parent]]
-                pp.is_parent = True
-                codes = self.space.params[parent].condition_codes(values)
-                allowed: int | torch.Tensor
-                if pp.kind != "table":
-                    allowed = torch.as_tensor(codes, dtype=torch.float64, device=self.device)
-                elif np.isin(pp.values, codes).sum() == 1:  # the usual "model == x"
-                    allowed = int(np.flatnonzero(np.isin(pp.values, codes))[0])
-                else:
-                    allowed = torch.as_tensor(np.isin(pp.values, codes), device=self.device)
-                plan.conditions.append((pos[parent], allowed))
-        self._share_uniforms()
-
-    def _share_uniforms(self) -> None:
-        """Let parameters that are never active together draw from the same uniforms.
-
-        The children of one parent that are active only for different single options of
-        it (``svm_C`` when ``model == "svm"``, ``knn_k`` when ``model == "knn"``) are never
-        active in the same config, so the i-th child of each option can take the same row
-        of uniforms: an active child's value is still independent of every other active
-        one, and the draw needs as many rows as the largest family (fewer random numbers).
-        """
-        families: dict[int, dict[int, int]] = {}  # parent -> option -> children so far
-        bases: dict[int, int] = {}  # parent -> its first shared row
-        shared: list[tuple[_Plan, int, int]] = []  # (plan, parent, slot)
-        n_rows = 0
-        for plan in self.plans:
-            if plan.uniform < 0:
-                continue
-            only = plan.conditions[0] if len(plan.conditions) == 1 else None
-            if only is not None and isinstance(only[1], int):
-                parent, option = only
-                slots = families.setdefault(parent, {})
-                slot = slots.get(option, 0)
-                slots[option] = slot + 1
-                shared.append((plan, parent, slot))
-            else:
-                plan.uniform, n_rows = n_rows, n_rows + 1
-        for plan, parent, slot in shared:
-            if parent not in bases:
-                bases[parent], n_rows = n_rows, n_rows + max(families[parent].values())
-            plan.uniform = bases[parent] + slot
-        self._n_uniforms = n_rows
 
     # ------------------------------------------------------------------ sampling
     def sample_codes(self, n: int) -> Codes:
@@ -317,8 +152,8 @@ class TorchSampler:
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
         gen, dev = self.generator, self.device
-        U = torch.rand((self._n_uniforms, n), generator=gen, device=dev)
-        U64 = torch.rand((self._n_wide, n), generator=gen, device=dev, dtype=torch.float64)
+        U = torch.rand((self.layout.n_uniforms, n), generator=gen, device=dev)
+        U64 = torch.rand((self.layout.n_wide, n), generator=gen, device=dev, dtype=torch.float64)
         words = self._words(n)
         self._redraw_short_subsets(words)
         return Uniforms(U, U64, words)
@@ -326,10 +161,10 @@ class TorchSampler:
     def _words(self, n: int) -> torch.Tensor:
         """(n, n_words) int64 random words, each Subset's items in its own words' low bits
         (one generator draw per 64 items)."""
-        words = torch.empty((n, len(self._word_masks)), dtype=torch.int64, device=self.device)
+        words = torch.empty((n, len(self.layout.word_masks)), dtype=torch.int64, device=self.device)
         words.random_(-(2**63), None, generator=self.generator)  # all 64 bits
-        if any(m != -1 for m in self._word_masks):
-            words &= torch.as_tensor(self._word_masks, device=self.device)
+        if any(m != -1 for m in self.layout.word_masks):
+            words &= torch.as_tensor(self.layout.word_masks, device=self.device)
         return words
 
     def _redraw_short_subsets(self, words: torch.Tensor) -> None:
@@ -394,7 +229,7 @@ class TorchSampler:
         return Codes(codes, torch.empty((0, n), device=self.device))
 
     def _activity(
-        self, plan: _Plan, keys: list[torch.Tensor | None], actives: list[torch.Tensor | None]
+        self, plan: Plan, keys: list[torch.Tensor | None], actives: list[torch.Tensor | None]
     ) -> torch.Tensor | None:
         active = None
         for parent, allowed in plan.conditions:
@@ -412,7 +247,7 @@ class TorchSampler:
 
     def _draw(
         self,
-        plan: _Plan,
+        plan: Plan,
         u: Uniforms,
         raw: torch.Tensor,
         blocks: list[tuple[int, torch.Tensor]],
@@ -436,14 +271,14 @@ class TorchSampler:
             return key if plan.is_parent else None
         if plan.kind == "float":
             value = x
-            key = _unscale(p, x.double()) if plan.is_parent else None
+            key = unscale(p, x.double()) if plan.is_parent else None
         else:  # integers: float64 uniforms (float32 has too few levels for wide ranges)
             if plan.kind == "int":
                 key = torch.floor(p.low + x * (p.high - p.low + 1)).clamp_max(p.high)
             else:
                 lo, hi = math.log(p.low - 0.5), math.log(p.high + 0.5)
                 key = torch.clamp(torch.round(torch.exp(lo + x * (hi - lo))), p.low, p.high)
-            value = _scale(p, key).float()
+            value = scale(p, key).float()
         dense.append(value if active is None else value * active)
         return key
 
@@ -459,8 +294,7 @@ class TorchSampler:
             torch.index_select(table, 1, code, out=Xt[g.cols])
         for col, values in zip(self.dense_columns, draw.dense):
             Xt[col].copy_(values)
-        if self._context is not None:
-            Xt[self._context_start :] = self._context
+        Xt[self.layout.context_start :] = self._context[:, None]
         return Xt.T
 
     def encode_uniforms(self, u: Uniforms) -> torch.Tensor:
@@ -480,19 +314,3 @@ class TorchSampler:
         """
         M = self.space.decode_matrix(X.detach().float().cpu().numpy())
         return self.space.snap_to_grid(M) if self.grid else M
-
-
-def _unscale(p: Float, u: torch.Tensor) -> torch.Tensor:
-    """A Float's value at scaled position ``u`` (float64; a parent's condition key)."""
-    lo, hi = float(p.low), float(p.high)
-    if p.log:
-        return torch.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
-    return lo + u * (hi - lo)
-
-
-def _scale(p: Integer, v: torch.Tensor) -> torch.Tensor:
-    """``Integer.encode_columns`` in torch (float64)."""
-    lo, hi = float(p.low), float(p.high)
-    if p.log:
-        return (torch.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo))
-    return (v - lo) / (hi - lo)

@@ -99,7 +99,7 @@ def test_children_of_one_option_are_independent():
         }
     )
     sampler = TorchSampler(space, seed=0)
-    assert sampler._n_uniforms == 3  # model, then two rows shared by svm's and knn's
+    assert sampler.layout.n_uniforms == 3  # model, then two rows shared by svm's and knn's
     X = sampler.sample(20_000).numpy()
     svm = X[:, space.feature_slices["C"].start] == 1
     C, gamma = (
