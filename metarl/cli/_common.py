@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -38,19 +40,42 @@ def add_storage_args(p: Any, required: bool = True) -> None:
     p.add_argument("--study", required=required, help="study name")
 
 
-def check_storage_url(url: str, create_dir: bool = False) -> None:
-    """Refuse a SQLite URL whose file does not exist (status, best, worker: read only)."""
+def check_storage_url(url: Any, must_exist: bool = True) -> None:
+    """Refuse what is not an RDB URL, and (``must_exist``: status, best, worker, which only
+    read) a SQLite URL whose file does not exist."""
     from metarl.study._storage import sqlite_path
 
     if not isinstance(url, str) or "://" not in url:
         raise CliError(f"storage {url!r}: expected an RDB URL such as sqlite:///metarl.db")
     path = sqlite_path(url)
-    if path is None:
-        return
-    if create_dir:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    elif not path.exists():
+    if must_exist and path is not None and not path.exists():
         raise CliError(f"storage {url!r}: no database file {str(path)!r}")
+
+
+@contextmanager
+def sqlite_folder(url: str) -> Iterator[Path | None]:
+    """Create the missing folder of a SQLite URL's file for the block; yield it (None: it
+    existed). When the block fails, the folders created are
+    removed again where they are still empty, so a refused run leaves nothing behind."""
+    from metarl.study._storage import sqlite_path
+
+    path = sqlite_path(url)
+    missing = []
+    parent = path.parent if path is not None else None
+    while parent is not None and not parent.exists():
+        missing.append(parent)
+        parent = parent.parent if parent.parent != parent else None
+    if not missing:
+        yield None
+        return
+    missing[0].mkdir(parents=True, exist_ok=True)
+    try:
+        yield missing[0]
+    except BaseException:
+        for folder in missing:  # deepest first; another process may be using one
+            with suppress(OSError):
+                folder.rmdir()
+        raise
 
 
 def add_import_arg(p: Any, where: str = "") -> None:

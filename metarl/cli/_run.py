@@ -9,7 +9,13 @@ from typing import Any
 
 from metarl._defaults import DEFAULT_LEARNER
 from metarl._plugins import export_plugins, import_plugins
-from metarl.cli._common import add_import_arg, check_storage_url, load_space, read_yaml
+from metarl.cli._common import (
+    add_import_arg,
+    check_storage_url,
+    load_space,
+    read_yaml,
+    sqlite_folder,
+)
 from metarl.cli._main import CliError
 
 #: Keys of a run config and their defaults (None: required or derived).
@@ -33,6 +39,7 @@ KEYS: dict[str, Any] = {
     "executor": "process",
     "n_workers": 2,
     "timeout": None,
+    "max_consecutive_failures": 5,
     "transfer": [],
     "heartbeat_interval": 5,
     "grace_period": None,
@@ -55,26 +62,72 @@ def add_parser(sub: Any) -> None:
 
 
 def parse_config(path: str) -> dict[str, Any]:
-    """Read and check a run config: known keys, types, a trainer or a task."""
+    """Read and check a run config: known keys, each value's type and range, a trainer or a
+    task. Every check that needs no import runs here, before anything is written.
+
+    Raises:
+        CliError: the message names the file, the key and what it expects.
+    """
     cfg = read_yaml(path)
     if not isinstance(cfg, dict):
         raise CliError(f"{path}: expected a mapping of settings, got {type(cfg).__name__}")
-    unknown = sorted(set(cfg) - set(KEYS))
+    unknown = sorted(str(k) for k in set(cfg) - set(KEYS))
     if unknown:
         raise CliError(f"{path}: unknown key(s) {unknown}; valid: {sorted(KEYS)}")
     out = {**KEYS, **cfg}
     if (out["task"] is None) == (out["trainer"] is None):
         raise CliError(f"{path}: give exactly one of 'task' or 'trainer'")
-    for key in ("budget", "batch_size", "n_init", "seed", "n_workers", "heartbeat_interval"):
-        if not isinstance(out[key], int) or isinstance(out[key], bool):
-            raise CliError(f"{path}: {key} must be an integer, got {out[key]!r}")
-    for key in ("trainer_kwargs", "learner_kwargs", "policy_kwargs"):
-        if not isinstance(out[key] or {}, dict):
-            raise CliError(f"{path}: {key} must be a mapping, got {out[key]!r}")
     if isinstance(out["transfer"], str):
         out["transfer"] = [out["transfer"]]
     out["study_name"] = out["study_name"] or Path(path).stem
+    check_values(path, out)
     return out
+
+
+def _bad(path: str, key: str, expected: str, value: Any) -> CliError:
+    return CliError(f"{path}: {key} must be {expected}, got {value!r}")
+
+
+def check_values(path: str, cfg: dict[str, Any]) -> None:
+    """Check the type and range of each setting of a run config (``path`` names it)."""
+    from metarl.study._executors import EXECUTORS
+
+    positive = ("budget", "batch_size", "n_workers", "heartbeat_interval")
+    for key in ("n_init", "seed", *positive):
+        v = cfg[key]
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise _bad(path, key, "an integer", v)
+        if v < (1 if key in positive else 0):
+            raise _bad(path, key, "positive" if key in positive else "non-negative", v)
+    for key in ("trainer_kwargs", "learner_kwargs", "policy_kwargs"):
+        if not isinstance(cfg[key] or {}, dict):
+            raise _bad(path, key, "a mapping", cfg[key])
+    for key in ("learner", "policy", "storage", "study_name"):
+        if not isinstance(cfg[key], str) or not cfg[key].strip():
+            raise _bad(path, key, "a name", cfg[key])
+    for key in ("metric", "task", "trainer"):
+        if cfg[key] is not None and (not isinstance(cfg[key], str) or not cfg[key].strip()):
+            raise _bad(path, key, "a name", cfg[key])
+    if cfg["space"] is not None and not isinstance(cfg["space"], (str, dict)):
+        raise _bad(path, "space", "a YAML file or a mapping of parameters", cfg["space"])
+    if cfg["direction"] not in (None, "minimize", "maximize"):
+        raise _bad(path, "direction", "minimize or maximize", cfg["direction"])
+    if cfg["executor"] not in EXECUTORS:
+        raise _bad(path, "executor", f"one of {list(EXECUTORS)}", cfg["executor"])
+    t = cfg["timeout"]
+    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not t > 0):
+        raise _bad(path, "timeout", "a positive number of seconds (or null)", t)
+    g = cfg["grace_period"]
+    if g is not None and (
+        isinstance(g, bool) or not isinstance(g, int) or g <= cfg["heartbeat_interval"]
+    ):
+        raise _bad(path, "grace_period", "an integer above heartbeat_interval (or null)", g)
+    k = cfg["max_consecutive_failures"]
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+        raise _bad(path, "max_consecutive_failures", "a positive integer (or null)", k)
+    transfer = cfg["transfer"] or []
+    if not isinstance(transfer, list) or not all(isinstance(x, str) and x for x in transfer):
+        raise _bad(path, "transfer", "a list of study names, CSV files or tasks", transfer)
 
 
 def _trainer_spec(cfg: dict[str, Any]) -> Any:
@@ -97,7 +150,7 @@ def _trainer_spec(cfg: dict[str, Any]) -> Any:
 def run(args: argparse.Namespace) -> int:
     import optuna
 
-    from metarl.study import Study
+    from metarl.study import Study, TooManyFailuresError
 
     # like `python script.py`: modules next to the config (a trainer) and in the working
     # directory (a repository's own plug-ins) import without installing them or PYTHONPATH
@@ -106,39 +159,54 @@ def run(args: argparse.Namespace) -> int:
     cfg = parse_config(args.config)
     if args.budget is not None:
         cfg["budget"] = args.budget
+        check_values("--budget", cfg)
     spec = _trainer_spec(cfg)
     space = load_space(cfg["space"], Path(args.config).parent) if cfg["space"] else None
-    check_storage_url(cfg["storage"], create_dir=True)
+    check_storage_url(cfg["storage"], must_exist=False)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = Study(
-        space,
-        spec,
-        metric=cfg["metric"],
-        direction=cfg["direction"],
-        learner=cfg["learner"],
-        learner_kwargs=cfg["learner_kwargs"] or {},
-        policy=cfg["policy"],
-        policy_kwargs=cfg["policy_kwargs"],
-        storage=cfg["storage"],
-        study_name=cfg["study_name"],
-        n_init=cfg["n_init"],
-        batch_size=cfg["batch_size"],
-        seed=cfg["seed"],
-        executor=cfg["executor"],
-        n_workers=cfg["n_workers"],
-        timeout=cfg["timeout"],
-        transfer=list(cfg["transfer"] or []),
-        heartbeat_interval=cfg["heartbeat_interval"],
-        grace_period=cfg["grace_period"],
-    )
+    # Study checks every setting (learner, policy, transfer sources) before it writes; the
+    # folder a new SQLite file needs is made for it, and removed again if Study refuses
+    with sqlite_folder(cfg["storage"]) as made:
+        study = Study(
+            space,
+            spec,
+            metric=cfg["metric"],
+            direction=cfg["direction"],
+            learner=cfg["learner"],
+            learner_kwargs=cfg["learner_kwargs"] or {},
+            policy=cfg["policy"],
+            policy_kwargs=cfg["policy_kwargs"],
+            storage=cfg["storage"],
+            study_name=cfg["study_name"],
+            n_init=cfg["n_init"],
+            batch_size=cfg["batch_size"],
+            seed=cfg["seed"],
+            executor=cfg["executor"],
+            n_workers=cfg["n_workers"],
+            timeout=cfg["timeout"],
+            max_consecutive_failures=cfg["max_consecutive_failures"],
+            transfer=list(cfg["transfer"] or []),
+            heartbeat_interval=cfg["heartbeat_interval"],
+            grace_period=cfg["grace_period"],
+        )
+    created = f" (folder {made}/ created)" if made is not None else ""
     print(
-        f"study {study.study_name!r} in {cfg['storage']}: {study.metric} "
+        f"study {study.study_name!r} in {cfg['storage']}{created}: {study.metric} "
         f"({study.direction}), policy {cfg['policy']}, learner {cfg['learner']}, "
         f"budget {cfg['budget']}",
         file=sys.stderr,
     )
-    study.optimize(cfg["budget"], progress=not args.no_progress)
+    try:
+        study.optimize(cfg["budget"], progress=not args.no_progress)
+    except TooManyFailuresError as e:
+        print_summary(study, cfg)
+        print(f"metarl run: {e}", file=sys.stderr)
+        return 1
     print_summary(study, cfg)
+    if study.summary()["complete"] == 0:
+        where = f"--storage {cfg['storage']} --study {study.study_name}"
+        print(f"metarl run: no trial completed (why: metarl status {where})", file=sys.stderr)
+        return 1
     return 0
 
 

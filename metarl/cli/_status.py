@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from metarl.cli._common import add_storage_args, check_storage_url
@@ -78,15 +79,27 @@ def status(args: argparse.Namespace) -> int:
 
 
 def best(args: argparse.Namespace) -> int:
+    """The best configs; says why when trials failed (exit code 1 when none completed)."""
     from optuna.trial import TrialState
 
     from metarl.space import config_from_optuna_params
+    from metarl.study._storage import counts, failure_reasons
 
     study, space = _load(args)
-    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    trials = study.get_trials(deepcopy=False)
+    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    reasons = failure_reasons(trials)
+    if reasons:
+        reason, n = reasons[0]
+        where = f"--storage {args.storage} --study {args.study}"
+        print(
+            f"study {args.study}: {counts(trials)['failed']} trial(s) failed; most common "
+            f"reason ({n}x): {reason} (all reasons: metarl status {where})",
+            file=sys.stderr,
+        )
     if not done:
         print(f"study {args.study}: no completed trial yet")
-        return 0
+        return 1 if reasons else 0
     sign = 1 if study.direction.name == "MINIMIZE" else -1
     done.sort(key=lambda t: sign * t.value)
     rows = [

@@ -15,6 +15,7 @@ from metarl.study._executors import (
 from metarl.study._settings import load_study_settings
 from metarl.study._storage import StorageError, open_storage
 from metarl.study._study import Callback, Study
+from metarl.study._trials import TooManyFailuresError
 from metarl.study._worker import run_worker
 from metarl.trainers import TrainerError, TrainerSpec  # their home is metarl.trainers
 
@@ -26,6 +27,7 @@ __all__ = [
     "StorageError",
     "Study",
     "ThreadExecutor",
+    "TooManyFailuresError",
     "TrainerError",
     "TrainerSpec",
     "load_study_settings",

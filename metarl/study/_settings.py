@@ -1,8 +1,17 @@
-"""A study's settings: checking them, and creating or resuming the Optuna study that stores
-them (the stored keys are :mod:`metarl.study._schema`'s)."""
+"""A study's settings: checking them, and creating, adopting or resuming the Optuna study that
+stores them (the stored keys are :mod:`metarl.study._schema`'s).
+
+Creating a metarl study takes several writes (Optuna's ``create_study``, then one user
+attribute per setting), and a process may die between any two of them. The fingerprint is
+written last: a study that has it is complete. A study without it and without trials, left by
+such a kill or made by ``optuna.create_study``, is *adopted* (its attributes are written
+again); one that holds trials is refused with the way out, since its trials are not metarl's.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import Any
 
 import optuna
@@ -10,11 +19,21 @@ from optuna.storages import BaseStorage
 
 from metarl.space import SearchSpace
 from metarl.study import _schema as schema
+from metarl.study._executors import EXECUTORS, Executor
 from metarl.study._storage import StorageError, open_storage
+
+#: Keys every complete metarl study has (``metarl:trainer`` is optional).
+REQUIRED = (schema.SPACE, schema.METRIC, schema.SETTINGS, schema.FINGERPRINT)
 
 
 def check_settings(
-    direction: str, n_init: Any, batch_size: Any, timeout: float | None, n_workers: Any
+    direction: str,
+    n_init: Any,
+    batch_size: Any,
+    timeout: Any,
+    n_workers: Any,
+    executor: Any = "process",
+    max_consecutive_failures: Any = 5,
 ) -> None:
     """Refuse bad loop settings before anything is stored.
 
@@ -28,12 +47,84 @@ def check_settings(
     for name, v in (("batch_size", batch_size), ("n_workers", n_workers)):
         if not _is_int(v) or v < 1:
             raise ValueError(f"{name}={v!r}: expected a positive integer")
-    if timeout is not None and not timeout > 0:
-        raise ValueError(f"timeout={timeout!r}: expected a positive number of seconds")
+    if timeout is not None and not (_is_number(timeout) and timeout > 0):
+        raise ValueError(f"timeout={timeout!r}: expected a positive number of seconds or None")
+    if max_consecutive_failures is not None and (
+        not _is_int(max_consecutive_failures) or max_consecutive_failures < 1
+    ):
+        raise ValueError(
+            f"max_consecutive_failures={max_consecutive_failures!r}: expected a positive "
+            "integer or None (never stop)"
+        )
+    if not isinstance(executor, Executor) and executor not in EXECUTORS:
+        raise ValueError(f"executor={executor!r}: expected one of {list(EXECUTORS)} or an Executor")
+
+
+def check_heartbeat(study_name: Any, heartbeat_interval: Any, grace_period: Any) -> None:
+    """Refuse a bad study name or heartbeat settings before anything is stored.
+
+    Raises:
+        ValueError: the message names the argument and what it expects.
+    """
+    if not isinstance(study_name, str) or not study_name:
+        raise ValueError(f"study_name={study_name!r}: expected a non-empty string")
+    if not _is_int(heartbeat_interval) or heartbeat_interval < 1:
+        raise ValueError(
+            f"heartbeat_interval={heartbeat_interval!r}: expected a positive integer (seconds)"
+        )
+    if grace_period is not None and not (
+        _is_int(grace_period) and grace_period > heartbeat_interval
+    ):
+        raise ValueError(
+            f"grace_period={grace_period!r}: expected None or an integer number of seconds "
+            f"above heartbeat_interval ({heartbeat_interval})"
+        )
 
 
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v)
+
+
+def study_attrs(
+    space: SearchSpace, metric: str, settings: dict[str, Any], trainer: dict[str, Any] | None
+) -> list[tuple[str, Any]]:
+    """The ``metarl:*`` attributes of a new study, in the order they are written: the
+    fingerprint last, so that a study holding it holds them all."""
+    attrs: list[tuple[str, Any]] = [
+        (schema.SPACE, space.to_dict()),
+        (schema.METRIC, metric),
+        (schema.SETTINGS, settings),
+    ]
+    if trainer is not None:
+        attrs.append((schema.TRAINER, trainer))
+    attrs.append((schema.FINGERPRINT, space.fingerprint()))
+    return attrs
+
+
+def is_complete(user_attrs: Mapping[str, Any]) -> bool:
+    """Whether a study's attributes are a whole metarl study (its creation finished)."""
+    if not all(k in user_attrs for k in REQUIRED):
+        return False
+    try:  # two creators with different spaces may interleave their writes
+        stored = SearchSpace.from_dict(user_attrs[schema.SPACE]).fingerprint()
+    except (KeyError, TypeError, ValueError):
+        return False
+    return stored == user_attrs[schema.FINGERPRINT]
+
+
+def _load_or_create(storage: BaseStorage, study_name: str, direction: str) -> optuna.Study:
+    try:
+        return optuna.load_study(study_name=study_name, storage=storage)
+    except KeyError:
+        pass
+    try:
+        return optuna.create_study(study_name=study_name, storage=storage, direction=direction)
+    except optuna.exceptions.DuplicatedStudyError:  # another process created it meanwhile
+        return optuna.load_study(study_name=study_name, storage=storage)
 
 
 def create_or_load(
@@ -45,45 +136,53 @@ def create_or_load(
     settings: dict[str, Any],
     trainer: dict[str, Any] | None,
 ) -> optuna.Study:
-    """The Optuna study ``study_name``: created with metarl's attributes, or resumed.
+    """The Optuna study ``study_name``: created with metarl's attributes, adopted, or resumed.
+
+    An incomplete study (no fingerprint: creation killed half-way, or made by
+    ``optuna.create_study``) without trials is adopted: the attributes are written, as for
+    a new study. Several processes may do this at once with the same settings.
 
     Raises:
-        StorageError: a stored study of that name that is not a metarl study, or has
-            another space, direction or metric.
+        StorageError: a stored study of that name that holds trials but is not a metarl
+            study, or has another space, direction or metric.
     """
+    study = _load_or_create(storage, study_name, direction)
+    stored_direction = study.direction.name.lower()
+    # trials first, attributes second: a metarl study's creator writes them all before its
+    # first trial, so trials with incomplete attributes are not a creation in progress
+    n = len(study.get_trials(deepcopy=False))
+    if not is_complete(study.user_attrs):
+        if n:
+            raise StorageError(
+                f"study {study_name!r} exists with {n} trial(s) but is not a metarl study "
+                "(no metarl settings; made by optuna.create_study?): use another study_name, "
+                f"or delete it with: optuna delete-study --study-name {study_name} "
+                "--storage URL"
+            )
+        if stored_direction != direction:
+            raise StorageError(
+                f"study {study_name!r} exists, empty, with direction {stored_direction!r}, "
+                f"not {direction!r}: delete it (optuna delete-study --study-name "
+                f"{study_name} --storage URL) or use another study_name"
+            )
+        for key, value in study_attrs(space, metric, settings, trainer):
+            study.set_user_attr(key, value)
+    attrs = study.user_attrs
     fp = space.fingerprint()
-    try:
-        study = optuna.load_study(study_name=study_name, storage=storage)
-    except KeyError:
-        study = None
-    if study is not None:
-        attrs = study.user_attrs
-        stored = attrs.get(schema.FINGERPRINT)
-        if stored is None:
-            raise StorageError(f"study {study_name!r} exists and is not a metarl study")
-        if stored != fp:
-            raise StorageError(
-                f"study {study_name!r} exists with a different space "
-                f"(fingerprint {stored} != {fp}); use another study_name"
-            )
-        if study.direction.name.lower() != direction:
-            raise StorageError(
-                f"study {study_name!r} exists with direction "
-                f"{study.direction.name.lower()!r}, not {direction!r}"
-            )
-        if attrs.get(schema.METRIC) != metric:
-            raise StorageError(
-                f"study {study_name!r} exists with metric {attrs.get(schema.METRIC)!r}, "
-                f"not {metric!r}"
-            )
-        return study
-    study = optuna.create_study(study_name=study_name, storage=storage, direction=direction)
-    study.set_user_attr(schema.SPACE, space.to_dict())
-    study.set_user_attr(schema.FINGERPRINT, fp)
-    study.set_user_attr(schema.METRIC, metric)
-    study.set_user_attr(schema.SETTINGS, settings)
-    if trainer is not None:
-        study.set_user_attr(schema.TRAINER, trainer)
+    stored = attrs.get(schema.FINGERPRINT)
+    if not is_complete(attrs) or stored != fp:
+        raise StorageError(
+            f"study {study_name!r} exists with a different space "
+            f"(fingerprint {stored} != {fp}); use another study_name"
+        )
+    if stored_direction != direction:
+        raise StorageError(
+            f"study {study_name!r} exists with direction {stored_direction!r}, not {direction!r}"
+        )
+    if attrs.get(schema.METRIC) != metric:
+        raise StorageError(
+            f"study {study_name!r} exists with metric {attrs.get(schema.METRIC)!r}, not {metric!r}"
+        )
     return study
 
 

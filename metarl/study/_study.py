@@ -11,11 +11,21 @@ the error text. They count towards the budget and are never proposed again, but 
 given to the learner: no value is known, and imputing one would bias the surrogate. Trials of
 a process that died stop heartbeating; they are failed and re-queued with the same params, and
 neither the dead trial nor its copy is counted twice.
+
+Failures are loud: each is printed (one line, on stderr) as it is stored, and the loop stops
+with :class:`TooManyFailuresError` when the first trials all failed or ``max_consecutive_failures``
+trials in a row failed with the same error.
+
+Several processes may run one study (``metarl run`` on the same config, on several machines):
+one of them holds the study's proposer lease (:mod:`metarl.study._lease`) and proposes, the
+others evaluate its WAITING trials until the lease frees, so that no config is proposed twice.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
+import contextlib
+import os
+import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -30,18 +40,21 @@ from metarl._defaults import DEFAULT_LEARNER
 from metarl.loop import initial_design, load_transfer, make_search_policy, refine, seed_streams
 from metarl.space import SearchSpace, config_from_optuna_params
 from metarl.study import _schema as schema
+from metarl.study._drain import Drain
 from metarl.study._executors import Executor, make_executor
-from metarl.study._settings import check_settings, create_or_load
+from metarl.study._lease import ProposerLease
+from metarl.study._settings import check_heartbeat, check_settings, create_or_load
 from metarl.study._storage import (
     Heartbeat,
+    StorageError,
+    _heartbeat,
     artifacts_dir,
     counts,
     open_storage,
-    pop_waiting,
-    requeue_stale,
+    sqlite_path,
 )
-from metarl.study._tell import tell_result
-from metarl.study._trials import enqueue, history_of
+from metarl.study._tell import Told
+from metarl.study._trials import TooManyFailuresError, enqueue, failure_stop, history_of
 from metarl.trainers import Trainer, TrainerSpec
 from metarl.type_aliases import Config, Direction
 
@@ -76,7 +89,11 @@ class Study:
         executor: ``"process"`` (default), ``"thread"``, ``"dask"``, ``"none"`` (only
             ``metarl worker`` processes evaluate), or an :class:`Executor`.
         n_workers: parallel evaluations of the executor.
-        timeout: seconds before a trainer call is failed (killed with the process executor).
+        timeout: seconds before a trainer call is failed (killed with the process executor);
+            None: the executor's :class:`~metarl.study.AutoTimeout`.
+        max_consecutive_failures: stop (raise :class:`TooManyFailuresError`) once this many
+            trials in a row failed with the same error; None: never. The loop also stops
+            when the whole initial design failed.
         transfer: warm-start data of other datasets (:func:`metarl.loop.load_transfer`):
             names of other studies in the same storage, CSV paths or DataFrames of past runs,
             benchmark task names (200 noisy evaluations each, drawn from the seed's
@@ -87,8 +104,12 @@ class Study:
         artifacts: directory of the learner/policy checkpoints (default: beside a SQLite
             database, ``<db>.artifacts/<study>/``; none for other storages).
 
+    Every argument (learner and policy names, transfer sources included) is checked before
+    the storage is written: a bad one leaves no study behind.
+
     Raises:
-        StorageError: the storage cannot be opened, or the stored study has another space.
+        StorageError: the storage cannot be opened, or the stored study has another space,
+            or holds trials that are not metarl's.
         ValueError: a bad argument (the message names it).
     """
 
@@ -111,6 +132,7 @@ class Study:
         executor: str | Executor = "process",
         n_workers: int = 2,
         timeout: float | None = None,
+        max_consecutive_failures: int | None = 5,
         transfer: Any = (),
         heartbeat_interval: int = 5,
         grace_period: int | None = None,
@@ -124,9 +146,13 @@ class Study:
             raise ValueError("space: none given and the trainer has no .space")
         self.metric = metric or getattr(built, "metric", None) or "value"
         self.direction: Direction = direction or getattr(built, "direction", None) or "minimize"
-        check_settings(self.direction, n_init, batch_size, timeout, n_workers)
+        check_settings(
+            self.direction, n_init, batch_size, timeout, n_workers, executor,
+            max_consecutive_failures,
+        )  # fmt: skip
+        check_heartbeat(study_name, heartbeat_interval, grace_period)
         self.n_init, self.batch_size, self.seed = n_init, batch_size, seed
-        self.timeout = timeout
+        self.timeout, self.max_consecutive_failures = timeout, max_consecutive_failures
         self.executor, self.n_workers = executor, n_workers
         self._learner_name = learner if isinstance(learner, str) else type(learner).__name__
         if isinstance(learner, str):
@@ -138,13 +164,14 @@ class Study:
         #: The learner fitted by the last round (None before the first fit).
         self.fitted_learner: Any = None
         self._heartbeat = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
-        self.storage = open_storage(
-            storage, heartbeat_interval=heartbeat_interval, grace_period=grace_period
-        )
         self.study_name = study_name
         streams = seed_streams(seed)
+        # transfer sources may name studies of the storage; a SQLite file that does not exist
+        # holds none, and is not created until every argument has been checked
+        new_file = isinstance(storage, str) and _missing_sqlite(storage)
+        opened = None if new_file else _open(storage, self._heartbeat)
         self._transfer = load_transfer(
-            transfer, self.space, metric=self.metric, storage=self.storage, rng=streams["transfer"]
+            transfer, self.space, metric=self.metric, storage=opened, rng=streams["transfer"]
         )
         self.policy = make_search_policy(
             policy, self.space, policy_kwargs, transfer=self._transfer is not None, seed=seed
@@ -153,6 +180,7 @@ class Study:
         self._design = initial_design(
             self.space, 0 if self._transfer is not None else n_init, streams["init"]
         )
+        self.storage = opened if opened is not None else _open(storage, self._heartbeat)
         settings = {
             "learner": self._learner_name,
             "policy": self._policy_name,
@@ -169,23 +197,25 @@ class Study:
         self.artifacts = Path(artifacts) if artifacts else artifacts_dir(self.storage, study_name)
         if self.artifacts is not None and (self.artifacts / "policy").exists():
             self.policy.load(self.artifacts / "policy")
+        self._pbar: Any = None
 
     # ------------------------------------------------------------------ checkpoints
     def _checkpoint(self) -> None:
         if self.artifacts is None:
             return
         self.artifacts.mkdir(parents=True, exist_ok=True)
-        self.policy.save(self.artifacts / "policy")
+        # each file is written beside its name and renamed over it: a kill mid-write leaves
+        # the previous checkpoint whole, never a truncated one that the next run cannot load
+        with _replacing(self.artifacts / "policy") as tmp:
+            self.policy.save(tmp)
         if self.fitted_learner is not None:
             # imported here: evaluation processes import this module and must start fast
             from metarl.learners import save_learner
 
-            save_learner(
-                self.fitted_learner,
-                self.artifacts / "learner.mrl",
-                space=self.space,
-                directions=[self.direction],
-            )
+            with _replacing(self.artifacts / "learner.mrl") as tmp:
+                save_learner(
+                    self.fitted_learner, tmp, space=self.space, directions=[self.direction]
+                )
 
     # ------------------------------------------------------------------ data
     def trials(self, states: Sequence[TrialState] | None = None) -> list[FrozenTrial]:
@@ -218,9 +248,10 @@ class Study:
         return schema.round_records(self.optuna_study.user_attrs)
 
     # ------------------------------------------------------------------ proposals
-    def _propose(self, k: int, round_: int) -> dict[str, Any]:
+    def _propose(self, k: int, round_: int, lease: ProposerLease) -> dict[str, Any] | None:
         """One round of :func:`metarl.loop.refine` on the stored trials; enqueues its
-        proposals as WAITING trials and returns the round's record."""
+        proposals as WAITING trials and returns the round's record (None, and nothing
+        enqueued, when this process lost the proposer lease meanwhile)."""
         history = history_of(self.space, self.trials())
         step = refine(
             self.space,
@@ -244,41 +275,12 @@ class Study:
             schema.SEED: self.seed,
             schema.CONTEXT: dict(self.space.context_values),
         }
+        if not lease.renew():  # a round may outlast the grace period of a stalled renewal
+            return None
         enqueue(self.optuna_study, self.space, step.configs, attrs)
         return {"round": round_, **step.record}
 
     # ------------------------------------------------------------------ evaluation
-    def _drain(self, executor: Executor | None, heartbeat: Heartbeat, stop_at: int) -> None:
-        """Evaluate WAITING trials until none is pending (or the budget is spent)."""
-        study_id = self.optuna_study._study_id
-        inflight: dict[cf.Future, FrozenTrial] = {}
-        while True:
-            while executor is not None and len(inflight) < executor.n_workers:
-                if counts(self.trials())["done"] + len(inflight) >= stop_at:
-                    break
-                trial = pop_waiting(self.storage, study_id)
-                if trial is None:
-                    break
-                heartbeat.add(trial._trial_id)
-                cfg = self.config_of(trial)
-                fut = executor.submit(self._call_target(), cfg, self.timeout)
-                inflight[fut] = trial
-            if inflight:
-                done, _ = cf.wait(list(inflight), timeout=1.0, return_when=cf.FIRST_COMPLETED)
-                for fut in done:
-                    trial = inflight.pop(fut)
-                    tell_result(self.optuna_study, trial, fut, self.metric)
-                    heartbeat.discard(trial._trial_id)
-                    self._progress(trial)
-                continue
-            requeue_stale(self.optuna_study)
-            c = counts(self.trials())
-            if c["pending"] == 0 or c["done"] >= stop_at:
-                return
-            # pending trials belong to other workers, or wait for a stale one to requeue
-            if executor is None or not self.trials((TrialState.WAITING,)):
-                time.sleep(0.5)
-
     def _call_target(self) -> Trainer | TrainerSpec:
         if isinstance(self.executor, str) and self.executor == "thread":
             return self._trainer  # type: ignore[return-value]
@@ -286,14 +288,27 @@ class Study:
             return self.trainer_spec
         return self._trainer  # type: ignore[return-value]
 
-    def _progress(self, trial: FrozenTrial) -> None:
+    def _progress(self, trial: FrozenTrial, told: Told) -> None:
+        if told.state == TrialState.FAIL:
+            lines = (told.error or "").strip().splitlines() or ["(no reason)"]
+            self._say(f"metarl: trial {trial.number} failed: {lines[0]}")
+            self._check_failures()
         if self._pbar is not None:
             self._pbar.update(1)
-            try:
-                best = self.best_value
-                self._pbar.set_postfix_str(f"best {self.metric}={best:.5g}")
-            except ValueError:
-                pass
+            with contextlib.suppress(ValueError):  # no completed trial yet
+                self._pbar.set_postfix_str(f"best {self.metric}={self.best_value:.5g}")
+
+    def _say(self, line: str) -> None:
+        if self._pbar is not None:
+            self._pbar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr)
+
+    def _check_failures(self) -> None:
+        n_initial = len(self._design) or self.batch_size
+        reason = failure_stop(self.trials(), n_initial, self.max_consecutive_failures)
+        if reason is not None:
+            raise TooManyFailuresError(self.study_name, reason)
 
     # ------------------------------------------------------------------ the loop
     def optimize(
@@ -302,7 +317,9 @@ class Study:
         """Run rounds until ``budget`` evaluations (COMPLETE + failed trials) are stored.
 
         Resumable: call it again (in this or a new process) after a crash and it continues
-        from the storage.
+        from the storage. Several processes may optimize one study at once: the one holding
+        the study's proposer lease proposes, the others evaluate its trials (and take the
+        lease when it frees, e.g. when its holder has reached its budget or died).
 
         Args:
             budget: the evaluations to reach (those already stored count).
@@ -311,47 +328,80 @@ class Study:
                 calls its callbacks: returning ``False`` stops the loop; ``None`` (no return)
                 or ``True`` continues. (metarl 0.1.0 stopped on True, Optuna-style; such a
                 callback now continues.)
+
+        Raises:
+            TooManyFailuresError: the first trials all failed, or ``max_consecutive_failures``
+                in a row failed with the same error. Trials still running are failed as
+                interrupted and re-queued, as on Ctrl-C.
         """
-        if not isinstance(budget, int) or budget < 1:
+        if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
             raise ValueError(f"budget={budget!r}: expected a positive integer")
-        self.optuna_study.set_user_attr(schema.BUDGET, budget)
         if self._trainer is None and self.executor != "none":
             raise ValueError("no trainer: pass one, or use executor='none' with metarl workers")
         executor = None if self.executor == "none" else make_executor(self.executor, self.n_workers)
-        self._pbar = None
         if progress:
             from tqdm.auto import tqdm
 
             self._pbar = tqdm(total=budget, initial=min(budget, counts(self.trials())["done"]))
+        interval, grace = _heartbeat(self.storage) or (1, 3.0)  # in memory: a local lock
+        lease = ProposerLease(self.storage, self.optuna_study._study_id, interval, grace)
+        drain = None
         try:
-            with Heartbeat(self.storage) as hb:
-                requeue_stale(self.optuna_study)
-                self._drain(executor, hb, budget)  # what a killed run left waiting
-                while True:
-                    c = counts(self.trials())
-                    if c["done"] >= budget:
-                        break
-                    round_ = len(self.rounds)
-                    t0 = time.perf_counter()
-                    k = min(self.batch_size, budget - c["done"] - c["pending"])
-                    record = self._propose(k, round_)
-                    if record["n_proposed"] == 0 and c["pending"] == 0:
-                        warnings.warn("the space is exhausted", stacklevel=2)
-                        break
-                    if record["origin"] == self._policy_name:  # the policy has state to keep
-                        self._checkpoint()
-                    self._drain(executor, hb, budget)
-                    record["seconds"] = round(time.perf_counter() - t0, 3)
-                    record["n_done"] = counts(self.trials())["done"]
-                    self.optuna_study.set_user_attr(schema.round_key(round_), record)
-                    if any([cb(self, record) is False for cb in callbacks]):  # all are called
-                        break
+            with Heartbeat(self.storage) as hb, lease:
+                drain = Drain(
+                    self.optuna_study, self.space, self.metric, self._call_target(),
+                    self.timeout, executor, hb, self._progress,
+                )  # fmt: skip
+                self._loop(drain, lease, budget, callbacks)
         finally:
+            if drain is not None:
+                drain.release()  # interrupted or stopped: what ran here is re-queued
             if executor is not None:
                 executor.shutdown()
             if self._pbar is not None:
                 self._pbar.close()
+                self._pbar = None
         return self
+
+    def _loop(
+        self, drain: Drain, lease: ProposerLease, budget: int, callbacks: Sequence[Callback]
+    ) -> None:
+        holding = False
+        while counts(self.trials())["done"] < budget:
+            if not lease.try_take():
+                if holding or holding is False:
+                    holding = None  # say it once per wait
+                    self._say(
+                        f"metarl: {lease.holder()} proposes for study {self.study_name!r}; "
+                        "this process evaluates its trials until the lease frees"
+                    )
+                drain.run(budget, proposer=False)
+                continue
+            if not holding:
+                holding = True
+                self.optuna_study.set_user_attr(schema.BUDGET, budget)
+                self._check_failures()  # failures told by other processes count too
+            drain.run(budget, proposer=True)  # what was left waiting
+            c = counts(self.trials())
+            if c["done"] >= budget:
+                break
+            round_ = len(self.rounds)
+            t0 = time.perf_counter()
+            k = min(self.batch_size, budget - c["done"] - c["pending"])
+            record = self._propose(k, round_, lease)
+            if record is None:
+                continue  # the lease was lost: evaluate the new holder's trials
+            if record["n_proposed"] == 0 and c["pending"] == 0:
+                warnings.warn("the space is exhausted", stacklevel=3)
+                break
+            if record["origin"] == self._policy_name:  # the policy has state to keep
+                self._checkpoint()
+            drain.run(budget, proposer=True)
+            record["seconds"] = round(time.perf_counter() - t0, 3)
+            record["n_done"] = counts(self.trials())["done"]
+            self.optuna_study.set_user_attr(schema.round_key(round_), record)
+            if any([cb(self, record) is False for cb in callbacks]):  # all are called
+                break
 
     def summary(self) -> dict[str, Any]:
         """Counts, the best config and value, and the learner quality per round."""
@@ -364,3 +414,34 @@ class Study:
 
     def __repr__(self) -> str:
         return f"Study({self.study_name!r}, metric={self.metric!r}, direction={self.direction!r})"
+
+
+def _open(storage: Any, heartbeat: dict[str, Any]) -> BaseStorage:
+    """:func:`open_storage`, once more when another process was creating the same new
+    database's tables (Optuna's schema set-up then fails on its unique version row)."""
+    try:
+        return open_storage(storage, **heartbeat)
+    except StorageError as e:
+        if "IntegrityError" not in str(e) and "UniqueViolation" not in str(e):
+            raise
+    time.sleep(0.5)
+    return open_storage(storage, **heartbeat)
+
+
+def _missing_sqlite(url: str) -> bool:
+    """Whether ``url`` names a SQLite file that does not exist yet."""
+    path = sqlite_path(url) if url.startswith("sqlite") else None
+    return path is not None and not path.exists()
+
+
+@contextlib.contextmanager
+def _replacing(path: Path) -> Any:
+    """A temporary name beside ``path``; what is written there replaces ``path`` atomically
+    when the block succeeds (nothing written: ``path`` is left as it is)."""
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    try:
+        yield tmp
+        if tmp.exists():
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -86,19 +86,21 @@ def tell_result(study: optuna.Study, trial: FrozenTrial, outcome: cf.Future, met
 def objective_value(result: Mapping[str, Any], metric: str) -> float:
     """The finite objective value of a trainer result.
 
-    A result whose only metric is ``"value"`` (a trainer returning a bare number) serves any
-    ``metric``.
+    A trainer returning a bare number gives ``{"value": x}``, which serves the metric
+    ``"value"`` only: read as any other metric, a wrong ``metric`` name would pass unseen.
 
     Raises:
         TrainerError: the metric is missing, not a number, NaN or infinite.
     """
-    if metric in result:
-        v = result[metric]
-    else:
+    if metric not in result:
         keys = sorted(k for k in result if not k.startswith(PREFIX))
-        if keys != ["value"]:
-            raise TrainerError(f"trainer result has no metric {metric!r} (keys: {keys})")
-        v = result["value"]
+        if keys == ["value"]:
+            raise TrainerError(
+                f"trainer returned a bare value, not the metric {metric!r}: return "
+                f"{{{metric!r}: ...}}, or set the metric to 'value'"
+            )
+        raise TrainerError(f"trainer result has no metric {metric!r} (keys: {keys})")
+    v = result[metric]
     try:
         x = float(v)
     except (TypeError, ValueError):

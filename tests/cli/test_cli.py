@@ -45,6 +45,15 @@ def test_run_status_best(workdir: Path, capsys: pytest.CaptureFixture) -> None:
         (RUN.replace("sqlite:///t.db", "postgresql://u@127.0.0.1:1/db"), "cannot be opened"),
         (RUN.replace("sqlite:///t.db", "t.db"), "expected an RDB URL"),
         (RUN.replace("budget: 6", "budget: six"), "budget must be an integer"),
+        (RUN.replace("budget: 6", "budget: -5"), "budget must be positive, got -5"),
+        (RUN.replace("executor: thread", "executor: gpu"), "executor must be one of"),
+        (RUN + "n_workers: 0\n", "n_workers must be positive, got 0"),
+        (RUN + "transfer: [nosuch]\n", "'nosuch' is neither a study"),
+        (RUN + "timeout: abc\n", "timeout must be a positive number of seconds"),
+        (RUN + "max_consecutive_failures: 0\n", "max_consecutive_failures must be"),
+        (RUN + "study_name: [a, b]\n", "study_name must be a name"),
+        # a new SQLite file in a missing folder: neither is made when the config is refused
+        (RUN.replace("t.db", "runs/t.db").replace("policy: random", "policy: nope"), "nope"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(
@@ -71,3 +80,31 @@ def test_status_of_missing_storage(workdir: Path, capsys: pytest.CaptureFixture)
     assert main(["status", "--storage", "sqlite:///nope.db", "--study", "x"]) == 2
     assert "no database file" in capsys.readouterr().err
     assert not (workdir / "nope.db").exists()
+
+
+def test_a_study_made_by_plain_optuna_is_adopted(
+    workdir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    import optuna
+
+    optuna.create_study(study_name="run", storage="sqlite:///t.db")
+    assert main(["run", "run.yaml", "--no-progress"]) == 0
+    assert "best loss" in capsys.readouterr().out
+
+
+def test_a_wrong_metric_stops_with_the_reason_and_exit_1(
+    workdir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    (workdir / "run.yaml").write_text(RUN.replace("metric: loss", "metric: los"))
+    assert main(["run", "run.yaml", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "metarl: trial 0 failed: trainer result has no metric 'los'" in err
+    assert "stopped: the first 3 trials all failed" in err
+    assert main(["best", "--storage", "sqlite:///t.db", "--study", "run"]) == 1
+    assert "3 trial(s) failed; most common reason (3x)" in capsys.readouterr().err
+
+
+def test_a_missing_folder_is_created_and_said(workdir: Path, capsys: pytest.CaptureFixture) -> None:
+    (workdir / "run.yaml").write_text(RUN.replace("t.db", "runs/a/t.db"))
+    assert main(["run", "run.yaml", "--no-progress"]) == 0
+    assert "(folder runs/a/ created)" in capsys.readouterr().err.splitlines()[0]
