@@ -6,7 +6,9 @@ targets of a comparable scale. The non-linear step before it is:
 - ``"log"``: ``log(y)``; every target must be > 0. For metrics spanning orders of magnitude
   (an MSE from 1e-4 to 1e3).
 - ``"rank"``: normal scores of the ranks, ``Phi^-1(rank / (n + 1))``; robust to outliers.
-  The inverse interpolates between the sorted training targets (clipped at their range).
+  The inverse interpolates between the sorted training targets, and beyond the highest
+  (lowest) normal score continues along the line through the outer tenth of them, so that a
+  prediction better than every run seen is not flattened onto the best one (its std too).
 - ``"none"``: nothing (standardisation only, exactly invertible).
 - ``"auto"``: ``"log"`` when every target is > 0 and ``max / min > 100``, else ``"none"``;
   then ``"rank"`` instead when the result still has outliers (a value more than 5 robust
@@ -100,18 +102,44 @@ class TargetTransform:
         self.scale_ = sd if sd > 1e-12 else 1.0
         return self
 
+    def _tail_slopes(self) -> tuple[float, float]:
+        """d(target)/d(score) of the rank transform's lower and upper tails.
+
+        The secant over the outer tenth of the sorted targets (at least 2 points) at each
+        end; where those tie (a saturated metric), the secant over the whole range.
+        """
+        y, z = self.sorted_, self.scores_
+        if len(y) < 2:
+            return 0.0, 0.0
+        k = max(2, int(np.ceil(0.1 * len(y))))
+        whole = (y[-1] - y[0]) / (z[-1] - z[0])
+        lo = (y[k - 1] - y[0]) / (z[k - 1] - z[0])
+        hi = (y[-1] - y[-k]) / (z[-1] - z[-k])
+        return float(lo if lo > 0 else whole), float(hi if hi > 0 else whole)
+
     def _forward(self, y: np.ndarray) -> np.ndarray:
         if self.kind_ == "log":
             return np.log(y)
         if self.kind_ == "rank":
-            return np.interp(y, self.sorted_, self.scores_)
+            lo, hi = self._tail_slopes()
+            (y0, y1), (z0, z1) = self.sorted_[[0, -1]], self.scores_[[0, -1]]
+            z = np.interp(y, self.sorted_, self.scores_)
+            if hi > 0:
+                z = np.where(y > y1, z1 + (y - y1) / hi, z)
+            if lo > 0:
+                z = np.where(y < y0, z0 + (y - y0) / lo, z)
+            return z
         return y
 
     def _backward(self, z: np.ndarray) -> np.ndarray:
         if self.kind_ == "log":
             return np.exp(np.clip(z, -700.0, 700.0))
         if self.kind_ == "rank":
-            return np.interp(z, self.scores_, self.sorted_)
+            lo, hi = self._tail_slopes()
+            (y0, y1), (z0, z1) = self.sorted_[[0, -1]], self.scores_[[0, -1]]
+            y = np.interp(z, self.scores_, self.sorted_)
+            y = np.where(z > z1, y1 + hi * (z - z1), y)
+            return np.where(z < z0, y0 + lo * (z - z0), y)
         return z
 
     def transform(self, y: np.ndarray) -> np.ndarray:

@@ -69,3 +69,34 @@ def test_group_normal_scores_rank_within_each_group():
     assert abs(z[:3].sum()) < 1e-12  # symmetric normal scores
     with pytest.raises(ValueError, match="shape"):
         group_normal_scores(y, g[:3])
+
+
+def test_rank_inverse_extrapolates_beyond_the_runs_seen():
+    rng = np.random.default_rng(4)
+    y = np.r_[rng.normal(0.9, 0.02, 60), 0.1]  # a dead run: "auto" picks rank
+    t = TargetTransform("auto").fit(y)
+    assert t.kind_ == "rank"
+    z_top = (t.scores_[-1] - t.mean_) / t.scale_  # the best run's standardised score
+    mu = z_top + np.array([-0.5, 0.0, 0.5, 1.0])
+    mean, std = t.inverse(mu, np.full(4, 0.3))
+    assert mean[1] == pytest.approx(y.max())
+    # beyond the best run: still increasing, and the std does not collapse
+    assert mean[2] > y.max() and mean[3] > mean[2]
+    assert (std > 1e-3).all()
+    # the slope of the outer tenth: about the spacing of the best runs per normal score
+    k = 7
+    slope = (t.sorted_[-1] - t.sorted_[-k]) / (t.scores_[-1] - t.scores_[-k])
+    assert mean[3] - mean[2] == pytest.approx(0.5 * t.scale_ * slope)
+    # below the worst run too, and forward undoes the extrapolation
+    low = (t.scores_[0] - t.mean_) / t.scale_ - 1.0
+    back, _ = t.inverse(np.array([low]))
+    assert back[0] < y.min()
+    np.testing.assert_allclose(t.transform(t.inverse(mu)[0]), mu, rtol=1e-9)
+    np.testing.assert_allclose(t.transform(back), [low], rtol=1e-9)
+
+
+def test_rank_extrapolation_of_a_saturated_metric_uses_the_whole_range():
+    y = np.r_[np.linspace(0.5, 0.9, 20), np.full(10, 1.0)]  # ten runs tie at the top
+    t = TargetTransform("rank").fit(y)
+    mean, std = t.inverse(np.array([3.0]), np.array([0.2]))
+    assert mean[0] > 1.0 and std[0] > 0
