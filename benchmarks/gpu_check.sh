@@ -66,19 +66,19 @@ fi
 elapsed
 
 echo "== CUDA tests (torch sampler, scorers, device top-k, MLP ensemble on a device)"
-timeout 80 "$PY" -m pytest -q -p no:cacheprovider -x \
+timeout 70 "$PY" -m pytest -q -p no:cacheprovider -x \
     tests/space/test_torch_sampling.py tests/learners/test_torch_scoring.py \
     tests/learners/test_persist_devices.py -k "cuda or device"
 elapsed
 
 echo "== bench_scoring: $DEVICES, default chunk"
-timeout 80 "$PY" benchmarks/bench_scoring.py --devices "$DEVICES" --threads "$(nproc)" \
+timeout 75 "$PY" benchmarks/bench_scoring.py --devices "$DEVICES" --threads "$(nproc)" \
     --seconds 0.5
 elapsed
 
 if [ "$DEVICES" = cuda ]; then
     echo "== bench_scoring: cuda, chunk 2**24 (fewer launches per config), UCB"
-    timeout 40 "$PY" benchmarks/bench_scoring.py --devices cuda --chunk 16777216 \
+    timeout 35 "$PY" benchmarks/bench_scoring.py --devices cuda --chunk 16777216 \
         --learners linear,small_mlp --kinds ucb --seconds 0.5
     elapsed
     echo "== bench_scoring: cuda, torch.compile"
