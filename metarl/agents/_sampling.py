@@ -145,10 +145,17 @@ class SurrogateSampling(ScoredPolicy):
     ``chunk_size`` and the kept pool (``pool_factor * n`` rows), whatever ``n_samples``.
     A learner whose ``predict`` runs batched torch (on CUDA when present) is used as is.
 
+    With ``device`` set, the whole pass runs in torch on that device instead
+    (:func:`metarl.learners.device_topk`: configs drawn, scored and ranked there, only the
+    kept rows come back to numpy): the path for billions of configs on a GPU. It needs a
+    learner with a torch scoring path (linear, MLP ensemble); another learner is an error.
+
     Args:
         n_samples: how many configs to score in all.
         chunk_size: configs sampled, encoded and scored at once.
         pool_factor: candidates kept per proposal, for the diversity of the final pick.
+        device: ``None`` (numpy, the default) or a torch device (``"cpu"``, ``"cuda"``)
+            for the on-device path.
         acquisition, kappa, min_distance, seed: see :class:`ScoredPolicy`.
     """
 
@@ -160,6 +167,7 @@ class SurrogateSampling(ScoredPolicy):
         n_samples: int = 1_000_000,
         chunk_size: int = 1 << 17,
         pool_factor: int = 10,
+        device: str | None = None,
         acquisition: AcquisitionKind = "mean",
         kappa: float = 1.0,
         min_distance: int = 2,
@@ -173,8 +181,11 @@ class SurrogateSampling(ScoredPolicy):
         self.n_samples = n_samples
         self.chunk_size = chunk_size
         self.pool_factor = pool_factor
+        self.device = device
 
     def _candidates(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
+        if self.device is not None:
+            return self._device_candidates(problem)
         space = problem.space
         sampler = GridSampler(space)
         pool = TopK(space, self.pool_factor * problem.n, problem.exclude)
@@ -193,6 +204,32 @@ class SurrogateSampling(ScoredPolicy):
             pool.add(sampler.matrix(idx, act), scores)
             done += m
         return pool.M, pool.scores
+
+    def _device_candidates(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
+        from metarl.learners._device_topk import device_topk
+        from metarl.learners._torch_scoring import supports_torch_scoring
+
+        if not supports_torch_scoring(problem.learner):
+            raise ValueError(
+                f"surrogate_sampling(device={self.device!r}): learner "
+                f"{type(problem.learner).__name__} has no torch scoring path "
+                "(use a linear or mlp_ensemble learner, or device=None)"
+            )
+        result = device_topk(
+            problem.space,
+            problem.learner,
+            self.n_samples,
+            self.pool_factor * problem.n,
+            device=self.device,
+            seed=int(problem.rng.integers(2**62)),
+            acquisition=problem.acquisition,
+            kappa=problem.kappa,
+            direction=problem.direction,
+            exclude=problem.exclude_configs,
+            chunk=self.chunk_size,
+        )
+        problem.n_evaluations += result.n_scored
+        return result.matrix, result.scores
 
 
 class Exhaustive(ScoredPolicy):

@@ -130,6 +130,31 @@ def test_surrogate_sampling_scores_every_sample_in_chunks(big_space, big_learner
     assert acquisition(big_learner, big_space.encode(configs)).min() > np.quantile(rand, 0.99)
 
 
+def test_surrogate_sampling_on_a_torch_device_matches_the_numpy_path(big_space, big_learner):
+    kw = {"n_samples": 20_000, "chunk_size": 4096, "seed": 0, "acquisition": "ucb"}
+    on_device = make_policy("surrogate_sampling", device="cpu", **kw)
+    configs = on_device.propose(big_space, big_learner, 3, exclude=[])
+    assert on_device.last_problem_.n_evaluations >= 20_000
+    big_space.validate(configs[0])
+    found = acquisition(big_learner, big_space.encode(configs), "ucb")
+    numpy_path = make_policy("surrogate_sampling", **kw).propose(big_space, big_learner, 3)
+    reference = acquisition(big_learner, big_space.encode(numpy_path), "ucb")
+    rand = acquisition(
+        big_learner, big_space.encode_matrix(big_space.sample_matrix(20_000, 1)), "ucb"
+    )
+    assert found.min() > np.quantile(rand, 0.99)
+    assert found.max() >= reference.min()
+
+
+def test_surrogate_sampling_on_a_device_refuses_a_learner_without_torch_path(small_space):
+    from metarl.learners import make_learner
+
+    M = small_space.sample_matrix(30, 0)
+    gp = make_learner("forest").fit(small_space.encode_matrix(M), objective(small_space, M))
+    with pytest.raises(ValueError, match="no torch scoring path"):
+        make_policy("surrogate_sampling", device="cpu", n_samples=100).propose(small_space, gp, 1)
+
+
 def test_mutate_changes_one_parameter():
     space = SearchSpace({f"x{i}": Categorical(list("abcd")) for i in range(6)})
     M = space.sample_matrix(100, 0)
