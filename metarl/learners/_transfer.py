@@ -6,8 +6,9 @@ dataset and one on the target dataset, and predicts their weighted sum. A model'
 the share of bootstrap samples of the target's observations on which it ranks them best
 (fewest discordant pairs; the target's own GP is scored leave-one-out). Where the pooled GP
 costs O((sum of past points)^3) at every round, here each past GP is fitted once on at most
-``max_past_points`` points and cached, so a round costs one small GP on the target plus a
-prediction per past dataset: linear in the number of past datasets.
+``max_past_points`` points and cached, so a round costs one GP on the target's rows
+(exact, O(n_target^3)) plus a prediction per past dataset with non-zero weight: linear in
+the number of past datasets.
 
 Contract with the caller (the refinement round, ``Study``, ``metarl compare``)::
 
@@ -39,7 +40,7 @@ columns, which differ at prediction time (the target's context) and would otherw
 shrink its predictions by an amount it never learned.
 
 Caching: fitted past GPs live in a process-wide LRU cache keyed by a digest of the
-dataset's (subsampled) data and the GP settings, so a new learner every round (as the
+dataset's data and the GP settings, so a new learner every round (as the
 comparison builds) refits none of them. Their predictions on a given ``X`` (the same
 enumerated table every round under the ``exhaustive`` policy) are cached too.
 :func:`clear_transfer_cache` empties both.
