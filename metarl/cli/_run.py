@@ -102,7 +102,8 @@ def check_values(path: str, cfg: dict[str, Any]) -> None:
     for key in ("trainer_kwargs", "learner_kwargs", "policy_kwargs"):
         if not isinstance(cfg[key] or {}, dict):
             raise _bad(path, key, "a mapping", cfg[key])
-    for key in ("learner", "policy", "storage", "study_name"):
+    check_storage_url(cfg["storage"], must_exist=False)
+    for key in ("learner", "policy", "study_name"):
         if not isinstance(cfg[key], str) or not cfg[key].strip():
             raise _bad(path, key, "a name", cfg[key])
     for key in ("metric", "task", "trainer"):
