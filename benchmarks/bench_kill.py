@@ -4,8 +4,9 @@
     python benchmarks/bench_kill.py --kills 5 --budget 20
 
 Each round starts ``metarl run`` (process executor, 2 workers, a 0.2 s trainer) and kills its
-whole process group with SIGKILL after a random delay (0.3 to 6 s, seeded: start-up, creation,
-proposals, claims, tells, stale recovery and checkpoints are all hit at some point). A final
+whole process group with SIGKILL at a random moment (seeded): 30 % during start-up (creation,
+first proposals; up to ``--max-delay`` s after launch), the others up to 4 s after its first
+trainer call (claims, tells, stale recovery, proposals, checkpoints). A final
 run completes the study. Printed: kills that landed, whether any resume was refused (a blocked
 study), completed results lost (a COMPLETE trial seen after a kill and gone or changed at the
 end), configs completed twice, trials left RUNNING, lost evaluations without a re-queued copy,
@@ -29,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SPACE = (
     "x: {type: float, low: -2.0, high: 2.0, bins: 17}\n"
     "n: {type: integer, low: 1, high: 6}\n"
-    "opt: {type: categorical, choices: [sgd, adam, rmsprop]}\n"
+    "opt: {type: categorical, choices: [sgd, adam]}\n"
+    "momentum: {type: float, low: 0.0, high: 0.9, bins: 4, active_if: {opt: [sgd]}}\n"
 )
 RUN = (
     "space: space.yaml\ntrainer: 'tests.study._trainers:quadratic'\nmetric: loss\n"
@@ -52,11 +54,17 @@ def snapshot(db: Path) -> list:
         return []
 
 
+def _lines(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kills", type=int, default=25, help="kill -9 rounds")
     ap.add_argument("--budget", type=int, default=60, help="evaluations of the study")
     ap.add_argument("--seed", type=int, default=0, help="seed of the kill delays")
+    ap.add_argument("--early", type=float, default=0.3, help="share of kills at start-up")
+    ap.add_argument("--max-delay", type=float, default=15.0, help="longest start-up delay (s)")
     args = ap.parse_args()
 
     import optuna
@@ -72,7 +80,8 @@ def main() -> None:
     (work / "run.yaml").write_text(RUN.format(budget=args.budget))
     db = work / "k.db"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "METARL_TEST_DELAY": "0.2"}
-    env["METARL_TEST_LOG"] = str(work / "calls.log")
+    log = work / "calls.log"
+    env["METARL_TEST_LOG"] = str(log)
     cmd = [sys.executable, "-m", "metarl.cli", "run", "run.yaml", "--no-progress"]
     seen: dict[int, float] = {}  # COMPLETE trial number -> value, as seen after each kill
     landed = refused = 0
@@ -89,7 +98,13 @@ def main() -> None:
             text=True,
         )
         try:
-            code = p.wait(timeout=float(rng.uniform(0.3, 6.0)))
+            if rng.random() < args.early:  # start-up, creation, the first proposals
+                code = p.wait(timeout=float(rng.uniform(0.3, args.max_delay)))
+            else:  # once it evaluates: claims, tells, stale recovery, checkpoints
+                n0 = _lines(log)
+                while p.poll() is None and _lines(log) == n0:
+                    time.sleep(0.05)
+                code = p.wait(timeout=float(rng.uniform(0.0, 4.0)))
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)  # the run and its pool processes
             p.wait()
@@ -119,7 +134,7 @@ def main() -> None:
     )
     running = sum(t.state == TrialState.RUNNING for t in trials)
     c = counts(trials)
-    calls = len((work / "calls.log").read_text().splitlines())
+    calls = _lines(log)
     print(
         f"kills landed {landed}/{args.kills}; resumes refused {refused}; final run exit "
         f"{final.returncode} ({time.perf_counter() - t0:.0f} s in all)"
