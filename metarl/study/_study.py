@@ -366,25 +366,27 @@ class Study:
     def _loop(
         self, drain: Drain, lease: ProposerLease, budget: int, callbacks: Sequence[Callback]
     ) -> None:
-        holding = False
+        holding = said = False
         while counts(self.trials())["done"] < budget:
             if not lease.try_take():
-                if holding or holding is False:
-                    holding = None  # say it once per wait
+                holding = False
+                if not said:  # once per wait
+                    said = True
                     self._say(
                         f"metarl: {lease.holder()} proposes for study {self.study_name!r}; "
                         "this process evaluates its trials until the lease frees"
                     )
                 drain.run(budget, proposer=False)
                 continue
+            said = False
             if not holding:
                 holding = True
                 self.optuna_study.set_user_attr(schema.BUDGET, budget)
-                self._check_failures()  # failures told by other processes count too
             drain.run(budget, proposer=True)  # what was left waiting
             c = counts(self.trials())
             if c["done"] >= budget:
                 break
+            self._check_failures()  # failures told by other processes count too
             round_ = len(self.rounds)
             t0 = time.perf_counter()
             k = min(self.batch_size, budget - c["done"] - c["pending"])
