@@ -5,8 +5,8 @@ A study's rounds are :func:`metarl.loop.refine`; this package stores them (the f
 ``metarl worker`` processes on other machines), and recovers from dead workers.
 """
 
+from metarl.study._dask import DaskExecutor
 from metarl.study._executors import (
-    DaskExecutor,
     Executor,
     ProcessExecutor,
     ThreadExecutor,

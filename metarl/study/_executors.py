@@ -1,4 +1,5 @@
-"""Where trainer calls run: a local process pool (default), threads, or a Dask cluster.
+"""Where trainer calls run: a local process pool (default), threads, or a Dask cluster
+(:mod:`metarl.study._dask`).
 
 Every executor turns ``submit(trainer, config, timeout)`` into a
 ``concurrent.futures.Future`` whose result is the trainer's metrics dict, or whose exception is
@@ -10,14 +11,12 @@ hung call fails and frees its worker whatever the settings.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import logging
 import multiprocessing as mp
 import queue
 import signal
 import threading
 import time
 import traceback
-import warnings
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -75,7 +74,8 @@ def timed_call(trainer: Trainer | TrainerSpec, config: Config) -> dict[str, Any]
     return result
 
 
-def _error_text(e: BaseException) -> str:
+def error_text(e: BaseException) -> str:
+    """The last line of an exception's report (``ValueError: bad lr``): a failure's reason."""
     return traceback.format_exception_only(type(e), e)[-1].strip()
 
 
@@ -97,7 +97,7 @@ def _child_main(conn: Any) -> None:
         try:
             conn.send(("ok", timed_call(trainer, config)))
         except BaseException as e:  # noqa: BLE001 - everything a trainer raises is a failure
-            conn.send(("error", _error_text(e)))
+            conn.send(("error", error_text(e)))
 
 
 class ProcessExecutor(Executor):
@@ -178,6 +178,9 @@ class ProcessExecutor(Executor):
             if job is None:
                 return
             fut, trainer, config, limit = job
+            if self._closed:
+                fut.cancel()
+                continue
             if not fut.set_running_or_notify_cancel():
                 continue
             try:
@@ -194,6 +197,9 @@ class ProcessExecutor(Executor):
             try:
                 msg, seconds = self._wait(conn, limit)
             except (EOFError, OSError):
+                if self._closed:  # killed by shutdown: the call was lost, not the trainer's
+                    settle(fut, error=cf.CancelledError())
+                    continue
                 code = proc.exitcode
                 settle(fut, error=TrainerError(f"worker process died (exit code {code})"))
                 self._stop(i)
@@ -217,9 +223,18 @@ class ProcessExecutor(Executor):
         return fut
 
     def shutdown(self) -> None:
+        """Cancel the calls not yet started, and kill the running ones (their futures raise
+        ``CancelledError``: lost, not failed)."""
         if self._closed:
             return
         self._closed = True
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                job[0].cancel()
         for _ in self._threads:
             self._jobs.put(None)
         for i in range(self.n_workers):
@@ -290,7 +305,7 @@ class ThreadExecutor(Executor):
                 self._succeeded(result)
                 settle(call.fut, result)
             else:
-                err = error if isinstance(error, TrainerError) else TrainerError(_error_text(error))
+                err = error if isinstance(error, TrainerError) else TrainerError(error_text(error))
                 settle(call.fut, error=err)
 
     def _abandon(self, call: _ThreadCall) -> bool:
@@ -311,7 +326,7 @@ class ThreadExecutor(Executor):
         return fut
 
     def shutdown(self) -> None:
-        """Fail the calls not yet started; running calls finish in their daemon threads."""
+        """Cancel the calls not yet started; running calls finish in their daemon threads."""
         with self._lock:
             if self._closed:
                 return
@@ -323,111 +338,9 @@ class ThreadExecutor(Executor):
             except queue.Empty:
                 break
             if call is not None:
-                settle(call.fut, error=TrainerError("not run: the executor shut down"))
+                call.fut.cancel()
         for _ in range(n):
             self._jobs.put(None)
-
-
-class DaskExecutor(Executor):
-    """Trainer calls on a Dask ``distributed`` cluster.
-
-    Args:
-        client: a ``distributed.Client``, a scheduler address, or None to start a
-            ``LocalCluster`` with ``n_workers`` single-threaded workers.
-        n_workers: calls in flight at a time (default: the cluster's thread count).
-        default_timeout: the limit of calls without a ``timeout`` (default
-            :class:`~metarl.study.AutoTimeout`).
-        restart_hung: restart the Dask worker running a call past its limit (Dask cannot
-            interrupt a running task, and a hung one would hold its worker for good). Default:
-            True for the executor's own cluster; on a cluster of yours, a restart also
-            reruns that worker's other tasks elsewhere, so it is off unless you ask for it.
-
-    A call past its limit is cancelled and recorded as failed. Its limit counts from its
-    submission (Dask does not say when a task starts).
-    """
-
-    def __init__(
-        self,
-        client: Any = None,
-        n_workers: int | None = None,
-        default_timeout: AutoTimeout | None = None,
-        restart_hung: bool | None = None,
-    ) -> None:
-        try:
-            import distributed
-        except ImportError:
-            raise ImportError(
-                "executor 'dask' needs the distributed package: pip install 'dask[distributed]'"
-            ) from None
-        self.default_timeout = default_timeout or AutoTimeout()
-        self._own = None
-        if client is None:
-            # Dask's logs would repeat each trainer failure with a traceback; the study
-            # stores every failure with its reason
-            self._own = distributed.LocalCluster(
-                n_workers=n_workers or 2,
-                threads_per_worker=1,
-                processes=True,
-                silence_logs=logging.CRITICAL,
-            )
-            client = distributed.Client(self._own)
-        elif isinstance(client, str):
-            client = distributed.Client(client)
-        self.client = client
-        self.restart_hung = self._own is not None if restart_hung is None else restart_hung
-        self._restarts: list[threading.Thread] = []
-        if n_workers is None:
-            n_workers = max(1, sum(client.nthreads().values()))
-        self.n_workers = n_workers
-
-    def submit(
-        self, trainer: Trainer | TrainerSpec, config: Config, timeout: float | None = None
-    ) -> cf.Future:
-        out: cf.Future = cf.Future()
-        limit = Limit(timeout, self.default_timeout)
-        dfut = self.client.submit(timed_call, trainer, dict(config), pure=False)
-
-        def done(f: Any) -> None:
-            if f.cancelled():
-                return  # by the limit, which fails ``out`` with its reason
-            try:
-                result = f.result()
-            except BaseException as e:  # noqa: BLE001 - a trainer failure, or cancelled
-                settle(out, error=TrainerError(_error_text(e)))
-                return
-            finally:
-                # the scheduler would recompute a held result whose worker restarts: a
-                # second trainer call for nothing
-                f.release()
-            self._succeeded(result)
-            settle(out, result)
-
-        def cancel() -> bool:
-            hung = [w for w, keys in self.client.processing().items() if dfut.key in keys]
-            dfut.cancel()
-            if self.restart_hung and hung:  # in the background: a restart takes seconds
-                t = threading.Thread(target=self._restart, args=(hung,), daemon=True)
-                self._restarts.append(t)
-                t.start()
-            return True
-
-        dfut.add_done_callback(done)
-        watch(out, limit, on_timeout=cancel)
-        out._metarl_dask = dfut  # type: ignore[attr-defined] - keeps the task referenced
-        return out
-
-    def _restart(self, workers: list[str]) -> None:
-        try:
-            self.client.restart_workers(workers, raise_for_error=False)
-        except Exception as e:  # noqa: BLE001 - the cluster may be shutting down
-            warnings.warn(f"metarl: cannot restart Dask workers {workers}: {e}", stacklevel=1)
-
-    def shutdown(self) -> None:
-        for t in self._restarts:  # closing the cluster under a restart spills tracebacks
-            t.join(timeout=60)
-        if self._own is not None:
-            self.client.close()
-            self._own.close()
 
 
 def make_executor(name: str | Executor, n_workers: int = 2, **kwargs: Any) -> Executor:
@@ -445,5 +358,7 @@ def make_executor(name: str | Executor, n_workers: int = 2, **kwargs: Any) -> Ex
     if name == "thread":
         return ThreadExecutor(n_workers, **kwargs)
     if name == "dask":
+        from metarl.study._dask import DaskExecutor
+
         return DaskExecutor(n_workers=n_workers or None, **kwargs)
     raise ValueError(f"unknown executor {name!r}: expected one of {list(EXECUTORS)}")

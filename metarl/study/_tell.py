@@ -17,7 +17,8 @@ from typing import Any, NamedTuple
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from metarl.study._schema import ERROR, MAX_ERROR_CHARS, PREFIX
+from metarl.study._schema import ERROR, INTERRUPTED, MAX_ERROR_CHARS, PREFIX
+from metarl.study._storage import release_trial
 from metarl.trainers import TrainerError
 
 
@@ -25,10 +26,13 @@ class Told(NamedTuple):
     """What :func:`tell_result` stored.
 
     Attributes:
-        state: ``COMPLETE`` or ``FAIL``; None when nothing was stored because the trial was
-            already finished (failed as stale and re-queued: its copy is evaluated instead).
+        state: ``COMPLETE`` or ``FAIL`` (by the trainer: the config is spent); None when no
+            result was stored: the trial was already finished (failed as stale, and re-queued),
+            or the call never ran (cancelled: the trial was failed as interrupted and
+            re-queued). Either way its config is evaluated again by the copy.
         value: the objective value of a COMPLETE trial.
-        error: the reason of a FAIL trial (as stored in ``metarl:error``).
+        error: the reason of a FAIL trial (as stored in ``metarl:error``), or of a cancelled
+            call.
     """
 
     state: TrialState | None
@@ -47,8 +51,9 @@ def tell_result(study: optuna.Study, trial: FrozenTrial, outcome: cf.Future, met
         study: the Optuna study holding ``trial``.
         trial: the trial the call evaluated (claimed RUNNING by this process).
         outcome: the executor's future; its result is the trainer's metrics dict, its
-            exception a :class:`~metarl.study.TrainerError` (trainer raised, timed out, worker
-            died). A cancelled future is a failure too.
+            exception a :class:`~metarl.trainers.TrainerError` (trainer raised, timed out,
+            worker died). A cancelled future (the executor shut down first) is not the
+            trainer's failure: the trial is released (:func:`release_trial`) and re-queued.
         metric: the objective metric; a result without a finite value for it is a FAIL.
 
     Returns:
@@ -63,9 +68,12 @@ def tell_result(study: optuna.Study, trial: FrozenTrial, outcome: cf.Future, met
             for key, v in storable(result).items():
                 storage.set_trial_user_attr(trial._trial_id, key, v)
             value = objective_value(result, metric)
-        except (TrainerError, cf.CancelledError) as e:
-            text = str(e) if isinstance(e, TrainerError) else "cancelled: the executor shut down"
-            text = text[:MAX_ERROR_CHARS]
+        except cf.CancelledError:
+            text = f"{INTERRUPTED}: the executor shut down before the call ran"
+            release_trial(study, trial._trial_id, text)
+            return Told(None, error=text)
+        except TrainerError as e:
+            text = str(e)[:MAX_ERROR_CHARS]
             storage.set_trial_user_attr(trial._trial_id, ERROR, text)
             storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
             return Told(TrialState.FAIL, error=text)

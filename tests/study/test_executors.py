@@ -57,15 +57,14 @@ def test_thread_executor_process_exits_despite_a_hung_call() -> None:
     assert "Traceback" not in out.stderr and "CancelledError" not in out.stderr
 
 
-def test_thread_executor_fails_calls_queued_at_shutdown(release_hangs) -> None:
+def test_thread_executor_cancels_calls_queued_at_shutdown(release_hangs) -> None:
     ex = ThreadExecutor(1)
     first = ex.submit(hang_once, CFG)
     while not first.running():
         time.sleep(0.01)
     queued = ex.submit(quadratic, CFG)
     ex.shutdown()
-    with pytest.raises(TrainerError, match="shut down"):
-        queued.result(timeout=60)
+    assert queued.cancelled()  # never ran: not a failure of the trainer
     _trainers.RELEASE.set()
     assert first.result(timeout=60)["loss"] == 0.3  # a running call is left to finish
 
