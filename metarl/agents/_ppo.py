@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.vec_env import VecEnv
 
-from metarl.agents._ppo_file import (
-    check_env_matches,
-    load_sb3_model,
-    model_state,
-    read_policy_file,
-    restore_model,
-    write_policy_file,
-)
+from metarl.agents._ppo_file import PolicyFileMixin
+from metarl.agents._ppo_rollout import GreedyStop, sample_designs
 from metarl.agents._scored import Problem, ScoredPolicy
 from metarl.agents._threads import torch_threads
 from metarl.envs._contract import (
@@ -28,6 +22,7 @@ from metarl.envs._contract import (
     make_design_vec_env,
     offers_action_masks,
 )
+from metarl.envs._vec import DesignVecEnv
 from metarl.learners._base import MetaLearner
 from metarl.space import SearchSpace, Subset
 from metarl.type_aliases import AcquisitionKind, Config, ConfigMatrix, Direction
@@ -41,14 +36,26 @@ def needs_masks(space: SearchSpace) -> bool:
     return space.conditional or len(sizes) > 1 or subset_min
 
 
-class PPOPolicy(ScoredPolicy):
+class PPOPolicy(PolicyFileMixin, ScoredPolicy):
     """PPO on the design environment; the trained policy keeps learning across rounds.
 
     Each :meth:`propose` (1) builds the environment on the fresh learner, (2) trains the
-    model for ``timesteps`` (the first call creates it; later calls fine-tune it through
-    ``model.set_env``), (3) samples the stochastic policy for ``n_samples`` episodes plus one
-    greedy (argmax) episode, and (4) dedupes, drops excluded configs, ranks by the
-    acquisition and keeps a diverse top ``n``.
+    model (the first call creates it; later calls fine-tune it through ``model.set_env``),
+    (3) samples the stochastic policy for ``n_samples`` episodes plus one greedy (argmax)
+    episode, and (4) dedupes, drops excluded configs, ranks by the acquisition and keeps a
+    diverse top ``n``.
+
+    Training is amortised over rounds. The first round trains at most ``timesteps`` steps,
+    each later round at most ``finetune_timesteps``, and with ``patience`` a round stops once
+    the greedy config's reward has not improved for ``patience`` rollouts in a row
+    (:class:`~metarl.agents._ppo_rollout.GreedyStop`). A later round first scores the greedy
+    config on the new learner: when it is within ``retrain_tol`` of where the previous
+    round left it (the learner did not move it; an evaluated config is penalised, so a
+    proposed greedy config always counts as moved), the round trains nothing. In the built-in
+    environment the proposals are drawn in one batched pass (one policy forward per
+    decision over all episodes, one learner call), with actions drawn from the policy's
+    seeded generator, so that a seed replays its proposals (torch runs on ``n_threads``
+    threads, whatever the machine's count).
 
     Defaults are chosen for this problem: the only reward is terminal, so ``gamma=1`` (no
     discounting of the one reward) and ``gae_lambda=0.95``; episodes are short, so each
@@ -71,7 +78,14 @@ class PPOPolicy(ScoredPolicy):
     (``None``) is ``DesignVecEnv``: ``metarl/Design-v0`` stepped in lockstep in numpy.
 
     Args:
-        timesteps: training steps per :meth:`propose` (per round of the refinement loop).
+        timesteps: the most training steps of the first round.
+        finetune_timesteps: the most training steps of each later round.
+        patience: rollouts without a better greedy config before a round stops training
+            (None: every round trains its whole budget, and none is skipped). Only in the
+            built-in environment: a plug-in ``env_id`` always trains the whole budget.
+        retrain_tol: how far (reward units: standard deviations of the acquisition over
+            random configs) the greedy config's reward may fall on a new learner before a
+            later round trains.
         n_envs: episodes run in lockstep.
         n_samples: stochastic episodes sampled for the proposals.
         algorithm: ``"auto"``, ``"ppo"`` or ``"maskable_ppo"``.
@@ -100,6 +114,9 @@ class PPOPolicy(ScoredPolicy):
         self,
         *,
         timesteps: int = 50_000,
+        finetune_timesteps: int = 50_000,
+        patience: int | None = None,
+        retrain_tol: float = 0.0,
         n_envs: int = 64,
         n_samples: int = 4096,
         algorithm: str = "auto",
@@ -131,7 +148,12 @@ class PPOPolicy(ScoredPolicy):
         if env_id is not None:
             check_env_id(env_id)
         check_env_kwargs(env_kwargs)
+        if patience is not None and patience < 1:
+            raise ValueError(f"patience must be None or >= 1, got {patience!r}")
         self.timesteps = timesteps
+        self.finetune_timesteps = finetune_timesteps
+        self.patience = patience
+        self.retrain_tol = retrain_tol
         self.n_envs = n_envs
         self.n_samples = n_samples
         self.algorithm = algorithm
@@ -151,6 +173,10 @@ class PPOPolicy(ScoredPolicy):
         self.device = device
         self.n_threads = n_threads
         self.model_: Any = None
+        #: what the last round's training did: ``first`` (round), ``timesteps`` trained,
+        #: ``skipped`` (the greedy config held on the new learner), ``stopped`` (early, by
+        #: ``patience``), ``greedy`` (the greedy config's reward at each probe).
+        self.last_training_: dict[str, Any] = {}
         self.space_fingerprint_: str | None = None
         self._loaded: tuple[dict[str, Any], dict[str, Any]] | None = None
 
@@ -239,11 +265,16 @@ class PPOPolicy(ScoredPolicy):
     ) -> Any:
         """Train (or fine-tune) the model on ``learner``'s acquisition; returns the model.
 
-        ``callback`` is any SB3 callback (return False from ``_on_step`` to stop early).
+        Args:
+            space, learner, direction, exclude: the round's problem.
+            timesteps: the most steps to train (default: ``timesteps`` in the first round,
+                ``finetune_timesteps`` after it; see the class docstring).
+            callback: any SB3 callback (return False from ``_on_step`` to stop early).
         """
         seed = int(self._rng.integers(2**31))
         env = self.make_env(space, learner, direction, list(exclude or []), seed)
         with torch_threads(self.n_threads):
+            first = self.model_ is None and self._loaded is None
             if self.model_ is None and self._loaded is not None:
                 self.model_ = self._restore(env, space, seed)
             elif self.model_ is None:
@@ -258,16 +289,50 @@ class PPOPolicy(ScoredPolicy):
                 self.model_.set_env(env)
                 self.model_.set_random_seed(seed)  # each round's draw, so resumes replay it
             self.space_fingerprint_ = space.fingerprint()
-            steps = self.timesteps if timesteps is None else timesteps
-            if steps > 0:
-                self.model_.learn(
-                    total_timesteps=steps,
-                    callback=callback,
-                    reset_num_timesteps=False,
-                    progress_bar=self.progress_bar,
-                    tb_log_name=self.name,
-                )
+            if timesteps is None:
+                timesteps = self.timesteps if first else self.finetune_timesteps
+            self._learn(env, space, timesteps, callback, first)
         return self.model_
+
+    def _learn(self, env: VecEnv, space: SearchSpace, steps: int, callback: Any, first: bool):
+        """Run SB3's ``learn`` for at most ``steps``, stopped early by :class:`GreedyStop`
+        (built-in env, ``patience`` set), or skipped when the greedy config held."""
+        probe = self._greedy_probe(env, space) if self.patience is not None else None
+        before = self.model_.num_timesteps
+        record: dict[str, Any] = {"first": first, "skipped": False, "stopped": False}
+        stop = None
+        if probe is not None and steps > 0:
+            stop = GreedyStop(probe, self.patience)
+            if not first and "greedy_end" in self.last_training_:
+                now = probe(self.model_)
+                record["skipped"] = now >= self.last_training_["greedy_end"] - self.retrain_tol
+                steps = 0 if record["skipped"] else steps
+        if steps > 0:
+            callbacks = [c for c in (stop, callback) if c is not None]
+            self.model_.learn(
+                total_timesteps=steps,
+                callback=CallbackList(callbacks) if callbacks else None,
+                reset_num_timesteps=False,
+                progress_bar=self.progress_bar,
+                tb_log_name=self.name,
+            )
+        if stop is not None:
+            record.update(stopped=stop.stopped, greedy=[round(v, 4) for v in stop.values])
+        if probe is not None:
+            record["greedy_end"] = probe(self.model_)
+        record["timesteps"] = self.model_.num_timesteps - before
+        self.last_training_ = record
+
+    def _greedy_probe(self, env: VecEnv, space: SearchSpace) -> Any:
+        """The reward of a model's greedy config in ``env`` (None for a plug-in env)."""
+        if not isinstance(env, DesignVecEnv):
+            return None
+
+        def probe(model: Any) -> float:
+            d = sample_designs(model, space, 0, np.random.default_rng(0), n_greedy=1)
+            return float(env.reward.rewards(d.X, d.keys).reward[0])
+
+        return probe
 
     def _rollouts(self, env: VecEnv, n_episodes: int, deterministic: bool) -> list[Config]:
         """Configs of ``n_episodes`` episodes of the current model in ``env``."""
@@ -302,6 +367,9 @@ class PPOPolicy(ScoredPolicy):
                 exclude=list(problem.exclude_configs),
             )
             env = self.model_.get_env()
+            if isinstance(env, DesignVecEnv):  # one batched pass, no SB3 step loop
+                d = sample_designs(self.model_, space, self.n_samples, problem.rng, n_greedy=1)
+                return d.M, problem.score_encoded(d.X)
             configs = self._rollouts(env, self.n_samples, deterministic=False)
             configs += self._rollouts(env, 1, deterministic=True)
         M = space.to_matrix(configs)
@@ -311,77 +379,3 @@ class PPOPolicy(ScoredPolicy):
     def reseed(self, seed: int | None) -> None:
         """Reset the random state (the trained model is kept; see :meth:`load`)."""
         super().reseed(seed)
-
-    def save(self, path: str | Path, *, sb3: bool = False) -> Path:
-        """Write the trained policy to ``path``; returns the path written.
-
-        The default file is a zip holding ``metadata.json`` (format, metarl version, policy
-        class and constructor keywords, algorithm, observation and action spaces, the
-        fingerprint of the search space trained on, timesteps so far) and ``weights.pt`` (the
-        network's and the optimizer's ``state_dict``, plain tensors that :meth:`load` reads
-        with ``torch.load(weights_only=True)``): loading it runs no code from the file.
-
-        Args:
-            path: file to write, exactly as named (no suffix is added).
-            sb3: write SB3's own zip instead (``model.save``). Loading that format
-                unpickles objects from the file, so :meth:`load` reads it only on request.
-
-        Raises:
-            ValueError: the policy has not been trained (nor loaded) yet.
-        """
-        path = Path(path)
-        if self.model_ is None and self._loaded is None:
-            raise ValueError("nothing to save: the PPO policy has not been trained yet")
-        if sb3:
-            if self.model_ is None:
-                raise ValueError(
-                    "sb3=True needs the SB3 model: call propose() once after load() first"
-                )
-            with path.open("wb") as f:  # a file object: SB3 would append ".zip" to a name
-                self.model_.save(f)
-            return path
-        meta, state = self._loaded if self.model_ is None else model_state(self)
-        write_policy_file(path, meta, state)
-        return path
-
-    def load(self, path: str | Path, *, sb3: bool = False) -> PPOPolicy:
-        """Restore a policy written by :meth:`save`; returns ``self``.
-
-        The file's weights are read with ``torch.load(weights_only=True)`` and its metadata is
-        plain JSON. The SB3 model is rebuilt on the next :meth:`propose` (or :meth:`train`),
-        which has the environment it needs; the weights and optimizer state are then loaded
-        into it, so training continues (fine-tunes) from them. The network architecture
-        (``net_arch``) and the algorithm come from the file; the training hyperparameters
-        (``timesteps``, ``learning_rate``, ...) stay this instance's.
-
-        Args:
-            path: the file.
-            sb3: read SB3's own zip (written with ``save(path, sb3=True)`` or by SB3) with
-                ``PPO.load``/``MaskablePPO.load``. That unpickles objects from the file: use it
-                only for files you trust. No space check is possible then.
-
-        Raises:
-            ValueError: not a policy file (or an SB3 zip without ``sb3=True``), a file of
-                another metarl major version or of another policy class. A file trained on
-                another search space is refused by the next :meth:`propose`.
-        """
-        path = Path(path)
-        if sb3:
-            self.model_ = load_sb3_model(path, self.device)
-            self.space_fingerprint_ = None
-            self._loaded = None
-            return self
-        meta, state = read_policy_file(path, self)
-        self.net_arch = tuple(meta["params"]["net_arch"])
-        self.model_ = None
-        self.space_fingerprint_ = meta.get("space_fingerprint")
-        self._loaded = (meta, state)
-        return self
-
-    def _restore(self, env: VecEnv, space: SearchSpace, seed: int) -> Any:
-        """Build the SB3 model of a loaded file on ``env`` and load its state."""
-        meta, state = self._loaded
-        check_env_matches(env, meta, space.fingerprint())
-        model = self._new_model(env, space, seed, algorithm=meta["algorithm"])
-        self._loaded = None
-        return restore_model(model, meta, state)

@@ -15,6 +15,7 @@ import torch
 from stable_baselines3.common.vec_env import VecEnv
 
 from metarl._version import __version__
+from metarl.space import SearchSpace
 
 #: ``format`` of the ``metadata.json`` of a file written by ``PPOPolicy.save``.
 POLICY_FORMAT = "metarl-ppo-policy"
@@ -169,3 +170,82 @@ def _read_zip(path: Path) -> tuple[set[str], dict[str, Any] | None]:
     if meta is not None and not isinstance(meta, dict):
         raise ValueError(f"{path}: not a metarl policy file (metadata is not an object)")
     return files, meta
+
+
+class PolicyFileMixin:
+    """``save``/``load`` of :class:`~metarl.agents.PPOPolicy` (its ``model_``, ``_loaded``,
+    ``space_fingerprint_``, ``device`` and ``_new_model`` are used)."""
+
+    def save(self, path: str | Path, *, sb3: bool = False) -> Path:
+        """Write the trained policy to ``path``; returns the path written.
+
+        The default file is a zip holding ``metadata.json`` (format, metarl version, policy
+        class and constructor keywords, algorithm, observation and action spaces, the
+        fingerprint of the search space trained on, timesteps so far) and ``weights.pt`` (the
+        network's and the optimizer's ``state_dict``, plain tensors that :meth:`load` reads
+        with ``torch.load(weights_only=True)``): loading it runs no code from the file.
+
+        Args:
+            path: file to write, exactly as named (no suffix is added).
+            sb3: write SB3's own zip instead (``model.save``). Loading that format
+                unpickles objects from the file, so :meth:`load` reads it only on request.
+
+        Raises:
+            ValueError: the policy has not been trained (nor loaded) yet.
+        """
+        path = Path(path)
+        if self.model_ is None and self._loaded is None:
+            raise ValueError("nothing to save: the PPO policy has not been trained yet")
+        if sb3:
+            if self.model_ is None:
+                raise ValueError(
+                    "sb3=True needs the SB3 model: call propose() once after load() first"
+                )
+            with path.open("wb") as f:  # a file object: SB3 would append ".zip" to a name
+                self.model_.save(f)
+            return path
+        meta, state = self._loaded if self.model_ is None else model_state(self)
+        write_policy_file(path, meta, state)
+        return path
+
+    def load(self, path: str | Path, *, sb3: bool = False) -> Any:
+        """Restore a policy written by :meth:`save`; returns ``self``.
+
+        The file's weights are read with ``torch.load(weights_only=True)`` and its metadata is
+        plain JSON. The SB3 model is rebuilt on the next :meth:`propose` (or :meth:`train`),
+        which has the environment it needs; the weights and optimizer state are then loaded
+        into it, so training continues (fine-tunes) from them. The network architecture
+        (``net_arch``) and the algorithm come from the file; the training hyperparameters
+        (``timesteps``, ``learning_rate``, ...) stay this instance's.
+
+        Args:
+            path: the file.
+            sb3: read SB3's own zip (written with ``save(path, sb3=True)`` or by SB3) with
+                ``PPO.load``/``MaskablePPO.load``. That unpickles objects from the file: use it
+                only for files you trust. No space check is possible then.
+
+        Raises:
+            ValueError: not a policy file (or an SB3 zip without ``sb3=True``), a file of
+                another metarl major version or of another policy class. A file trained on
+                another search space is refused by the next :meth:`propose`.
+        """
+        path = Path(path)
+        if sb3:
+            self.model_ = load_sb3_model(path, self.device)
+            self.space_fingerprint_ = None
+            self._loaded = None
+            return self
+        meta, state = read_policy_file(path, self)
+        self.net_arch = tuple(meta["params"]["net_arch"])
+        self.model_ = None
+        self.space_fingerprint_ = meta.get("space_fingerprint")
+        self._loaded = (meta, state)
+        return self
+
+    def _restore(self, env: VecEnv, space: SearchSpace, seed: int) -> Any:
+        """Build the SB3 model of a loaded file on ``env`` and load its state."""
+        meta, state = self._loaded
+        check_env_matches(env, meta, space.fingerprint())
+        model = self._new_model(env, space, seed, algorithm=meta["algorithm"])
+        self._loaded = None
+        return restore_model(model, meta, state)

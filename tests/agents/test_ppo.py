@@ -14,11 +14,13 @@ import torch
 import metarl
 from metarl.agents import acquisition, make_policy
 from metarl.agents._ppo import needs_masks
+from metarl.agents._ppo_rollout import GreedyStop, sample_designs
 from metarl.envs import DesignEnv
 from metarl.space import Categorical, SearchSpace
 from tests.agents.conftest import LinearLearner, objective
 
-SMALL = dict(timesteps=512, n_envs=8, n_samples=64)
+#: a few rollouts every round (no early stop, no skipped round): exact timestep counts
+SMALL = dict(timesteps=512, finetune_timesteps=512, patience=None, n_envs=8, n_samples=64)
 
 
 def test_ppo_fine_tunes_the_same_model_across_rounds(small_space, small_learner):
@@ -50,7 +52,7 @@ def test_ppo_save_load_round_trip_runs_no_pickle(tmp_path, small_space, small_le
     assert meta["space_fingerprint"] == small_space.fingerprint()
     assert meta["params"]["net_arch"] == [64, 64] and meta["num_timesteps"] == 512
 
-    q = make_policy("ppo", seed=0, **{**SMALL, "timesteps": 0}).load(path)  # no more training
+    q = make_policy("ppo", seed=0, **{**SMALL, "finetune_timesteps": 0}).load(path)  # no training
     assert q.model_ is None  # rebuilt lazily: the environment comes with propose
     q.propose(small_space, small_learner, 1)
     assert type(q.model_).__name__ == "MaskablePPO" and q.model_.num_timesteps == 512
@@ -225,3 +227,83 @@ def test_ppo_learns_toward_the_optimum(small_space, small_learner):
     acq = acquisition(small_learner, small_space.encode_matrix(all_M))
     got = acquisition(small_learner, small_space.encode([best]))[0]
     assert got >= np.quantile(acq, 0.9)
+
+
+# ---------------------------------------------------------------------- amortised training
+class _Scripted:
+    """A probe that returns scripted values, one per call."""
+
+    def __init__(self, values):
+        self.values, self.calls = list(values), 0
+
+    def __call__(self, model):
+        self.calls += 1
+        return self.values[min(self.calls, len(self.values)) - 1]
+
+
+def test_greedy_stop_stops_after_patience_probes_without_gain(small_space, small_learner):
+    p = make_policy("ppo", seed=0, **SMALL)
+    p.propose(small_space, small_learner, 1)  # builds the model
+    rollout = p.model_.n_steps * SMALL["n_envs"]
+    # baseline 0, then a gain, then two probes without one: stops at the 4th rollout start
+    stop = GreedyStop(_Scripted([0.0, 1.0, 1.0, 0.5, 9.0]), patience=2)
+    before = p.model_.num_timesteps
+    p.model_.learn(50 * rollout, callback=stop, reset_num_timesteps=False)
+    assert stop.stopped and stop.values == [0.0, 1.0, 1.0, 0.5]
+    assert p.model_.num_timesteps - before == 3 * rollout + SMALL["n_envs"]  # + the stop step
+    improving = GreedyStop(_Scripted(range(100)), patience=1)
+    p.model_.learn(3 * rollout, callback=improving, reset_num_timesteps=False)
+    assert not improving.stopped and len(improving.values) == 3
+    with pytest.raises(ValueError, match="patience"):
+        GreedyStop(_Scripted([0.0]), patience=0)
+
+
+def test_training_stops_early_and_later_rounds_train_less(big_space, big_learner):
+    budget = dict(timesteps=40_000, finetune_timesteps=40_000, n_envs=8, n_samples=64)
+    p = make_policy("ppo", seed=0, patience=1, **budget)
+    first = p.propose(big_space, big_learner, 1)
+    r1 = p.last_training_
+    assert r1["first"] and r1["stopped"] and r1["timesteps"] < 40_000
+    p.propose(big_space, big_learner, 1)  # same learner, greedy not excluded: it held
+    assert p.last_training_ == {**p.last_training_, "skipped": True, "timesteps": 0}
+    # the acquisition moved (the other direction): the round trains again, the same model
+    model = p.model_
+    p.propose(big_space, big_learner, 1, exclude=first, direction="maximize")
+    r3 = p.last_training_
+    assert p.model_ is model and not r3["first"] and not r3["skipped"]
+    assert r3["stopped"] and 0 < r3["timesteps"] < 40_000
+    assert r3["greedy"][-1] > r3["greedy"][0]  # it trained until the greedy config improved
+
+
+def test_sample_designs_greedy_rows_and_seeded_draws(big_space, big_learner):
+    p = make_policy("ppo", seed=0, **SMALL)
+    p.propose(big_space, big_learner, 1)
+    a = sample_designs(p.model_, big_space, 200, np.random.default_rng(1), n_greedy=2)
+    b = sample_designs(p.model_, big_space, 200, np.random.default_rng(1), n_greedy=2)
+    np.testing.assert_array_equal(a.M, b.M)
+    assert (
+        a.M.shape == (202, big_space.n_columns) and (a.M[-1] == a.M[-2])[~np.isnan(a.M[-1])].all()
+    )
+    big_space.to_configs(a.M)  # every row a valid config
+    np.testing.assert_allclose(a.X, big_space.encode_matrix(a.M))
+    env = p.make_env(big_space, big_learner, "minimize", [], seed=0)
+    greedy = p._rollouts(env, 1, deterministic=True)[0]  # SB3's own argmax episode
+    assert big_space.to_configs(a.M[-1:])[0] == greedy
+    assert len(np.unique(a.M[:-2], axis=0)) > 1 and a.entropy > 0
+
+
+@pytest.mark.parametrize("masked", [True, False])
+def test_seeded_proposals_replay_whatever_the_torch_thread_count(big_space, big_learner, masked):
+    kw = dict(SMALL, timesteps=1024, algorithm="maskable_ppo" if masked else "ppo", seed=7)
+
+    def run(threads):
+        old = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            p = make_policy("ppo", **kw)
+            first = p.propose(big_space, big_learner, 3)
+            return first + p.propose(big_space, big_learner, 3, exclude=first)
+        finally:
+            torch.set_num_threads(old)
+
+    assert run(1) == run(2)
