@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from metarl.space import SearchSpace
 from metarl.type_aliases import Config
+
+if TYPE_CHECKING:
+    from metarl.trainers._spec import TrainerSpec
 
 
 @runtime_checkable
@@ -37,7 +40,7 @@ class TrainerError(RuntimeError):
     worker died. The message is what the failed trial stores as its reason."""
 
 
-def call_trainer(trainer: Trainer | Any, config: Config) -> dict[str, Any]:
+def call_trainer(trainer: Trainer | TrainerSpec, config: Config) -> dict[str, Any]:
     """Run one evaluation and return its metrics as a new dict.
 
     Args:
