@@ -9,6 +9,7 @@ from typing import Any
 
 from metarl.cli._common import add_storage_args, check_storage_url
 from metarl.study import _schema as schema
+from metarl.study._lease import KEY as LEASE
 
 
 def add_parser(sub: Any) -> None:
@@ -75,6 +76,10 @@ def status(args: argparse.Namespace) -> int:
             )
     if c["complete"]:
         print(f"  best {attrs.get(schema.METRIC)} = {study.best_value:.6g}")
+    # the lease is a study system attribute, which Optuna's public API no longer shows
+    owner = (study._storage.get_study_system_attrs(study._study_id).get(LEASE) or {}).get("owner")
+    if owner:
+        print(f"  proposing: {owner} (holds the proposer lease, or held it until it died)")
     return 0
 
 
