@@ -4,6 +4,7 @@ when the first trials all failed or K in a row failed with the same error."""
 from __future__ import annotations
 
 import threading
+import time
 
 import optuna
 import pytest
@@ -92,3 +93,26 @@ def test_bad_settings_name_the_argument() -> None:
         _study(quadratic, max_consecutive_failures=0)
     with pytest.raises(ValueError, match="grace_period=2"):
         _study(quadratic, heartbeat_interval=2, grace_period=2)
+
+
+def test_a_stop_requeues_the_trials_in_flight_as_interrupted() -> None:
+    calls = {"n": 0}
+    lock = threading.Lock()
+
+    def trainer(config: dict) -> dict:
+        with lock:
+            calls["n"] += 1
+            first = calls["n"] == 1
+        if first:
+            raise RuntimeError("diverged")
+        time.sleep(2.0)
+        return quadratic(config)
+
+    s = _study(trainer, n_init=2, batch_size=2, n_workers=2, max_consecutive_failures=1)
+    with pytest.raises(TooManyFailuresError, match="1 consecutive trials failed"):
+        s.optimize(10)
+    trials = s.trials()
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
+    (lost,) = [t for t in trials if t.user_attrs.get("metarl:error") == "interrupted"]
+    (copy,) = [t for t in trials if t.user_attrs.get("metarl:requeue_of") == lost.number]
+    assert copy.state == TrialState.WAITING and copy.params == lost.params
