@@ -11,6 +11,7 @@ again); one that holds trials is refused with the way out, since its trials are 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +21,7 @@ from optuna.storages import BaseStorage
 from metarl.space import SearchSpace
 from metarl.study import _schema as schema
 from metarl.study._executors import EXECUTORS, Executor
-from metarl.study._storage import StorageError, open_storage
+from metarl.study._storage import StorageError, open_storage, sqlite_path
 
 #: Keys every complete metarl study has (``metarl:trainer`` is optional).
 REQUIRED = (schema.SPACE, schema.METRIC, schema.SETTINGS, schema.FINGERPRINT)
@@ -184,6 +185,24 @@ def create_or_load(
             f"study {study_name!r} exists with metric {attrs.get(schema.METRIC)!r}, not {metric!r}"
         )
     return study
+
+
+def open_for_study(storage: Any, heartbeat: dict[str, Any]) -> BaseStorage:
+    """:func:`open_storage`, once more when another process was creating the same new
+    database's tables (Optuna's schema set-up then fails on its unique version row)."""
+    try:
+        return open_storage(storage, **heartbeat)
+    except StorageError as e:
+        if "IntegrityError" not in str(e) and "UniqueViolation" not in str(e):
+            raise
+    time.sleep(0.5)
+    return open_storage(storage, **heartbeat)
+
+
+def missing_sqlite(url: str) -> bool:
+    """Whether ``url`` names a SQLite file that does not exist yet."""
+    path = sqlite_path(url) if url.startswith("sqlite") else None
+    return path is not None and not path.exists()
 
 
 def load_study_settings(storage: str | BaseStorage, study_name: str) -> dict[str, Any]:

@@ -24,7 +24,6 @@ others evaluate its WAITING trials until the lease frees, so that no config is p
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import time
 import warnings
@@ -40,18 +39,22 @@ from metarl._defaults import DEFAULT_LEARNER
 from metarl.loop import initial_design, load_transfer, make_search_policy, refine, seed_streams
 from metarl.space import SearchSpace, config_from_optuna_params
 from metarl.study import _schema as schema
+from metarl.study._checkpoint import save_checkpoint
 from metarl.study._drain import Drain
 from metarl.study._executors import Executor, make_executor
 from metarl.study._lease import ProposerLease
-from metarl.study._settings import check_heartbeat, check_settings, create_or_load
+from metarl.study._settings import (
+    check_heartbeat,
+    check_settings,
+    create_or_load,
+    missing_sqlite,
+    open_for_study,
+)
 from metarl.study._storage import (
     Heartbeat,
-    StorageError,
     _heartbeat,
     artifacts_dir,
     counts,
-    open_storage,
-    sqlite_path,
 )
 from metarl.study._tell import Told
 from metarl.study._trials import TooManyFailuresError, enqueue, failure_stop, history_of
@@ -168,8 +171,8 @@ class Study:
         streams = seed_streams(seed)
         # transfer sources may name studies of the storage; a SQLite file that does not exist
         # holds none, and is not created until every argument has been checked
-        new_file = isinstance(storage, str) and _missing_sqlite(storage)
-        opened = None if new_file else _open(storage, self._heartbeat)
+        new_file = isinstance(storage, str) and missing_sqlite(storage)
+        opened = None if new_file else open_for_study(storage, self._heartbeat)
         self._transfer = load_transfer(
             transfer, self.space, metric=self.metric, storage=opened, rng=streams["transfer"]
         )
@@ -180,7 +183,7 @@ class Study:
         self._design = initial_design(
             self.space, 0 if self._transfer is not None else n_init, streams["init"]
         )
-        self.storage = opened if opened is not None else _open(storage, self._heartbeat)
+        self.storage = opened if opened is not None else open_for_study(storage, self._heartbeat)
         settings = {
             "learner": self._learner_name,
             "policy": self._policy_name,
@@ -198,24 +201,6 @@ class Study:
         if self.artifacts is not None and (self.artifacts / "policy").exists():
             self.policy.load(self.artifacts / "policy")
         self._pbar: Any = None
-
-    # ------------------------------------------------------------------ checkpoints
-    def _checkpoint(self) -> None:
-        if self.artifacts is None:
-            return
-        self.artifacts.mkdir(parents=True, exist_ok=True)
-        # each file is written beside its name and renamed over it: a kill mid-write leaves
-        # the previous checkpoint whole, never a truncated one that the next run cannot load
-        with _replacing(self.artifacts / "policy") as tmp:
-            self.policy.save(tmp)
-        if self.fitted_learner is not None:
-            # imported here: evaluation processes import this module and must start fast
-            from metarl.learners import save_learner
-
-            with _replacing(self.artifacts / "learner.mrl") as tmp:
-                save_learner(
-                    self.fitted_learner, tmp, space=self.space, directions=[self.direction]
-                )
 
     # ------------------------------------------------------------------ data
     def trials(self, states: Sequence[TrialState] | None = None) -> list[FrozenTrial]:
@@ -396,8 +381,11 @@ class Study:
             if record["n_proposed"] == 0 and c["pending"] == 0:
                 warnings.warn("the space is exhausted", stacklevel=3)
                 break
-            if record["origin"] == self._policy_name:  # the policy has state to keep
-                self._checkpoint()
+            # the policy has state to keep
+            if record["origin"] == self._policy_name and self.artifacts is not None:
+                save_checkpoint(
+                    self.artifacts, self.policy, self.fitted_learner, self.space, self.direction
+                )
             drain.run(budget, proposer=True)
             record["seconds"] = round(time.perf_counter() - t0, 3)
             record["n_done"] = counts(self.trials())["done"]
@@ -416,34 +404,3 @@ class Study:
 
     def __repr__(self) -> str:
         return f"Study({self.study_name!r}, metric={self.metric!r}, direction={self.direction!r})"
-
-
-def _open(storage: Any, heartbeat: dict[str, Any]) -> BaseStorage:
-    """:func:`open_storage`, once more when another process was creating the same new
-    database's tables (Optuna's schema set-up then fails on its unique version row)."""
-    try:
-        return open_storage(storage, **heartbeat)
-    except StorageError as e:
-        if "IntegrityError" not in str(e) and "UniqueViolation" not in str(e):
-            raise
-    time.sleep(0.5)
-    return open_storage(storage, **heartbeat)
-
-
-def _missing_sqlite(url: str) -> bool:
-    """Whether ``url`` names a SQLite file that does not exist yet."""
-    path = sqlite_path(url) if url.startswith("sqlite") else None
-    return path is not None and not path.exists()
-
-
-@contextlib.contextmanager
-def _replacing(path: Path) -> Any:
-    """A temporary name beside ``path``; what is written there replaces ``path`` atomically
-    when the block succeeds (nothing written: ``path`` is left as it is)."""
-    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-    try:
-        yield tmp
-        if tmp.exists():
-            os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
