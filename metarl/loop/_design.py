@@ -1,4 +1,5 @@
-"""The random parts of a search run: its seeded streams and the initial design."""
+"""The random parts of a search run: its seeded streams, each round's seeds and the initial
+design."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from metarl.type_aliases import ConfigMatrix
 
 #: The independent random streams of a run (see :func:`seed_streams`).
 STREAMS = ("init", "noise", "transfer")
+#: The random parts of one round (see :func:`round_seed`).
+ROUND_STREAMS = ("random", "learner", "policy")
 
 
 def seed_streams(seed: int) -> dict[str, np.random.Generator]:
@@ -21,6 +24,19 @@ def seed_streams(seed: int) -> dict[str, np.random.Generator]:
     """
     children = np.random.SeedSequence(seed).spawn(len(STREAMS))
     return {name: np.random.default_rng(s) for name, s in zip(STREAMS, children)}
+
+
+def round_seed(seed: int, n_seen: int, part: str) -> int:
+    """The seed of one random part of a round, from the run's seed and the round's history.
+
+    ``part`` is ``"random"`` (the random configs of a round with too little data to fit),
+    ``"learner"`` (the learner's random starts) or ``"policy"`` (the policy's draws). A
+    round's randomness depends on nothing but the run's seed and ``n_seen``, the number of
+    configs evaluated, failed or pending when it starts: not on the rounds a process ran
+    before, so a resumed run, a new sampler or another entry point replays the same round.
+    """
+    entropy = [int(seed), int(n_seen), ROUND_STREAMS.index(part)]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
 def initial_design(

@@ -41,7 +41,8 @@ def make_search_policy(
 
     Args:
         policy: a :class:`~metarl.agents.SearchPolicy` (returned as is, not reseeded), a
-            registered name, or ``"auto"`` (:func:`resolve_policy_name`).
+            registered name, or ``"auto"`` (:func:`resolve_policy_name`). Either way,
+            :func:`refine` reseeds it every round from the run's seed.
         space: the space it searches.
         kwargs: keyword arguments of a policy given by name; None: its defaults
             (:func:`default_policy_kwargs`, which depend on ``transfer``).

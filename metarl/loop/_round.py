@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from metarl.loop._design import initial_design
+from metarl.loop._design import initial_design, round_seed
 from metarl.loop._transfer import TransferData, context_label
 from metarl.space import SearchSpace
 from metarl.type_aliases import Config, ConfigMatrix, Direction
@@ -117,9 +117,12 @@ def refine(
         history: what has been evaluated, failed or is pending.
         k: configs to propose.
         learner: an unfitted meta-learner; a clone is fitted (the argument is not changed).
-            When it takes a ``random_state`` left at None, the clone is seeded from
-            ``seed`` and the history's size, so a round is reproducible.
-        policy: a :class:`~metarl.agents.SearchPolicy`. A model-free one
+            Every ``random_state`` of the clone left at None (nested ones too) is seeded
+            from the round's seed (:func:`~metarl.loop.round_seed`).
+        policy: a :class:`~metarl.agents.SearchPolicy`, reseeded (``policy.reseed``) with
+            the round's seed before it proposes: its draws depend on ``seed`` and the
+            history, not on the rounds it ran before, so a resumed run replays them (its
+            learned state, e.g. PPO's network, is the caller's to keep). A model-free one
             (``requires_learner = False``) gets no learner and nothing is fitted.
         direction: the metric's direction.
         transfer: meta-data of other datasets. With it, every dataset's values (this
@@ -128,7 +131,9 @@ def refine(
         design: the run's initial design (:func:`initial_design`): while fewer configs
             than its rows have been seen, the round proposes its unseen rows, in order.
         metric: the metric's name (the learner's target name).
-        seed: the run's seed.
+        seed: the run's seed. The round's random parts (its random configs, the learner's
+            starts, the policy's draws) are seeded from it and the number of configs seen
+            (:func:`~metarl.loop.round_seed`): the same seed and history give the same round.
         cv: folds of the learner-quality cross-validation (0: none; it refits the learner
             ``cv`` times, so searches that refit every evaluation leave it off).
         label: the ``origin`` of the policy's proposals (default: its class name).
@@ -145,12 +150,12 @@ def refine(
         raise ValueError(f"k={k!r}: expected a positive integer")
     seen = history.seen()
     keys = set(space.keys(seen)) if len(seen) else set()
-    rng = np.random.default_rng([seed, len(keys)])
+    n_seen = len(keys)
     record: dict[str, Any] = {"origin": "init", "n_train": 0, "cv_spearman": None}
     record.update(fit_s=0.0, propose_s=0.0)
-    if design is not None and len(keys) < len(design):
+    if design is not None and n_seen < len(design):
         fresh = [i for i, key in enumerate(space.keys(design)) if key not in keys]
-        M = design[fresh[: min(k, len(design) - len(keys))]]
+        M = design[fresh[: min(k, len(design) - n_seen)]]
         if len(M):
             return _done(space, M, None, record)
     learner_fit = None
@@ -158,16 +163,18 @@ def refine(
     if needs_learner:
         t0 = time.perf_counter()
         learner_fit, n_train, rho = _fit(
-            space, history, learner, transfer, metric, direction, seed, cv
+            space, history, learner, transfer, metric, direction, seed, n_seen, cv
         )
         record.update(n_train=n_train, cv_spearman=rho, fit_s=round(time.perf_counter() - t0, 4))
     if needs_learner and learner_fit is None:  # too few points to fit: random configs
         record["origin"] = "random"
+        rng = np.random.default_rng(round_seed(seed, n_seen, "random"))
         return _done(space, initial_design(space, k, rng, seen), None, record)
     record["origin"] = label or type(policy).__name__
     t0 = time.perf_counter()
     configs = history.configs(space)
     exclude = configs + (space.to_configs(seen[len(history.M) :]) if len(seen) else [])
+    policy.reseed(round_seed(seed, n_seen, "policy"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "fewer than n": the caller sees it
         proposals = policy.propose(
@@ -208,9 +215,11 @@ def _fit(
     metric: str,
     direction: Direction,
     seed: int,
+    n_seen: int,
     cv: int,
 ) -> tuple[Any, int, float | None]:
-    """A clone of ``learner`` fitted on transfer data and history; None below 2 points."""
+    """A seeded clone of ``learner`` fitted on transfer data and history; None below 2
+    points."""
     X = space.encode_matrix(history.M)
     y = history.y
     if transfer is not None and len(transfer):
@@ -222,16 +231,26 @@ def _fit(
         y = group_normal_scores(np.concatenate([transfer.y, y]), groups)
     if len(y) < 2:
         return None, len(y), None
+    est = _seeded_clone(learner, round_seed(seed, n_seen, "learner"))
+    est.fit(X, y, target_names=[metric])
+    return est, len(y), _quality(est, X, y, cv, seed, direction)
+
+
+def _seeded_clone(learner: Any, seed: int) -> Any:
+    """A clone of ``learner`` whose ``random_state`` parameters left at None, its own and
+    those of nested estimators (``est__random_state``), are seeded from ``seed``: a
+    learner drawing from global state (random restarts, bootstraps) would make rounds
+    irreproducible."""
     from sklearn.base import clone
 
     est = clone(learner)
-    params = est.get_params(deep=False)
-    if "random_state" in params and params["random_state"] is None:
-        est.set_params(
-            random_state=int(np.random.SeedSequence([seed, len(y)]).generate_state(1)[0])
-        )
-    est.fit(X, y, target_names=[metric])
-    return est, len(y), _quality(est, X, y, cv, seed, direction)
+    unset = sorted(
+        name
+        for name, value in est.get_params(deep=True).items()
+        if value is None and (name == "random_state" or name.endswith("__random_state"))
+    )
+    seeds = np.random.SeedSequence(seed).generate_state(len(unset))
+    return est.set_params(**{name: int(s) for name, s in zip(unset, seeds)}) if unset else est
 
 
 def _quality(

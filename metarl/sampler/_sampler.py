@@ -198,8 +198,6 @@ class MetaRLSampler(BaseSampler):
             pol = make_search_policy(
                 self.policy, space, self.policy_kwargs, enumerable=self.enumerable, seed=self.seed
             )
-            if not isinstance(self.policy, str):
-                pol.reseed(self.seed)
             self._policy_obj, self._policy_space = pol, space.fingerprint()
         return self._policy_obj
 
