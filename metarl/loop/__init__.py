@@ -5,6 +5,8 @@
 
 - :func:`initial_design`: distinct random configs of the design grid, drawn from the run's
   ``"init"`` stream (:func:`seed_streams`), so every search with one seed starts alike;
+- :func:`round_seed`: each round's random parts, seeded from the run's seed and the number
+  of configs seen, so a round replays whatever ran before it (a resumed run too);
 - :func:`load_transfer`: meta-data of other datasets (benchmark tasks, stored studies, CSV
   files or DataFrames), snapped to the grid, checked and de-duplicated;
 - :func:`make_search_policy`: ``"auto"`` and the measured-best default policy settings;
@@ -14,7 +16,7 @@
 The round is pure: the caller keeps the history and evaluates the proposals.
 """
 
-from metarl.loop._design import initial_design, seed_streams
+from metarl.loop._design import initial_design, round_seed, seed_streams
 from metarl.loop._policy import default_policy_kwargs, make_search_policy, resolve_policy_name
 from metarl.loop._round import History, Round, refine
 from metarl.loop._transfer import TRANSFER_SIZE, TransferData, context_label, load_transfer
@@ -31,5 +33,6 @@ __all__ = [
     "make_search_policy",
     "refine",
     "resolve_policy_name",
+    "round_seed",
     "seed_streams",
 ]
