@@ -2,8 +2,8 @@
 
 Every learner is a scikit-learn regressor with ``predict(X, return_std=False)``; build one by
 name with :func:`make_learner` (``linear``, ``forest``, ``mlp_ensemble``, ``gp``,
-``ensemble``, ``auto``, and any registered or installed through the ``metarl.learners``
-entry-point group, e.g. in a plug-in's ``pyproject.toml``:
+``ensemble``, ``auto``, ``rgpe`` for transfer across datasets, and any registered or
+installed through the ``metarl.learners`` entry-point group, e.g. in a plug-in's ``pyproject.toml``:
 ``[project.entry-points."metarl.learners"] my_model = "my_pkg.models:MyLearner"``).
 
 Fitted learners persist with :func:`save_learner`/:func:`load_learner`;
@@ -13,6 +13,7 @@ Fitted learners persist with :func:`save_learner`/:func:`load_learner`;
 from metarl.learners._acquisition import acquisition, predict_for_acquisition
 from metarl.learners._auto import AutoLearner, EnsembleLearner
 from metarl.learners._base import MetaLearner, TransformedTargetLearner
+from metarl.learners._device_topk import TopKResult, device_topk
 from metarl.learners._evaluate import cross_val_predict, evaluate, score_predictions, top_recall
 from metarl.learners._forest import ForestLearner
 from metarl.learners._gp import GPLearner
@@ -26,6 +27,7 @@ from metarl.learners._registry import (
     make_learner,
     register_learner,
 )
+from metarl.learners._transfer import RGPE, clear_transfer_cache
 from metarl.learners._transform import TargetTransform, group_normal_scores
 
 __all__ = [
@@ -38,11 +40,15 @@ __all__ = [
     "LinearLearner",
     "MLPEnsembleLearner",
     "MetaLearner",
+    "RGPE",
     "TargetTransform",
+    "TopKResult",
     "TransformedTargetLearner",
     "acquisition",
     "available_learners",
+    "clear_transfer_cache",
     "cross_val_predict",
+    "device_topk",
     "evaluate",
     "get_learner_class",
     "group_normal_scores",

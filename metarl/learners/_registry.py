@@ -21,6 +21,7 @@ _REGISTRY: Registry[type[MetaLearner]] = Registry(
         "gp": "metarl.learners._gp:GPLearner",
         "ensemble": "metarl.learners._auto:EnsembleLearner",
         "auto": "metarl.learners._auto:AutoLearner",
+        "rgpe": "metarl.learners._transfer:RGPE",
     },
 )
 

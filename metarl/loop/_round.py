@@ -7,6 +7,7 @@ pure: no storage, no evaluation; the caller keeps the history and evaluates the 
 
 from __future__ import annotations
 
+import inspect
 import time
 import warnings
 from collections.abc import Sequence
@@ -220,8 +221,13 @@ def _fit(
 ) -> tuple[Any, int, float | None]:
     """A seeded clone of ``learner`` fitted on transfer data and history; None below 2
     points."""
-    X = space.encode_matrix(history.M)
-    y = history.y
+    # in a canonical order (by value, column after column), not in arrival order: a fit
+    # is bitwise reproducible only on rows in the same order, and the order trials finish
+    # or are re-queued in is no part of the history
+    M = np.where(np.isnan(history.M), np.inf, history.M)
+    order = np.lexsort(M.T[::-1]) if len(M) else np.arange(0)
+    X = space.encode_matrix(history.M[order])
+    y = history.y[order]
     if transfer is not None and len(transfer):
         from metarl.learners import group_normal_scores
 
@@ -232,8 +238,14 @@ def _fit(
     if len(y) < 2:
         return None, len(y), None
     est = _seeded_clone(learner, round_seed(seed, n_seen, "learner"))
-    est.fit(X, y, target_names=[metric])
-    return est, len(y), _quality(est, X, y, cv, seed, direction)
+    fit_kwargs: dict[str, Any] = {}
+    if transfer is not None and len(transfer) and "groups" in inspect.signature(est.fit).parameters:
+        # a transfer-aware learner (RGPE) models each dataset apart: tell it which is which
+        fit_kwargs = {"groups": groups, "target_group": context_label(space.context_values)}
+    est.fit(X, y, target_names=[metric], **fit_kwargs)
+    # its cross-validation would refit clones without groups: one GP on every pooled row
+    rho = None if fit_kwargs else _quality(est, X, y, cv, seed, direction)
+    return est, len(y), rho
 
 
 def _seeded_clone(learner: Any, seed: int) -> Any:
