@@ -226,4 +226,5 @@ def print_summary(study: Any, cfg: dict[str, Any]) -> None:
     if study.artifacts is not None:
         print(f"checkpoints: {study.artifacts}")
     where = f"--storage {cfg['storage']} --study {study.study_name}"
-    print(f"inspect: metarl status {where}; metarl best {where}; optuna-dashboard {cfg['storage']}")
+    print(f"inspect: metarl status {where}; metarl best {where}")
+    print(f"web UI: optuna-dashboard {cfg['storage']} (pip install 'metarl[dashboard]')")
