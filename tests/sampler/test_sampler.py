@@ -42,7 +42,10 @@ def test_conditional_objective_runs_unchanged(n_jobs: int) -> None:
         assert ("depth" in t.params) == (t.params["model"] == "tree")
     keys = [tuple(sorted(t.params.items())) for t in trials[6:]]
     assert len(set(keys)) == len(keys)  # no duplicate proposals
-    # the learner-driven trials are better on average than the random startup ones
+    if n_jobs > 1:
+        return  # Optuna reseeds the startup sampler from entropy: a random run, no replay
+    # the learner-driven trials are better on average than the random startup ones (a
+    # seeded n_jobs=1 run replays, so this holds always or never)
     startup = [t.value for t in trials if t.number < 6]
     guided = [t.value for t in trials if t.number >= 6]
     assert sum(guided) / len(guided) < sum(startup) / len(startup)
