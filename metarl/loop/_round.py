@@ -7,6 +7,7 @@ pure: no storage, no evaluation; the caller keeps the history and evaluates the 
 
 from __future__ import annotations
 
+import inspect
 import time
 import warnings
 from collections.abc import Sequence
@@ -237,8 +238,14 @@ def _fit(
     if len(y) < 2:
         return None, len(y), None
     est = _seeded_clone(learner, round_seed(seed, n_seen, "learner"))
-    est.fit(X, y, target_names=[metric])
-    return est, len(y), _quality(est, X, y, cv, seed, direction)
+    fit_kwargs: dict[str, Any] = {}
+    if transfer is not None and len(transfer) and "groups" in inspect.signature(est.fit).parameters:
+        # a transfer-aware learner (RGPE) models each dataset apart: tell it which is which
+        fit_kwargs = {"groups": groups, "target_group": context_label(space.context_values)}
+    est.fit(X, y, target_names=[metric], **fit_kwargs)
+    # its cross-validation would refit clones without groups: one GP on every pooled row
+    rho = None if fit_kwargs else _quality(est, X, y, cv, seed, direction)
+    return est, len(y), rho
 
 
 def _seeded_clone(learner: Any, seed: int) -> Any:
