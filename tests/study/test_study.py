@@ -15,6 +15,7 @@ from optuna.trial import TrialState
 
 from metarl.learners import ForestLearner
 from metarl.study import StorageError, Study, TrainerSpec
+from metarl.study._lease import ProposerLease
 from tests.study._trainers import SPACE, flaky, quadratic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,7 +106,10 @@ def _enqueue_only(url: str, n: int) -> Study:
         batch_size=n,
         trainer=TrainerSpec("import", "tests.study._trainers:quadratic"),
     )
-    s._propose(n, 0)  # enqueue n WAITING trials without evaluating them
+    lease = ProposerLease(s.storage, s.optuna_study._study_id, interval=1, grace=3)
+    assert lease.try_take()
+    s._propose(n, 0, lease)  # enqueue n WAITING trials without evaluating them
+    lease.release()
     return s
 
 
