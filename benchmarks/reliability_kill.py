@@ -197,7 +197,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget", type=int, default=12, help="evaluations of each aimed study")
     ap.add_argument("--no-random", action="store_true", help="skip bench_kill.py's campaign")
-    ap.add_argument("--random-budget", type=int, default=60, help="bench_kill.py's budget")
+    ap.add_argument("--random-budget", type=int, default=90, help="bench_kill.py's budget")
     ap.add_argument("--only", help="aimed kills whose name contains this text")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
