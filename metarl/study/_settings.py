@@ -10,6 +10,7 @@ again); one that holds trials is refused with the way out, since its trials are 
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import time
 from collections.abc import Mapping
@@ -59,6 +60,10 @@ def check_settings(
         )
     if not isinstance(executor, Executor) and executor not in EXECUTORS:
         raise ValueError(f"executor={executor!r}: expected one of {list(EXECUTORS)} or an Executor")
+    if executor == "dask" and importlib.util.find_spec("distributed") is None:
+        raise ValueError(
+            "executor='dask' needs the distributed package: pip install 'dask[distributed]'"
+        )
 
 
 def check_heartbeat(study_name: Any, heartbeat_interval: Any, grace_period: Any) -> None:
