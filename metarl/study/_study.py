@@ -201,6 +201,7 @@ class Study:
         if self.artifacts is not None and (self.artifacts / "policy").exists():
             self.policy.load(self.artifacts / "policy")
         self._pbar: Any = None
+        self._finished_before: set[int] = set()
 
     # ------------------------------------------------------------------ data
     def trials(self, states: Sequence[TrialState] | None = None) -> list[FrozenTrial]:
@@ -278,7 +279,7 @@ class Study:
             lines = (told.error or "").strip().splitlines() or ["(no reason)"]
             self._say(f"metarl: trial {trial.number} failed: {lines[0]}")
             self._check_failures()
-        if self._pbar is not None:
+        if self._pbar is not None and told.state is not None:
             self._pbar.update(1)
             with contextlib.suppress(ValueError):  # no completed trial yet
                 self._pbar.set_postfix_str(f"best {self.metric}={self.best_value:.5g}")
@@ -290,8 +291,11 @@ class Study:
             print(line, file=sys.stderr)
 
     def _check_failures(self) -> None:
+        # only this call's results: a resume after fixing the trainer must not be refused
+        # for the failures that stopped the last run
+        new = [t for t in self.trials() if t.number not in self._finished_before]
         n_initial = len(self._design) or self.batch_size
-        reason = failure_stop(self.trials(), n_initial, self.max_consecutive_failures)
+        reason = failure_stop(new, n_initial, self.max_consecutive_failures)
         if reason is not None:
             raise TooManyFailuresError(self.study_name, reason)
 
@@ -328,6 +332,7 @@ class Study:
             from tqdm.auto import tqdm
 
             self._pbar = tqdm(total=budget, initial=min(budget, counts(self.trials())["done"]))
+        self._finished_before = {t.number for t in self.trials() if t.state.is_finished()}
         interval, grace = _heartbeat(self.storage) or (1, 3.0)  # in memory: a local lock
         lease = ProposerLease(self.storage, self.optuna_study._study_id, interval, grace)
         drain = None

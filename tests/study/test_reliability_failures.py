@@ -116,3 +116,14 @@ def test_a_stop_requeues_the_trials_in_flight_as_interrupted() -> None:
     (lost,) = [t for t in trials if t.user_attrs.get("metarl:error") == "interrupted"]
     (copy,) = [t for t in trials if t.user_attrs.get("metarl:requeue_of") == lost.number]
     assert copy.state == TrialState.WAITING and copy.params == lost.params
+
+
+def test_a_resume_with_a_fixed_trainer_is_not_refused_for_the_old_failures() -> None:
+    from metarl.study import open_storage
+
+    storage = open_storage(None)
+    s = _study(_breaks_after(0), storage=storage, n_init=3, batch_size=3)
+    with pytest.raises(TooManyFailuresError, match="first 3 trials all failed"):
+        s.optimize(12)
+    fixed = _study(quadratic, storage=storage, n_init=3, batch_size=3).optimize(12)
+    assert len(fixed.trials((TrialState.COMPLETE,))) == 9  # the 3 failures stay spent
