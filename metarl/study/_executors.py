@@ -79,6 +79,14 @@ def error_text(e: BaseException) -> str:
     return traceback.format_exception_only(type(e), e)[-1].strip()
 
 
+#: What to do when a worker process cannot start because the script it imports (spawn
+#: re-imports ``__main__``) starts a study at import time.
+GUARD_HINT = (
+    'put the code that runs the study under `if __name__ == "__main__":` (worker '
+    "processes import the main script), or use executor='thread'"
+)
+
+
 def _child_main(conn: Any) -> None:
     """Loop of a pool process: say "ready" once its imports are done, then receive
     (trainer, config) and send back ("ok"|"error", payload)."""
@@ -127,6 +135,12 @@ class ProcessExecutor(Executor):
     ) -> None:
         if n_workers < 1:
             raise ValueError(f"n_workers={n_workers}: the process executor needs at least 1")
+        if getattr(mp.current_process(), "_inheriting", False):
+            # a spawned worker is importing the user's script, which starts a study again
+            raise RuntimeError(
+                f"metarl: a study started while a worker process imported "
+                f"the main script; {GUARD_HINT}"
+            )
         self.n_workers = n_workers
         self.default_timeout = default_timeout or AutoTimeout()
         self._ctx = mp.get_context(start_method)
@@ -145,9 +159,20 @@ class ProcessExecutor(Executor):
         proc.start()
         child.close()
         self._procs[i] = (proc, parent)
-        if not parent.poll(self.startup_timeout) or parent.recv()[0] != "ready":
+        if not parent.poll(self.startup_timeout):  # a dead child's pipe polls True (EOF)
             self._stop(i)
             raise TrainerError(f"worker process did not start within {self.startup_timeout:g} s")
+        try:
+            ready = parent.recv()[0] == "ready"
+        except EOFError:  # it died importing: most often an unguarded script
+            ready = False
+        if not ready:
+            proc.join(5)
+            self._stop(i)
+            raise TrainerError(
+                f"worker process exited before it was ready (exit code {proc.exitcode}); "
+                f"{GUARD_HINT}"
+            )
         return proc, parent
 
     def _stop(self, i: int) -> None:
