@@ -93,7 +93,7 @@ class _OptunaPolicy(ScoredPolicy):
         space = problem.space
         check_direction(problem.direction)
         seed = int(problem.rng.integers(2**31))
-        study = optuna.create_study(direction=problem.direction, sampler=self._make_sampler(seed))
+        study = _quiet_study(problem.direction, self._make_sampler(seed))
         dists = to_optuna(space)
         trials = []
         for cfg, value in problem.history:
@@ -138,3 +138,14 @@ class GPPolicy(_OptunaPolicy):
 
     def _make_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
         return optuna.samplers.GPSampler(**{"seed": seed, **(self.sampler_kwargs or {})})
+
+
+def _quiet_study(direction: str, sampler: optuna.samplers.BaseSampler) -> optuna.Study:
+    """A throw-away in-memory study, without Optuna's "A new study created" line (one per
+    proposal would flood the user's console)."""
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        return optuna.create_study(direction=direction, sampler=sampler)
+    finally:
+        optuna.logging.set_verbosity(level)

@@ -38,6 +38,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``metarl`` script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    import optuna
+
+    # the console shows metarl's own progress; Optuna's INFO lines (a study created, each
+    # trial finished) would interleave with it
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
