@@ -28,9 +28,9 @@ def url(tmp_path: Path) -> str:
     return url
 
 
-def _lease(url: str, grace: float = 1.5) -> ProposerLease:
+def _lease(url: str, interval: float = 0.5, grace: float = 3.0) -> ProposerLease:
     st = open_storage(url)  # one storage (engine) per lease, as in separate processes
-    return ProposerLease(st, st.get_study_id_from_name("l"), interval=0.5, grace=grace)
+    return ProposerLease(st, st.get_study_id_from_name("l"), interval=interval, grace=grace)
 
 
 def test_one_holder_and_a_released_lease_is_taken_at_once(url: str) -> None:
@@ -45,19 +45,19 @@ def test_a_lease_no_longer_renewed_is_taken_after_the_grace_period(url: str) -> 
     a, b = _lease(url), _lease(url)
     assert a.try_take()  # then a "dies": it never renews
     assert not b.try_take()  # b starts watching the value
-    time.sleep(0.8)
-    assert not b.try_take()  # unchanged for less than the grace period
-    time.sleep(1.0)
+    time.sleep(0.5)
+    assert not b.try_take()  # unchanged for less than the grace period (3 s)
+    time.sleep(3.0)
     assert b.try_take()
     assert not a.renew()  # a comes back: the lease is gone, a stops proposing
     assert not a.held and b.held
 
 
 def test_a_renewed_lease_is_never_taken(url: str) -> None:
-    a, b = _lease(url), _lease(url)
+    a, b = _lease(url, interval=0.2, grace=1.5), _lease(url, interval=0.2, grace=1.5)
     assert a.try_take()
-    with a:  # its thread renews every 0.5 s
-        for _ in range(8):
+    with a:  # its thread renews every 0.2 s: b sees a new value long before 1.5 s pass
+        for _ in range(10):
             assert not b.try_take()
             time.sleep(0.3)
         assert a.held
