@@ -87,7 +87,8 @@ class Round:
         record: ``origin`` (``"init"``, ``"random"`` or the policy's label), ``n_train``
             (training points, transfer data included), ``cv_spearman`` (the learner's
             cross-validated Spearman, None unless asked for), ``fit_s``, ``propose_s``
-            (seconds) and ``n_proposed``; JSON-ready.
+            (seconds) and ``n_proposed``; with a focus also ``focus`` (its dict form),
+            ``n_train_in_focus`` and ``cv_spearman_focus`` (see :func:`refine`); JSON-ready.
     """
 
     M: ConfigMatrix
@@ -110,6 +111,7 @@ def refine(
     seed: int = 0,
     cv: int = 0,
     label: str | None = None,
+    focus: SearchSpace | None = None,
 ) -> Round:
     """One round: the initial design while it lasts, else fit the learner and propose.
 
@@ -130,7 +132,8 @@ def refine(
             space's own included) become normal scores of their ranks within the dataset
             (:func:`metarl.learners.group_normal_scores`) before the fit.
         design: the run's initial design (:func:`initial_design`): while fewer configs
-            than its rows have been seen, the round proposes its unseen rows, in order.
+            than its rows have been seen, the round proposes its unseen rows, in order
+            (with a focus, those inside it: draw the design in the focus).
         metric: the metric's name (the learner's target name).
         seed: the run's seed. The round's random parts (its random configs, the learner's
             starts, the policy's draws) are seeded from it and the number of configs seen
@@ -138,24 +141,43 @@ def refine(
         cv: folds of the learner-quality cross-validation (0: none; it refits the learner
             ``cv`` times, so searches that refit every evaluation leave it off).
         label: the ``origin`` of the policy's proposals (default: its class name).
+        focus: a subspace of ``space`` (``space.restrict(...)``) to search: the design rows,
+            random configs and the policy's proposals keep to it, while the learner still
+            fits on the whole history, inside and outside the focus (a learner fitted on
+            the whole space keeps working: the focus encodes like ``space``). The record
+            then holds ``focus`` (:attr:`~metarl.space.SearchSpace.focus`),
+            ``n_train_in_focus`` (history rows inside it) and ``cv_spearman_focus`` (the
+            cross-validated Spearman scored on those rows only: the learner's quality
+            where the search is; None without ``cv`` or under 5 rows in the focus).
 
     Returns:
         The proposals, at most ``k`` (fewer only when the space is nearly exhausted), the
         fitted learner and the round's record.
 
     Raises:
-        ValueError: ``k`` is not a positive integer.
-        RuntimeError: the policy proposed a config already seen, or one twice.
+        ValueError: ``k`` is not a positive integer, or ``focus`` is not a subspace of
+            ``space``.
+        RuntimeError: the policy proposed a config already seen, one twice, or one
+            outside the focus.
     """
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k={k!r}: expected a positive integer")
+    if focus is not None and focus.encoding_fingerprint() != space.encoding_fingerprint():
+        raise ValueError("focus: not a subspace of the space searched (space.restrict(...))")
     seen = history.seen()
     keys = set(space.keys(seen)) if len(seen) else set()
     n_seen = len(keys)
     record: dict[str, Any] = {"origin": "init", "n_train": 0, "cv_spearman": None}
+    in_focus = None
+    if focus is not None:
+        in_focus = focus.contains_matrix(history.M)
+        record.update(focus=focus.focus, n_train_in_focus=int(in_focus.sum()))
+        record["cv_spearman_focus"] = None
     record.update(fit_s=0.0, propose_s=0.0)
+    target = focus if focus is not None else space
     if design is not None and n_seen < len(design):
-        fresh = [i for i, key in enumerate(space.keys(design)) if key not in keys]
+        inside = target.contains_matrix(design)
+        fresh = [i for i, key in enumerate(space.keys(design)) if key not in keys and inside[i]]
         M = design[fresh[: min(k, len(design) - n_seen)]]
         if len(M):
             return _done(space, M, None, record)
@@ -163,28 +185,33 @@ def refine(
     needs_learner = getattr(policy, "requires_learner", True)
     if needs_learner:
         t0 = time.perf_counter()
-        learner_fit, n_train, rho = _fit(
-            space, history, learner, transfer, metric, direction, seed, n_seen, cv
+        learner_fit, n_train, rho, rho_focus = _fit(
+            space, history, learner, transfer, metric, direction, seed, n_seen, cv, in_focus
         )
         record.update(n_train=n_train, cv_spearman=rho, fit_s=round(time.perf_counter() - t0, 4))
+        if focus is not None:
+            record["cv_spearman_focus"] = rho_focus
     if needs_learner and learner_fit is None:  # too few points to fit: random configs
         record["origin"] = "random"
         rng = np.random.default_rng(round_seed(seed, n_seen, "random"))
-        return _done(space, initial_design(space, k, rng, seen), None, record)
+        return _done(space, initial_design(target, k, rng, seen), None, record)
     record["origin"] = label or type(policy).__name__
     t0 = time.perf_counter()
     configs = history.configs(space)
     exclude = configs + (space.to_configs(seen[len(history.M) :]) if len(seen) else [])
+    pairs = list(zip(configs, history.y.tolist()))
+    if in_focus is not None:  # a policy breeding from its history (evolution) keeps to the focus
+        pairs = [pair for pair, inside in zip(pairs, in_focus) if inside]
     policy.reseed(round_seed(seed, n_seen, "policy"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "fewer than n": the caller sees it
         proposals = policy.propose(
-            space,
+            target,
             learner_fit,
             k,
             direction=direction,
             exclude=exclude,
-            history=list(zip(configs, history.y.tolist())),
+            history=pairs,
         )
     record["propose_s"] = round(time.perf_counter() - t0, 4)
     M = space.to_matrix(proposals) if proposals else np.empty((0, space.n_columns))
@@ -194,6 +221,8 @@ def refine(
             f"policy {record['origin']!r} proposed {len(M)} configs, {repeats} of them "
             "already evaluated, failed or pending, or some twice"
         )
+    if focus is not None and not focus.contains_matrix(M).all():
+        raise RuntimeError(f"policy {record['origin']!r} proposed configs outside the focus")
     return _done(space, M, learner_fit, record, proposals)
 
 
@@ -218,9 +247,11 @@ def _fit(
     seed: int,
     n_seen: int,
     cv: int,
-) -> tuple[Any, int, float | None]:
-    """A seeded clone of ``learner`` fitted on transfer data and history; None below 2
-    points."""
+    in_focus: np.ndarray | None = None,
+) -> tuple[Any, int, float | None, float | None]:
+    """A seeded clone of ``learner`` fitted on transfer data and history (None below 2
+    points), its cross-validated Spearman, and that on the rows ``in_focus`` (a mask of
+    the history's rows)."""
     # in a canonical order (by value, column after column), not in arrival order: a fit
     # is bitwise reproducible only on rows in the same order, and the order trials finish
     # or are re-queued in is no part of the history
@@ -228,6 +259,7 @@ def _fit(
     order = np.lexsort(M.T[::-1]) if len(M) else np.arange(0)
     X = space.encode_matrix(history.M[order])
     y = history.y[order]
+    focus_rows = in_focus[order] if in_focus is not None else None
     if transfer is not None and len(transfer):
         from metarl.learners import group_normal_scores
 
@@ -235,8 +267,10 @@ def _fit(
         groups = np.concatenate([transfer.groups.astype(str), own])
         X = np.concatenate([transfer.X, X])
         y = group_normal_scores(np.concatenate([transfer.y, y]), groups)
+        if focus_rows is not None:  # transfer rows are other datasets': never in the focus
+            focus_rows = np.concatenate([np.zeros(len(transfer), bool), focus_rows])
     if len(y) < 2:
-        return None, len(y), None
+        return None, len(y), None, None
     est = _seeded_clone(learner, round_seed(seed, n_seen, "learner"))
     fit_kwargs: dict[str, Any] = {}
     if transfer is not None and len(transfer) and "groups" in inspect.signature(est.fit).parameters:
@@ -244,8 +278,10 @@ def _fit(
         fit_kwargs = {"groups": groups, "target_group": context_label(space.context_values)}
     est.fit(X, y, target_names=[metric], **fit_kwargs)
     # its cross-validation would refit clones without groups: one GP on every pooled row
-    rho = None if fit_kwargs else _quality(est, X, y, cv, seed, direction)
-    return est, len(y), rho
+    rho, rho_focus = (
+        (None, None) if fit_kwargs else _quality(est, X, y, cv, seed, direction, focus_rows)
+    )
+    return est, len(y), rho, rho_focus
 
 
 def _seeded_clone(learner: Any, seed: int) -> Any:
@@ -266,12 +302,28 @@ def _seeded_clone(learner: Any, seed: int) -> Any:
 
 
 def _quality(
-    est: Any, X: np.ndarray, y: np.ndarray, cv: int, seed: int, direction: Direction
-) -> float | None:
-    """The learner's cross-validated Spearman (:func:`metarl.learners.evaluate`)."""
+    est: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    cv: int,
+    seed: int,
+    direction: Direction,
+    rows: np.ndarray | None = None,
+) -> tuple[float | None, float | None]:
+    """The learner's cross-validated Spearman (as :func:`metarl.learners.evaluate` scores
+    it), and that of the same out-of-fold predictions on ``rows`` only (a mask; None
+    without one or with under :data:`MIN_CV_POINTS` of them)."""
     if cv < 2 or len(y) < max(cv, MIN_CV_POINTS):
-        return None
-    from metarl.learners import evaluate
+        return None, None
+    from metarl.learners import cross_val_predict, score_predictions
 
-    rho = evaluate(est, X, y, cv=cv, seed=seed, direction=direction)["spearman"]
-    return round(float(rho), 4) if np.isfinite(rho) else None
+    oof = cross_val_predict(est, X, y, cv=cv, seed=seed)
+
+    def spearman(mask: np.ndarray) -> float | None:
+        rho = score_predictions(y[mask], oof[mask], direction=direction)["spearman"]
+        return round(float(rho), 4) if np.isfinite(rho) else None
+
+    rho = spearman(np.ones(len(y), bool))
+    if rows is None or rows.sum() < MIN_CV_POINTS:
+        return rho, None
+    return rho, spearman(rows)
