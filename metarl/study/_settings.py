@@ -20,6 +20,7 @@ import optuna
 from optuna.storages import BaseStorage
 
 from metarl.space import SearchSpace
+from metarl.space._restrict import FOCUS_KEYS
 from metarl.study import _schema as schema
 from metarl.study._executors import EXECUTORS, Executor
 from metarl.study._storage import StorageError, open_storage, sqlite_path
@@ -85,6 +86,39 @@ def check_heartbeat(study_name: Any, heartbeat_interval: Any, grace_period: Any)
             f"grace_period={grace_period!r}: expected None or an integer number of seconds "
             f"above heartbeat_interval ({heartbeat_interval})"
         )
+
+
+def check_focus(space: SearchSpace, focus: Any) -> SearchSpace | None:
+    """The subspace a study searches (None: the whole space), checked before anything is
+    stored.
+
+    Args:
+        space: the study's space.
+        focus: None, a dict of :meth:`SearchSpace.restrict` keywords (``fixed``,
+            ``ranges``, ``choices``, ``items``), or a space restricted from ``space``.
+
+    Raises:
+        ValueError: one line naming the culprit: not a mapping, an unknown key or
+            parameter, a value outside the space, a focus of another space, or an empty
+            focus (one that restricts nothing).
+    """
+    if focus is None:
+        return None
+    if isinstance(focus, SearchSpace):
+        if focus.encoding_fingerprint() != space.encoding_fingerprint():
+            raise ValueError("focus: a restriction of another space (use space.restrict(...))")
+        focus = focus.focus
+    if not isinstance(focus, Mapping):
+        raise ValueError(f"focus: expected a mapping of {list(FOCUS_KEYS)}, got {focus!r}")
+    unknown = [str(k) for k in focus if k not in FOCUS_KEYS]
+    if unknown:
+        raise ValueError(f"focus: unknown key {unknown[0]!r} (one of {list(FOCUS_KEYS)})")
+    sub = space.restrict(**{k: v for k, v in focus.items() if v is not None})
+    if not sub.restricted:
+        raise ValueError(
+            f"focus: empty (it restricts no parameter); give one of {list(FOCUS_KEYS)}"
+        )
+    return sub
 
 
 def _is_int(v: Any) -> bool:

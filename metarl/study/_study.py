@@ -44,6 +44,7 @@ from metarl.study._drain import Drain
 from metarl.study._executors import Executor, make_executor
 from metarl.study._lease import ProposerLease
 from metarl.study._settings import (
+    check_focus,
     check_heartbeat,
     check_settings,
     create_or_load,
@@ -106,6 +107,14 @@ class Study:
         heartbeat_interval, grace_period: heartbeat settings of RDB storages (seconds).
         artifacts: directory of the learner/policy checkpoints (default: beside a SQLite
             database, ``<db>.artifacts/<study>/``; none for other storages).
+        focus: search only a subspace: a dict of :meth:`SearchSpace.restrict` keywords
+            (``fixed``, ``ranges``, ``choices``, ``items``) or a restricted space. The
+            initial design and every proposal keep to it, while the learner fits on every
+            result of the study, inside and outside it; each round's record adds the
+            focus, ``n_train_in_focus`` and ``cv_spearman_focus`` (see
+            :func:`metarl.loop.refine`). A search setting, not the space: a study may be
+            resumed with another focus or none (``metarl:settings`` keeps the one it was
+            created with; each round's record names its own).
 
     Every argument (learner and policy names, transfer sources included) is checked before
     the storage is written: a bad one leaves no study behind.
@@ -140,6 +149,7 @@ class Study:
         heartbeat_interval: int = 5,
         grace_period: int | None = None,
         artifacts: str | Path | None = None,
+        focus: Any = None,
     ) -> None:
         self.trainer_spec = TrainerSpec.of(trainer) if trainer is not None else None
         self._trainer = trainer
@@ -154,6 +164,9 @@ class Study:
             max_consecutive_failures,
         )  # fmt: skip
         check_heartbeat(study_name, heartbeat_interval, grace_period)
+        #: The subspace searched (None: the whole space).
+        self.focus = check_focus(self.space, focus)
+        searched = self.focus if self.focus is not None else self.space
         self.n_init, self.batch_size, self.seed = n_init, batch_size, seed
         self.timeout, self.max_consecutive_failures = timeout, max_consecutive_failures
         self.executor, self.n_workers = executor, n_workers
@@ -177,11 +190,11 @@ class Study:
             transfer, self.space, metric=self.metric, storage=opened, rng=streams["transfer"]
         )
         self.policy = make_search_policy(
-            policy, self.space, policy_kwargs, transfer=self._transfer is not None, seed=seed
+            policy, searched, policy_kwargs, transfer=self._transfer is not None, seed=seed
         )
         self._policy_name = policy if isinstance(policy, str) else type(policy).__name__
         self._design = initial_design(
-            self.space, 0 if self._transfer is not None else n_init, streams["init"]
+            searched, 0 if self._transfer is not None else n_init, streams["init"]
         )
         self.storage = opened if opened is not None else open_for_study(storage, self._heartbeat)
         settings = {
@@ -193,6 +206,8 @@ class Study:
             "timeout": timeout,
             **self._heartbeat,  # workers must judge staleness as this process does
         }
+        if self.focus is not None:
+            settings["focus"] = self.focus.focus
         spec = self.trainer_spec.to_dict() if self.trainer_spec is not None else None
         self.optuna_study = create_or_load(
             self.storage, study_name, self.space, self.direction, self.metric, settings, spec
@@ -252,6 +267,7 @@ class Study:
             seed=self.seed,
             cv=QUALITY_CV,
             label=self._policy_name,
+            focus=self.focus,
         )
         if step.learner is not None:
             self.fitted_learner = step.learner
