@@ -133,7 +133,10 @@ class MetaRLSampler(BaseSampler):
         batch_size: configs proposed per learner fit; they are handed out to the next trials
             until a new result arrives.
         seed: seed of the policy, of the learner's fits and of the default independent
-            sampler.
+            sampler: with a seed, a deterministic objective and ``n_jobs=1``, a run replays
+            exactly (``docs/REPRODUCIBILITY.md``). With ``n_jobs > 1`` it does not: Optuna
+            reseeds the independent sampler from the OS, and results arrive in any order.
+            None: a seed drawn from the OS.
         independent_sampler: for startup trials and parameters outside the inferred space
             (default ``RandomSampler(seed)``).
         enumerable: the grid size up to which ``"auto"`` searches exhaustively.
