@@ -61,8 +61,15 @@ from metarl.type_aliases import Config  # noqa: E402
 warnings.filterwarnings("ignore")
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-#: the PPO settings before amortisation: 50,000 timesteps every round, no early stop
-OLD = {"timesteps": 50_000, "finetune_timesteps": 50_000, "patience": None}
+#: the PPO settings before amortisation: 50,000 timesteps every round in rollouts of two
+#: episodes per env, 4,096 samples
+OLD = {
+    "timesteps": 50_000,
+    "finetune_timesteps": 50_000,
+    "patience": None,
+    "episodes_per_rollout": 2,
+    "n_samples": 4096,
+}
 UCB = {"acquisition": "ucb", "kappa": 2.0}
 
 
@@ -96,7 +103,10 @@ def part_rounds(args: argparse.Namespace) -> None:
     variants = {"old": OLD, "new": {}} | dict(_variant(v) for v in args.variant)
     variants = {k: v for k, v in variants.items() if k not in args.skip}
     table: dict[str, dict[str, list[list[float]]]] = {v: {"acq": [], "cpu": []} for v in variants}
-    print("variant seed round  cpu_s  wall_s  timesteps  skipped stopped  acq    ref_acq")
+    print(
+        "variant seed round  cpu_s  wall_s  timesteps  skipped stopped  acq    ref_acq  "
+        "entropy distinct"
+    )
     for seed in range(args.seeds):
         for name, kw in variants.items():
             policy = make_policy("ppo", seed=seed, **UCB, **kw)
@@ -115,12 +125,14 @@ def part_rounds(args: argparse.Namespace) -> None:
                 mine.append(cfg)
                 acq = float(acquisition(learner, space.encode([cfg]), "ucb", 2.0, "maximize")[0])
                 rec = policy.last_training_
+                reference = ref[r] if ref else np.nan
                 accs.append(acq)
                 cpus.append(cpu)
                 print(
                     f"{name:<7} {seed:>4} {r:>5} {cpu:>6.2f} {wall:>7.2f} "
                     f"{rec.get('timesteps', 0):>10} {rec.get('skipped', False)!s:>8} "
-                    f"{rec.get('stopped', False)!s:>7}  {acq:.3f}  {ref[r] if ref else np.nan:.3f}",
+                    f"{rec.get('stopped', False)!s:>7}  {acq:.3f}  {reference:.3f}  "
+                    f"{rec.get('entropy', np.nan):.3f} {rec.get('distinct', 0):>8}",
                     flush=True,
                 )
             table[name]["acq"].append(accs)

@@ -45,17 +45,18 @@ class PPOPolicy(PolicyFileMixin, ScoredPolicy):
     episode, and (4) dedupes, drops excluded configs, ranks by the acquisition and keeps a
     diverse top ``n``.
 
-    Training is amortised over rounds. The first round trains at most ``timesteps`` steps,
-    each later round at most ``finetune_timesteps``, and with ``patience`` a round stops once
-    the greedy config's reward has not improved for ``patience`` rollouts in a row
-    (:class:`~metarl.agents._ppo_rollout.GreedyStop`). A later round first scores the greedy
-    config on the new learner: when it is within ``retrain_tol`` of where the previous
-    round left it (the learner did not move it; an evaluated config is penalised, so a
-    proposed greedy config always counts as moved), the round trains nothing. In the built-in
-    environment the proposals are drawn in one batched pass (one policy forward per
-    decision over all episodes, one learner call), with actions drawn from the policy's
-    seeded generator, so that a seed replays its proposals (torch runs on ``n_threads``
-    threads, whatever the machine's count).
+    Training is amortised over rounds: the first round trains at most ``timesteps`` steps,
+    each later round fine-tunes the same model for at most ``finetune_timesteps``. With
+    ``patience`` (the default), a round stops once the greedy config's reward has not
+    improved for ``patience`` rollouts in a row
+    (:class:`~metarl.agents._ppo_rollout.GreedyStop`), and a later round first scores the
+    greedy config on the new learner: when its reward is within ``retrain_tol`` of where the
+    previous round left it, the learner did not move it and the round trains nothing (an
+    evaluated config is penalised, so a proposed greedy config always counts as moved). In
+    the built-in environment the proposals are drawn in one batched pass (one policy
+    forward per decision over all episodes, one learner call), with actions drawn from the
+    policy's seeded generator, so that a seed replays its proposals (torch runs on
+    ``n_threads`` threads, whatever the machine's count).
 
     Defaults are chosen for this problem: the only reward is terminal, so ``gamma=1`` (no
     discounting of the one reward) and ``gae_lambda=0.95``; episodes are short, so each
@@ -63,7 +64,13 @@ class PPOPolicy(PolicyFileMixin, ScoredPolicy):
     the number of decisions); ``ent_coef=0.01`` keeps the policy stochastic enough for
     diverse proposals; ``n_epochs=10`` over minibatches of 256 (measured on HPOLib
     protein_structure with a forest learner: 5 epochs over 512 often settled on a config at
-    98 % of the optimum, 10 over 256 reached 100 % within 6,000 steps).
+    98 % of the optimum, 10 over 256 reached 100 % within 6,000 steps). The round budget
+    was measured on the 2**73 sklearn digits space, GP learner, UCB, batch size 1, ten
+    rounds (``benchmarks/bench_ppo_overhead.py --parts rounds``): skipping rounds whose
+    greedy config held and stopping after two rollouts without gain costs ~0.5 CPU seconds
+    in most later rounds (50,000 steps every round cost ~9), for a proposal acquisition a
+    few hundredths of a standard deviation below; one rollout every round, or no training
+    after the first, lost more, and so did 5 epochs (or 4 over 512) instead of 10 over 256.
 
     ``algorithm="auto"`` trains ``MaskablePPO`` (sb3-contrib) when the environment offers
     ``action_masks()``, plain PPO otherwise; in the built-in ``DesignVecEnv`` only when the
@@ -79,7 +86,8 @@ class PPOPolicy(PolicyFileMixin, ScoredPolicy):
 
     Args:
         timesteps: the most training steps of the first round.
-        finetune_timesteps: the most training steps of each later round.
+        finetune_timesteps: the most training steps of each later round (None: one
+            rollout, ``n_envs * n_steps``; SB3 always finishes the rollout it started).
         patience: rollouts without a better greedy config before a round stops training
             (None: every round trains its whole budget, and none is skipped). Only in the
             built-in environment: a plug-in ``env_id`` always trains the whole budget.
@@ -114,9 +122,9 @@ class PPOPolicy(PolicyFileMixin, ScoredPolicy):
         self,
         *,
         timesteps: int = 50_000,
-        finetune_timesteps: int = 50_000,
-        patience: int | None = None,
-        retrain_tol: float = 0.0,
+        finetune_timesteps: int | None = 50_000,
+        patience: int | None = 2,
+        retrain_tol: float = 0.25,
         n_envs: int = 64,
         n_samples: int = 4096,
         algorithm: str = "auto",
@@ -175,7 +183,8 @@ class PPOPolicy(PolicyFileMixin, ScoredPolicy):
         self.model_: Any = None
         #: what the last round's training did: ``first`` (round), ``timesteps`` trained,
         #: ``skipped`` (the greedy config held on the new learner), ``stopped`` (early, by
-        #: ``patience``), ``greedy`` (the greedy config's reward at each probe).
+        #: ``patience``), ``greedy`` (the greedy config's reward at each probe); and of its
+        #: samples (built-in env): ``entropy`` (mean per decision) and ``distinct`` configs.
         self.last_training_: dict[str, Any] = {}
         self.space_fingerprint_: str | None = None
         self._loaded: tuple[dict[str, Any], dict[str, Any]] | None = None
@@ -289,8 +298,10 @@ class PPOPolicy(PolicyFileMixin, ScoredPolicy):
                 self.model_.set_env(env)
                 self.model_.set_random_seed(seed)  # each round's draw, so resumes replay it
             self.space_fingerprint_ = space.fingerprint()
-            if timesteps is None:
-                timesteps = self.timesteps if first else self.finetune_timesteps
+            if timesteps is None and first:
+                timesteps = self.timesteps
+            elif timesteps is None:  # None: one rollout (learn stops once it reaches 1)
+                timesteps = 1 if self.finetune_timesteps is None else self.finetune_timesteps
             self._learn(env, space, timesteps, callback, first)
         return self.model_
 
@@ -369,6 +380,8 @@ class PPOPolicy(PolicyFileMixin, ScoredPolicy):
             env = self.model_.get_env()
             if isinstance(env, DesignVecEnv):  # one batched pass, no SB3 step loop
                 d = sample_designs(self.model_, space, self.n_samples, problem.rng, n_greedy=1)
+                distinct = len(np.unique(d.keys[: self.n_samples]))
+                self.last_training_.update(entropy=round(d.entropy, 4), distinct=distinct)
                 return d.M, problem.score_encoded(d.X)
             configs = self._rollouts(env, self.n_samples, deterministic=False)
             configs += self._rollouts(env, 1, deterministic=True)
