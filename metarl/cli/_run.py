@@ -43,6 +43,7 @@ KEYS: dict[str, Any] = {
     "transfer": [],
     "heartbeat_interval": 5,
     "grace_period": None,
+    "focus": None,
 }
 
 
@@ -126,6 +127,8 @@ def check_values(path: str, cfg: dict[str, Any]) -> None:
     k = cfg["max_consecutive_failures"]
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
         raise _bad(path, "max_consecutive_failures", "a positive integer (or null)", k)
+    if cfg["focus"] is not None and not isinstance(cfg["focus"], dict):
+        raise _bad(path, "focus", "a mapping of fixed/ranges/choices/items", cfg["focus"])
     transfer = cfg["transfer"] or []
     if not isinstance(transfer, list) or not all(isinstance(x, str) and x for x in transfer):
         raise _bad(path, "transfer", "a list of study names, CSV files or tasks", transfer)
@@ -189,12 +192,13 @@ def run(args: argparse.Namespace) -> int:
             transfer=list(cfg["transfer"] or []),
             heartbeat_interval=cfg["heartbeat_interval"],
             grace_period=cfg["grace_period"],
+            focus=cfg["focus"],
         )
     created = f" (folder {made}/ created)" if made is not None else ""
     print(
         f"study {study.study_name!r} in {cfg['storage']}{created}: {study.metric} "
         f"({study.direction}), policy {cfg['policy']}, learner {cfg['learner']}, "
-        f"budget {cfg['budget']}",
+        f"budget {cfg['budget']}" + (f", focus {cfg['focus']}" if cfg["focus"] else ""),
         file=sys.stderr,
     )
     try:
@@ -214,10 +218,15 @@ def run(args: argparse.Namespace) -> int:
 def print_summary(study: Any, cfg: dict[str, Any]) -> None:
     s = study.summary()
     print(f"\nstudy {s['study']}: {s['done']} evaluations ({s['failed']} failed)")
-    print("round  origin              n_train  cv_spearman")
+    focused = any("focus" in r for r in s["rounds"])  # the learner's quality there too
+    print("round  origin              n_train  cv_spearman" + ("  in_focus  cv_focus" * focused))
     for r in s["rounds"]:
         rho = "-" if r.get("cv_spearman") is None else f"{r['cv_spearman']:.3f}"
-        print(f"{r['round']:5d}  {r['origin']:<18}  {r['n_train']:7d}  {rho:>11}")
+        line = f"{r['round']:5d}  {r['origin']:<18}  {r['n_train']:7d}  {rho:>11}"
+        if "focus" in r:
+            rho_f = "-" if r["cv_spearman_focus"] is None else f"{r['cv_spearman_focus']:.3f}"
+            line += f"  {r['n_train_in_focus']:8d}  {rho_f:>8}"
+        print(line)
     if "best_value" in s:
         print(f"best {study.metric} = {s['best_value']:.6g}")
         for k, v in s["best_config"].items():
