@@ -266,6 +266,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ppo_big_batch": {"vectorized": True, "n_envs": 256, "batch_size": 2048, "n_epochs": 4},
     "ppo_greedy_stop": {"vectorized": True, "greedy_patience": 2},
     "ppo_warm": {"vectorized": True, "greedy_patience": 2, "warm_elite": 64},
+    # the three changes that measured best together
+    "ppo_combo": {
+        "vectorized": True,
+        "n_envs": 256,
+        "batch_size": 2048,
+        "n_epochs": 4,
+        "warm_elite": 64,
+    },
 }
 
 
