@@ -13,13 +13,23 @@ is the best acquisition among the configs the optimizer had scored when it had s
 (or spent B CPU seconds): the incumbent an any-time optimizer would return. CPU seconds
 (``time.process_time``, one thread per run) are used rather than wall seconds because the
 machine is shared; a time column after a run stopped at ``--max-evals`` repeats its final
-value, an evaluation column it never reached within the time cap is "-".
+value, an evaluation column it never reached within the time cap is "-", and so is a time
+column past an optimizer's own cap (``--seconds-for``).
+
+Contenders: ``surrogate_sampling`` (scored uniform sample), ``evolution`` (regularized
+evolution, library defaults: population 20, batches of 20) and ``evolution_b200``
+(population and batches of 200), ``local_search`` (``agents/local_search.py``, restarted
+with fresh seeds), ``smac_style`` (local search interleaved with random search),
+``tpe`` (Optuna's TPESampler on the acquisition, one config per trial), ``ppo`` (the library's
+PPO with its defaults, fine-tuned round after round), ``ppo_then_local`` (its proposals
+polished by hill climbing) and the prototypes of ``_ppo_variants.py``.
 
     python benchmarks/bench_acq_optimizers.py                      # 5 seeds, all contenders
     python benchmarks/bench_acq_optimizers.py --quick              # smoke test, < 3 min
-    python benchmarks/bench_acq_optimizers.py --spaces features --optimizers ppo,evolution \
-        --seeds 3 --jobs 2 --out /tmp/acq.csv
-    python benchmarks/bench_acq_optimizers.py --profile-ppo digits # where PPO's time goes
+    python benchmarks/bench_acq_optimizers.py --seeds 5 --jobs 2 --seconds-for tpe=10 \
+        --optimizers surrogate_sampling,evolution_b200,local_search,smac_style,tpe,ppo
+    python benchmarks/bench_acq_optimizers.py --report --out /tmp/h_runs/acq_full.csv
+    python benchmarks/bench_acq_optimizers.py --profile-ppo digits --seeds 2  # PPO's time
 """
 
 from __future__ import annotations
@@ -194,7 +204,9 @@ def run_optuna(sampler: str) -> Callable[[SearchSpace, Tracker, int], None]:
         from metarl.learners import acquisition
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        make = {"tpe": optuna.samplers.TPESampler, "cmaes": optuna.samplers.CmaEsSampler}
+        # CmaEsSampler is left out: it samples categorical parameters (every Subset item,
+        # model family, activation) independently at random, i.e. most of these spaces
+        make = {"tpe": optuna.samplers.TPESampler}
         study = optuna.create_study(direction="maximize", sampler=make[sampler](seed=seed))
         while True:
             trial = study.ask()
