@@ -144,7 +144,7 @@ class PPOVariant(PPOPolicy):
             off).
         warm_pool: random configs scored for the first round's elite.
         bc_epochs: behaviour-cloning passes.
-        **kwargs: ``PPOPolicy``'s.
+        **kwargs: ``PPOPolicy``'s (``patience`` defaults to None here).
     """
 
     name = "ppo_variant"
@@ -159,7 +159,9 @@ class PPOVariant(PPOPolicy):
         bc_epochs: int = 50,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        # the base is the fixed budget (every round trains ``finetune_timesteps``): the
+        # library's own greedy stop and round skipping (``patience``) are measured as "ppo"
+        super().__init__(**{"patience": None, **kwargs})
         self.vectorized = vectorized
         self.greedy_patience = greedy_patience
         self.warm_elite = warm_elite

@@ -20,9 +20,11 @@ Contenders: ``surrogate_sampling`` (scored uniform sample), ``evolution`` (regul
 evolution, library defaults: population 20, batches of 20) and ``evolution_b200``
 (population and batches of 200), ``local_search`` (``agents/local_search.py``, restarted
 with fresh seeds), ``smac_style`` (local search interleaved with random search),
-``tpe`` (Optuna's TPESampler on the acquisition, one config per trial), ``ppo`` (the library's
-PPO with its defaults, fine-tuned round after round), ``ppo_then_local`` (its proposals
-polished by hill climbing) and the prototypes of ``_ppo_variants.py``.
+``tpe`` (Optuna's TPESampler on the acquisition, one config per trial), ``ppo`` (the
+library's PPO with its current defaults, fine-tuned round after round), ``ppo_fixed``
+(50,000 steps every round, proposals sampled step by step: the library's defaults before
+commit a76e040), ``ppo_then_local`` (PPO's proposals polished by hill climbing) and the
+prototypes of ``_ppo_variants.py``.
 
     python benchmarks/bench_acq_optimizers.py                      # 5 seeds, all contenders
     python benchmarks/bench_acq_optimizers.py --quick              # smoke test, < 3 min
@@ -234,8 +236,10 @@ def contenders() -> dict[str, Callable[[SearchSpace, Tracker, int], None]]:
         "ppo_then_local": run_policy("ppo_then_local"),
         "smac_style": run_smac_style,
         "tpe": run_optuna("tpe"),
-        # the library's PPOPolicy with its defaults; the subclass only adds timers
-        "ppo": run_policy("ppo", PPOVariant),
+        "ppo": run_policy("ppo"),  # the library's PPOPolicy with its current defaults
+        # a fixed budget: 50,000 steps every round, proposals sampled step by step (the
+        # defaults before a76e040), with the timers of PPOVariant
+        "ppo_fixed": run_policy("ppo_fixed", PPOVariant),
     }
     return out | {name: run_policy(name, PPOVariant, **kw) for name, kw in VARIANTS.items()}
 
