@@ -15,6 +15,7 @@ import metarl
 from metarl.agents import acquisition, make_policy
 from metarl.agents._ppo import needs_masks
 from metarl.agents._ppo_rollout import GreedyStop, sample_designs
+from metarl.agents._threads import torch_threads
 from metarl.envs import DesignEnv
 from metarl.space import Categorical, SearchSpace
 from tests.agents.conftest import LinearLearner, objective
@@ -247,12 +248,14 @@ def test_greedy_stop_stops_after_patience_probes_without_gain(small_space, small
     rollout = p.model_.n_steps * SMALL["n_envs"]
     # baseline 0, then a gain, then two probes without one: stops at the 4th rollout start
     stop = GreedyStop(_Scripted([0.0, 1.0, 1.0, 0.5, 9.0]), patience=2)
-    before = p.model_.num_timesteps
-    p.model_.learn(50 * rollout, callback=stop, reset_num_timesteps=False)
-    assert stop.stopped and stop.values == [0.0, 1.0, 1.0, 0.5]
-    assert p.model_.num_timesteps - before == 3 * rollout + SMALL["n_envs"]  # + the stop step
     improving = GreedyStop(_Scripted(range(100)), patience=1)
-    p.model_.learn(3 * rollout, callback=improving, reset_num_timesteps=False)
+    before = p.model_.num_timesteps
+    with torch_threads(1):  # as the policy trains: tiny networks crawl on contended threads
+        p.model_.learn(50 * rollout, callback=stop, reset_num_timesteps=False)
+        steps = p.model_.num_timesteps - before
+        p.model_.learn(3 * rollout, callback=improving, reset_num_timesteps=False)
+    assert stop.stopped and stop.values == [0.0, 1.0, 1.0, 0.5]
+    assert steps == 3 * rollout + SMALL["n_envs"]  # + the step that stops
     assert not improving.stopped and len(improving.values) == 3
     with pytest.raises(ValueError, match="patience"):
         GreedyStop(_Scripted([0.0]), patience=0)
