@@ -129,6 +129,31 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v)
 
 
+def stored_settings(
+    learner: str,
+    policy: str,
+    n_init: int,
+    batch_size: int,
+    seed: int,
+    timeout: float | None,
+    heartbeat: dict[str, Any],
+    focus: SearchSpace | None,
+) -> dict[str, Any]:
+    """The ``metarl:settings`` a study is created with (``metarl worker`` reads them)."""
+    settings = {
+        "learner": learner,
+        "policy": policy,
+        "n_init": n_init,
+        "batch_size": batch_size,
+        "seed": seed,
+        "timeout": timeout,
+        **heartbeat,  # workers must judge staleness as the proposing process does
+    }
+    if focus is not None:
+        settings["focus"] = focus.focus
+    return settings
+
+
 def study_attrs(
     space: SearchSpace, metric: str, settings: dict[str, Any], trainer: dict[str, Any] | None
 ) -> list[tuple[str, Any]]:

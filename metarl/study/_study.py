@@ -23,8 +23,6 @@ others evaluate its WAITING trials until the lease frees, so that no config is p
 
 from __future__ import annotations
 
-import contextlib
-import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -40,6 +38,7 @@ from metarl.loop import initial_design, load_transfer, make_search_policy, refin
 from metarl.space import SearchSpace, config_from_optuna_params
 from metarl.study import _schema as schema
 from metarl.study._checkpoint import save_checkpoint
+from metarl.study._console import Console
 from metarl.study._drain import Drain
 from metarl.study._executors import Executor, make_executor
 from metarl.study._lease import ProposerLease
@@ -50,13 +49,9 @@ from metarl.study._settings import (
     create_or_load,
     missing_sqlite,
     open_for_study,
+    stored_settings,
 )
-from metarl.study._storage import (
-    Heartbeat,
-    _heartbeat,
-    artifacts_dir,
-    counts,
-)
+from metarl.study._storage import Heartbeat, _heartbeat, artifacts_dir, counts
 from metarl.study._tell import Told
 from metarl.study._trials import TooManyFailuresError, enqueue, failure_stop, history_of
 from metarl.trainers import Trainer, TrainerSpec
@@ -197,17 +192,10 @@ class Study:
             searched, 0 if self._transfer is not None else n_init, streams["init"]
         )
         self.storage = opened if opened is not None else open_for_study(storage, self._heartbeat)
-        settings = {
-            "learner": self._learner_name,
-            "policy": self._policy_name,
-            "n_init": n_init,
-            "batch_size": batch_size,
-            "seed": seed,
-            "timeout": timeout,
-            **self._heartbeat,  # workers must judge staleness as this process does
-        }
-        if self.focus is not None:
-            settings["focus"] = self.focus.focus
+        settings = stored_settings(
+            self._learner_name, self._policy_name, n_init, batch_size, seed, timeout,
+            self._heartbeat, self.focus,
+        )  # fmt: skip
         spec = self.trainer_spec.to_dict() if self.trainer_spec is not None else None
         self.optuna_study = create_or_load(
             self.storage, study_name, self.space, self.direction, self.metric, settings, spec
@@ -215,7 +203,7 @@ class Study:
         self.artifacts = Path(artifacts) if artifacts else artifacts_dir(self.storage, study_name)
         if self.artifacts is not None and (self.artifacts / "policy").exists():
             self.policy.load(self.artifacts / "policy")
-        self._pbar: Any = None
+        self._console = Console()
         self._finished_before: set[int] = set()
 
     # ------------------------------------------------------------------ data
@@ -292,19 +280,10 @@ class Study:
 
     def _progress(self, trial: FrozenTrial, told: Told) -> None:
         if told.state == TrialState.FAIL:
-            lines = (told.error or "").strip().splitlines() or ["(no reason)"]
-            self._say(f"metarl: trial {trial.number} failed: {lines[0]}")
+            self._console.failed(trial.number, told.error)
             self._check_failures()
-        if self._pbar is not None and told.state is not None:
-            self._pbar.update(1)
-            with contextlib.suppress(ValueError):  # no completed trial yet
-                self._pbar.set_postfix_str(f"best {self.metric}={self.best_value:.5g}")
-
-    def _say(self, line: str) -> None:
-        if self._pbar is not None:
-            self._pbar.write(line, file=sys.stderr)
-        else:
-            print(line, file=sys.stderr)
+        if told.state is not None:
+            self._console.stored(lambda: f"best {self.metric}={self.best_value:.5g}")
 
     def _check_failures(self) -> None:
         # only this call's results: a resume after fixing the trainer must not be refused
@@ -345,9 +324,7 @@ class Study:
             raise ValueError("no trainer: pass one, or use executor='none' with metarl workers")
         executor = None if self.executor == "none" else make_executor(self.executor, self.n_workers)
         if progress:
-            from tqdm.auto import tqdm
-
-            self._pbar = tqdm(total=budget, initial=min(budget, counts(self.trials())["done"]))
+            self._console.open_bar(budget, min(budget, counts(self.trials())["done"]))
         self._finished_before = {t.number for t in self.trials() if t.state.is_finished()}
         interval, grace = _heartbeat(self.storage) or (1, 3.0)  # in memory: a local lock
         lease = ProposerLease(self.storage, self.optuna_study._study_id, interval, grace)
@@ -364,9 +341,7 @@ class Study:
                 drain.release()  # interrupted or stopped: what ran here is re-queued
             if executor is not None:
                 executor.shutdown()
-            if self._pbar is not None:
-                self._pbar.close()
-                self._pbar = None
+            self._console.close()
         return self
 
     def _loop(
@@ -378,10 +353,7 @@ class Study:
                 holding = False
                 if not said:  # once per wait
                     said = True
-                    self._say(
-                        f"metarl: {lease.holder()} proposes for study {self.study_name!r}; "
-                        "this process evaluates its trials until the lease frees"
-                    )
+                    self._console.waiting(lease.holder(), self.study_name)
                 drain.run(budget, proposer=False)
                 continue
             said = False
