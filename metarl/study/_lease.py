@@ -37,6 +37,8 @@ from typing import Any
 
 from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
 
+from metarl.study._storage import Periodic
+
 #: The study system attribute holding the lease.
 KEY = "metarl:proposer"
 
@@ -147,12 +149,18 @@ class ProposerLease:
                 RuntimeWarning,
                 stacklevel=2,
             )
-        self._interval, self._grace = interval, grace
+        self._grace = grace
         self._lock = threading.Lock()
         self._mine: str | None = None  # the value this process wrote, while it holds the lease
         self._seen: tuple[str | None, float] = (None, 0.0)  # another's value, first seen at
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._renew_loop, daemon=True, name="metarl-lease")
+        self._thread = Periodic(
+            self.renew,
+            interval,
+            "metarl-lease",
+            lambda e: (
+                f"metarl: renewing the proposer lease failed ({e}); another process may take it"
+            ),
+        )
 
     @property
     def held(self) -> bool:
@@ -208,26 +216,12 @@ class ProposerLease:
             self._cell.swap(self._mine, json.dumps({"owner": None, "beat": beat}))
             self._mine = None
 
-    def _renew_loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.renew()
-            except Exception as e:  # noqa: BLE001 - a missed renewal must not kill the loop
-                warnings.warn(
-                    f"metarl: renewing the proposer lease failed ({e}); another process may "
-                    "take it",
-                    RuntimeWarning,
-                    stacklevel=1,
-                )
-
     def __enter__(self) -> ProposerLease:
         if self._cell is not None:
             self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
+        self._thread.stop()
         with contextlib.suppress(Exception):  # unreleased, it expires after the grace period
             self.release()

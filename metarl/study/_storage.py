@@ -18,6 +18,7 @@ import os
 import re
 import socket
 import warnings
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -311,6 +312,42 @@ def failure_reasons(trials: list[FrozenTrial], width: int = 120) -> list[tuple[s
     return sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+class Periodic:
+    """A daemon thread that calls ``action()`` every ``interval`` seconds from :meth:`start`
+    until :meth:`stop`. An action that raises is a ``RuntimeWarning`` (``message(error)``) and
+    the thread goes on: a missed heartbeat or lease renewal must not end the run.
+    """
+
+    def __init__(
+        self,
+        action: Callable[[], Any],
+        interval: float,
+        name: str,
+        message: Callable[[Exception], str],
+    ) -> None:
+        import threading
+
+        self._action, self._interval, self._message = action, interval, message
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name=name)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._action()
+            except Exception as e:  # noqa: BLE001 - see the class docstring
+                warnings.warn(self._message(e), RuntimeWarning, stacklevel=1)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread and wait for its current action to end (idempotent)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+
 class Heartbeat:
     """A daemon thread recording the heartbeat of every trial this process is running.
 
@@ -324,26 +361,26 @@ class Heartbeat:
         self._storage = storage
         self._ids: set[int] = set()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
         beat = _heartbeat(storage)
-        self._interval = None if beat is None else beat[0]
-        self._thread = threading.Thread(target=self._beat, daemon=True, name="metarl-heartbeat")
+        self._thread = None
+        if beat is not None:
+            self._thread = Periodic(
+                self._beat, beat[0], "metarl-heartbeat", lambda e: f"metarl: heartbeat failed ({e})"
+            )
 
     def _beat(self) -> None:
-        assert self._interval is not None
-        while not self._stop.wait(self._interval):
-            with self._lock:
-                ids = list(self._ids)
-            for trial_id in ids:
-                try:
-                    self._storage.record_heartbeat(trial_id)  # type: ignore[attr-defined]
-                except Exception as e:  # noqa: BLE001 - a missed beat must not kill the loop
-                    warnings.warn(
-                        f"metarl: heartbeat of trial {trial_id} failed ({e}); it may be "
-                        "re-queued as stale",
-                        RuntimeWarning,
-                        stacklevel=1,
-                    )
+        with self._lock:
+            ids = list(self._ids)
+        for trial_id in ids:
+            try:
+                self._storage.record_heartbeat(trial_id)  # type: ignore[attr-defined]
+            except Exception as e:  # noqa: BLE001 - the other trials still beat
+                warnings.warn(
+                    f"metarl: heartbeat of trial {trial_id} failed ({e}); it may be "
+                    "re-queued as stale",
+                    RuntimeWarning,
+                    stacklevel=1,
+                )
 
     def add(self, trial_id: int) -> None:
         with self._lock:
@@ -354,11 +391,10 @@ class Heartbeat:
             self._ids.discard(trial_id)
 
     def __enter__(self) -> Heartbeat:
-        if self._interval is not None:
+        if self._thread is not None:
             self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
+        if self._thread is not None:
+            self._thread.stop()
