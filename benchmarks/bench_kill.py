@@ -54,6 +54,45 @@ def snapshot(db: Path) -> list:
         return []
 
 
+def remember_completed(trials: list, seen: dict[int, float]) -> None:
+    """Add each COMPLETE trial's value to ``seen`` (number -> value), keeping the first seen."""
+    from optuna.trial import TrialState
+
+    for t in trials:
+        if t.state == TrialState.COMPLETE:
+            seen.setdefault(t.number, t.value)
+
+
+def survival(trials: list, seen: dict[int, float]) -> dict[str, int]:
+    """What a killed-and-resumed study kept: completed results ``lost`` (seen, then gone or
+    changed), configs completed ``twice``, trials left ``running``, lost evaluations without
+    a re-queued copy (``orphans``), and the storage's counts (``done``, ``pending``, ...)."""
+    from optuna.trial import TrialState
+
+    from metarl.study._schema import REQUEUE_OF, is_lost
+    from metarl.study._storage import counts
+
+    by_number = {t.number: t for t in trials}
+    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    keys = [tuple(sorted(t.params.items())) for t in done]
+    copied = {t.user_attrs[REQUEUE_OF] for t in trials if REQUEUE_OF in t.user_attrs}
+    return {
+        "lost": sum(
+            n not in by_number
+            or by_number[n].state != TrialState.COMPLETE
+            or by_number[n].value != v
+            for n, v in seen.items()
+        ),
+        "twice": len(keys) - len(set(keys)),
+        "running": sum(t.state == TrialState.RUNNING for t in trials),
+        "orphans": sum(
+            t.state == TrialState.FAIL and is_lost(t.user_attrs) and t.number not in copied
+            for t in trials
+        ),
+        **counts(trials),
+    }
+
+
 def _lines(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
@@ -68,9 +107,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import optuna
-    from optuna.trial import TrialState
 
-    from metarl.study._schema import REQUEUE_OF, is_lost
     from metarl.study._storage import counts
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -115,25 +152,9 @@ def main() -> None:
                 refusals.append((p.stderr.read().strip().splitlines() or ["?"])[-1])
             elif counts(snapshot(db))["done"] >= args.budget:
                 break  # finished before the kill
-        for t in snapshot(db):
-            if t.state == TrialState.COMPLETE:
-                seen.setdefault(t.number, t.value)
+        remember_completed(snapshot(db), seen)
     final = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True, timeout=600)
-    trials = snapshot(db)
-    by_number = {t.number: t for t in trials}
-    lost_results = sum(
-        n not in by_number or by_number[n].state != TrialState.COMPLETE or by_number[n].value != v
-        for n, v in seen.items()
-    )
-    done = [t for t in trials if t.state == TrialState.COMPLETE]
-    keys = [tuple(sorted(t.params.items())) for t in done]
-    copied = {t.user_attrs[REQUEUE_OF] for t in trials if REQUEUE_OF in t.user_attrs}
-    orphans = sum(
-        t.state == TrialState.FAIL and is_lost(t.user_attrs) and t.number not in copied
-        for t in trials
-    )
-    running = sum(t.state == TrialState.RUNNING for t in trials)
-    c = counts(trials)
+    c = survival(snapshot(db), seen)
     calls = _lines(log)
     print(
         f"kills landed {landed}/{args.kills}; resumes refused {refused}; final run exit "
@@ -142,8 +163,8 @@ def main() -> None:
     for line in sorted(set(refusals)) + ([final.stderr.strip()] if final.returncode else []):
         print(f"  refused: {line}")
     print(
-        f"completed results lost {lost_results} (of {len(seen)} seen); configs completed twice "
-        f"{len(keys) - len(set(keys))}; left RUNNING {running}; lost without a copy {orphans}"
+        f"completed results lost {c['lost']} (of {len(seen)} seen); configs completed twice "
+        f"{c['twice']}; left RUNNING {c['running']}; lost without a copy {c['orphans']}"
     )
     print(
         f"budget {args.budget}: done {c['done']} ({c['complete']} complete, {c['failed']} "

@@ -16,7 +16,6 @@ the study until it completes. Random kills: ``benchmarks/bench_kill.py`` (25 kil
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
@@ -26,13 +25,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+# the random campaign's study (space, storage reads, survival counts) is the aimed one's too
+from bench_kill import SPACE, remember_completed, snapshot, survival
+
 ROOT = Path(__file__).resolve().parents[1]
-SPACE = (
-    "x: {type: float, low: -2.0, high: 2.0, bins: 17}\n"
-    "n: {type: integer, low: 1, high: 6}\n"
-    "opt: {type: categorical, choices: [sgd, adam]}\n"
-    "momentum: {type: float, low: 0.0, high: 0.9, bins: 4, active_if: {opt: [sgd]}}\n"
-)
 RUN = (
     "space: space.yaml\ntrainer: 'tests.study._trainers:quadratic'\nmetric: loss\n"
     "learner: forest\npolicy: exhaustive\nbudget: {budget}\nbatch_size: 4\nn_init: 4\n"
@@ -122,23 +118,7 @@ def child(name: str) -> None:
     sys.exit(main(["run", "run.yaml", "--no-progress"]))
 
 
-def _trials(db: Path) -> list:
-    import optuna
-
-    from metarl.study._storage import open_storage
-
-    if not db.exists():
-        return []
-    try:
-        return optuna.load_study(study_name="k", storage=open_storage(f"sqlite:///{db}")).trials
-    except KeyError:
-        return []
-
-
 def scenario(name: str, budget: int) -> dict:
-    from optuna.trial import TrialState
-
-    from metarl.study._schema import REQUEUE_OF, is_lost
     from metarl.study._storage import counts
 
     work = Path(tempfile.mkdtemp(prefix="metarl-aimed-"))
@@ -154,9 +134,7 @@ def scenario(name: str, budget: int) -> dict:
         p = subprocess.run([*me, step], cwd=work, env=env, start_new_session=True,
                            capture_output=True, text=True, timeout=600)  # fmt: skip
         landed.append(p.returncode == -signal.SIGKILL)
-        for t in _trials(work / "k.db"):
-            if t.state == TrialState.COMPLETE:
-                seen.setdefault(t.number, t.value)
+        remember_completed(snapshot(work / "k.db"), seen)
     resumes = []
     for _ in range(2):  # a resume may find nothing to do but wait for stale trials
         r = subprocess.run(plain, cwd=work, env=env, capture_output=True, text=True, timeout=600)
@@ -164,32 +142,13 @@ def scenario(name: str, budget: int) -> dict:
         if r.returncode != 0:
             resumes.append((r.stderr.strip().splitlines() or ["?"])[-1])
             break
-        if counts(_trials(work / "k.db"))["done"] >= budget:
+        if counts(snapshot(work / "k.db"))["done"] >= budget:
             break
-    trials = _trials(work / "k.db")
-    by_number = {t.number: t for t in trials}
-    done = [t for t in trials if t.state == TrialState.COMPLETE]
-    keys = [json.dumps(t.params, sort_keys=True) for t in done]
-    copied = {t.user_attrs[REQUEUE_OF] for t in trials if REQUEUE_OF in t.user_attrs}
-    c = counts(trials)
     return {
         "landed": all(landed),
         "blocked": any(r != 0 for r in resumes if isinstance(r, int)),
         "resumes": resumes,
-        "lost": sum(
-            n not in by_number
-            or by_number[n].state != TrialState.COMPLETE
-            or by_number[n].value != v
-            for n, v in seen.items()
-        ),  # fmt: skip
-        "twice": len(keys) - len(set(keys)),
-        "running": sum(t.state == TrialState.RUNNING for t in trials),
-        "orphans": sum(
-            t.state == TrialState.FAIL and is_lost(t.user_attrs) and t.number not in copied
-            for t in trials
-        ),
-        "done": c["done"],
-        "pending": c["pending"],
+        **survival(snapshot(work / "k.db"), seen),
     }
 
 
