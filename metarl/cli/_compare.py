@@ -54,7 +54,7 @@ def add_parser(sub: Any) -> None:
 
 def compare(args: argparse.Namespace) -> int:
     """Run the comparison; print the regret table and where the results are."""
-    from metarl.compare import regret_table, run_comparison
+    from metarl.compare import headline_table, run_comparison
 
     runs = run_comparison(
         args.tasks,
@@ -69,6 +69,6 @@ def compare(args: argparse.Namespace) -> int:
         plugins=args.plugins,
         progress=not args.no_progress,
     )
-    print(regret_table(runs).round(3).to_string())
+    print(headline_table(runs, list(dict.fromkeys(runs["policy"]))).round(3).to_string())
     print(f"wrote {args.out}/runs.csv, {args.out}/summary.md, {args.out}/regret.png")
     return 0

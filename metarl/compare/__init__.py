@@ -20,7 +20,15 @@ from metarl.compare._protocol import (
     run_rounds,
     sibling_tasks,
 )
-from metarl.compare._report import mean_rank, plot_regret, regret_table, summary_markdown
+from metarl.compare._report import (
+    count_above,
+    headline_table,
+    mean_rank,
+    plot_regret,
+    quantile_table,
+    regret_table,
+    summary_markdown,
+)
 from metarl.compare._runner import rebuild_reports, resolve_tasks, run_comparison
 from metarl.loop import TRANSFER_SIZE
 
@@ -31,11 +39,14 @@ __all__ = [
     "TRANSFER_SIZE",
     "PolicySpec",
     "checkpoints",
+    "count_above",
     "default_policy",
+    "headline_table",
     "mean_rank",
     "parse_policies",
     "parse_policy",
     "plot_regret",
+    "quantile_table",
     "rebuild_reports",
     "regret_table",
     "resolve_tasks",

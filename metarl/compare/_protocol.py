@@ -60,14 +60,17 @@ def family_of(task_name: str) -> str:
 
 
 def sibling_tasks(task_name: str) -> list[str]:
-    """The other datasets of the task's family, the transfer sources of its runs.
+    """The other datasets of the task's family, the transfer sources of its runs; a noisy
+    variant's siblings are the same variant of the other datasets (never its own clean
+    dataset).
 
     Raises:
         ValueError: the family has no other dataset.
     """
-    from metarl.benchmarks import list_tasks
+    from metarl.benchmarks import list_tasks, split_task_name
 
-    siblings = [t for t in list_tasks(family_of(task_name)) if t != task_name]
+    base, variant = split_task_name(task_name)
+    siblings = [t + variant.suffix for t in list_tasks(family_of(base)) if t != base]
     if not siblings:
         raise ValueError(f"transfer: task {task_name!r} has no other dataset in its family")
     return siblings

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 from collections.abc import Sequence
@@ -19,22 +18,26 @@ from metarl.compare._report import write_reports
 
 
 def resolve_tasks(patterns: str | Sequence[str]) -> list[str]:
-    """Task names from names and glob patterns (``"hpolib/*,nasbench201/cifar10"``).
+    """Task names from names and glob patterns (``"hpolib/*,nasbench201/cifar10"``), noisy
+    variants included (``"hpolib/*:noise3"``, see :func:`metarl.benchmarks.match_tasks`).
 
     Raises:
-        ValueError: a pattern that matches no registered task (the message lists them).
+        ValueError: a pattern that matches no registered task (the message lists them), or a
+            malformed variant suffix.
     """
-    from metarl.benchmarks import list_tasks
+    from metarl.benchmarks import list_tasks, match_tasks
 
     items = patterns.split(",") if isinstance(patterns, str) else list(patterns)
-    known = list_tasks()
     out: list[str] = []
     for pat in (p.strip() for p in items):
         if not pat:
             continue
-        hits = [t for t in known if fnmatch.fnmatchcase(t, pat)]
+        hits = match_tasks(pat)
         if not hits:
-            raise ValueError(f"task pattern {pat!r} matches no task; known tasks: {known}")
+            raise ValueError(
+                f"task pattern {pat!r} matches no task; known tasks: {list_tasks()}, each also "
+                "as a noisy variant such as 'hpolib/protein_structure:noise3'"
+            )
         out += [t for t in hits if t not in out]
     if not out:
         raise ValueError("no task given")

@@ -135,7 +135,7 @@ def _load_one(
         return _from_runs(load_runs(Path(name), space, metric), space)
     from metarl.benchmarks import list_tasks, load_task  # only for benchmark task names
 
-    if name not in list_tasks():
+    if name.partition(":")[0] not in list_tasks():  # a noisy variant's base is listed
         raise ValueError(
             f"transfer: {name!r} is neither a study in the storage, a CSV file nor a benchmark task"
         )
