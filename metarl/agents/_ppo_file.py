@@ -248,4 +248,8 @@ class PolicyFileMixin:
         check_env_matches(env, meta, space.fingerprint())
         model = self._new_model(env, space, seed, algorithm=meta["algorithm"])
         self._loaded = None
-        return restore_model(model, meta, state)
+        model = restore_model(model, meta, state)
+        # building the network drew from the round's seed: reseed, as a fine-tuning round
+        # does, so a resumed round samples what the uninterrupted run sampled
+        model.set_random_seed(seed)
+        return model
