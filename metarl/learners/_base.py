@@ -61,7 +61,27 @@ def check_target_names(names: Sequence[str] | None, k: int) -> list[str]:
     return names
 
 
-class TransformedTargetLearner(MetaLearner):
+class StandardizedPredict:
+    """``predict`` of a learner that predicts on its standardised target scale
+    (``predict_standardized``) and maps back with ``to_metric_scale``."""
+
+    def predict(
+        self, X: np.ndarray, return_std: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Predicted mean on the metric's scale, and with ``return_std`` its std.
+
+        Shapes follow the ``y`` given to ``fit``: ``(n,)`` for 1-D, ``(n, k)`` for 2-D.
+        """
+        out = self.predict_standardized(X, return_std)
+        mu, sd = out if return_std else (out, None)
+        mean, std = self.to_metric_scale(mu, sd)
+        if self._y_ndim_ == 1:
+            mean = mean[:, 0]
+            std = None if std is None else std[:, 0]
+        return (mean, std) if return_std else mean
+
+
+class TransformedTargetLearner(StandardizedPredict, MetaLearner):
     """Template of the built-in learners (SB3-style: the loop here, the model in two hooks).
 
     ``fit`` validates ``X`` and ``y``, fits one :class:`~metarl.learners.TargetTransform`
@@ -148,18 +168,3 @@ class TransformedTargetLearner(MetaLearner):
             if std is not None:
                 std[:, j] = s
         return mean, std
-
-    def predict(
-        self, X: np.ndarray, return_std: bool = False
-    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """Predicted mean on the metric's scale, and with ``return_std`` its std.
-
-        Shapes follow the ``y`` given to ``fit``: ``(n,)`` for 1-D, ``(n, k)`` for 2-D.
-        """
-        out = self.predict_standardized(X, return_std)
-        mu, sd = out if return_std else (out, None)
-        mean, std = self.to_metric_scale(mu, sd)
-        if self._y_ndim_ == 1:
-            mean = mean[:, 0]
-            std = None if std is None else std[:, 0]
-        return (mean, std) if return_std else mean

@@ -60,7 +60,7 @@ from scipy.special import ndtri
 from scipy.stats import rankdata
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from metarl.learners._base import MetaLearner, check_target_names
+from metarl.learners._base import MetaLearner, StandardizedPredict, check_target_names
 from metarl.learners._gp import GPLearner
 
 
@@ -127,7 +127,7 @@ def _normal_scores(Y: np.ndarray) -> np.ndarray:
     return ndtri(rankdata(Y, axis=0) / (len(Y) + 1))
 
 
-class RGPE(MetaLearner):
+class RGPE(StandardizedPredict, MetaLearner):
     """Ranking-weighted ensemble of one GP per past dataset and one on the target.
 
     See the module docstring for the ``fit(X, y, groups=..., target_group=...)`` contract,
@@ -371,18 +371,3 @@ class RGPE(MetaLearner):
         if self.target_model_ is None:
             return mu.copy(), None if sd is None else sd.copy()
         return self.target_model_.to_metric_scale(mu, sd)
-
-    def predict(
-        self, X: np.ndarray, return_std: bool = False
-    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """Predicted mean on the target's metric scale, and with ``return_std`` its std.
-
-        Shapes follow the ``y`` given to ``fit``: ``(n,)`` for 1-D, ``(n, k)`` for 2-D.
-        """
-        out = self.predict_standardized(X, return_std)
-        mu, sd = out if return_std else (out, None)
-        mean, std = self.to_metric_scale(mu, sd)
-        if self._y_ndim_ == 1:
-            mean = mean[:, 0]
-            std = None if std is None else std[:, 0]
-        return (mean, std) if return_std else mean
