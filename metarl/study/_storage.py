@@ -15,8 +15,10 @@ and optuna-dashboard read it. What this module adds:
 from __future__ import annotations
 
 import os
+import random
 import re
 import socket
+import time
 import warnings
 from collections.abc import Callable
 from datetime import datetime
@@ -114,18 +116,14 @@ def open_storage(
         if path is not None and not path.parent.is_dir():
             raise StorageError(f"storage {shown!r}: directory {str(path.parent)!r} does not exist")
         engine_kwargs = {"connect_args": {"timeout": 60}}
-    import warnings
-
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            storage = RDBStorage(
-                url,
-                engine_kwargs=engine_kwargs,
-                heartbeat_interval=heartbeat_interval,
-                grace_period=grace_period or 2 * heartbeat_interval + 1,
-                heartbeat_stale_trial_callback=_requeue,
-            )
+        storage = _create_rdb(
+            url,
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period or 2 * heartbeat_interval + 1,
+            heartbeat_stale_trial_callback=_requeue,
+        )
     except Exception as e:  # sqlalchemy raises many kinds; all mean "cannot open"
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         if isinstance(e, ImportError) or "DB access module" in msg:
@@ -141,9 +139,33 @@ def open_storage(
                 f"storage {shown!r}: its database driver is missing ({hint})"
             ) from None
         raise StorageError(f"storage {shown!r} cannot be opened: {msg}") from None
-    if url.startswith("sqlite"):
+    if url.startswith("sqlite") and sqlite_path(url) is not None:
+        # an in-memory SQLite database lives in its one connection: one process, nothing to
+        # serialise, and re-connecting would lose it
         _serialise_sqlite(storage)
     return storage
+
+
+def _create_rdb(url: str, *, attempts: int = 8, **kwargs: Any) -> RDBStorage:
+    """``RDBStorage(url, **kwargs)``, retried while another process creates the same schema.
+
+    Optuna creates its tables with ``create_all`` (check, then ``CREATE TABLE``) and then inserts
+    the one version row; processes that open a new database at the same moment race on both and
+    the loser sees "table ... already exists" or a unique-constraint error. The winner's schema
+    is complete and correct, so opening again succeeds.
+    """
+    for attempt in range(attempts):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(url, **kwargs)
+        except Exception as e:
+            text = str(e).lower()
+            racing = "already exists" in text or "unique constraint" in text
+            if not racing or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1) + random.random() * 0.1)
+    raise AssertionError("unreachable")
 
 
 def _hide_password(url: str) -> str:

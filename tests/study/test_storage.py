@@ -55,3 +55,62 @@ def test_workers_share_one_postgres_store(postgres_url: str, tmp_path: Path) -> 
     assert len(trials) == 12 and all(t.state == TrialState.COMPLETE for t in trials)
     calls = log.read_text().splitlines()
     assert len(calls) == 12 and len(set(calls)) == 12  # none lost, none evaluated twice
+
+
+_OPEN_AT_ONCE = """
+import sys, time
+from metarl.study._storage import open_storage
+start = float(sys.argv[2])
+time.sleep(max(0.0, start - time.time()))
+storage = open_storage(sys.argv[1])
+print(len(storage.get_all_studies()))
+"""
+
+
+def test_processes_opening_one_new_sqlite_file_at_once_all_succeed(tmp_path: Path) -> None:
+    """Optuna creates the schema with check-then-CREATE; the losers of that race reopen."""
+    import time
+
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    start = str(time.time() + 3.0)  # after every interpreter has imported optuna
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _OPEN_AT_ONCE, url, start],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, [err for _, err in results]
+    assert [out.strip() for out, _ in results] == ["0"] * 6
+
+
+def test_a_schema_race_is_retried_and_other_errors_are_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    from metarl.study import _storage
+
+    calls: list[str] = []
+    real = _storage.RDBStorage
+
+    def flaky(url: str, **kwargs: object) -> object:
+        calls.append(url)
+        if len(calls) == 1:
+            raise RuntimeError("(sqlite3.OperationalError) table studies already exists")
+        return real(url, **kwargs)
+
+    monkeypatch.setattr(_storage, "RDBStorage", flaky)
+    storage = open_storage("sqlite://")
+    assert len(calls) == 2 and storage.get_all_studies() == []
+
+    def broken(url: str, **kwargs: object) -> object:
+        calls.append(url)
+        raise RuntimeError("disk I/O error")
+
+    monkeypatch.setattr(_storage, "RDBStorage", broken)
+    calls.clear()
+    with pytest.raises(StorageError, match="disk I/O error"):
+        open_storage("sqlite://")
+    assert len(calls) == 1
