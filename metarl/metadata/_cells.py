@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from metarl.space import Boolean, Categorical, Float, Integer, Param, Subset
+from metarl.space import Boolean, Categorical, Fidelity, Float, Integer, Param, Subset
 
 #: A cell with no value (the parameter was inactive in that run).
 MISSING = object()
@@ -90,6 +90,9 @@ def parse_value(p: Param, v: Any) -> Any:
     if isinstance(p, Float):
         f = to_float(v)
         return v if f is None else f
+    if isinstance(p, Fidelity):  # epochs (ints) or a fraction of the training samples
+        f = to_float(v)
+        return v if f is None else (int(f) if p.integer and f.is_integer() else f)
     if isinstance(p, Categorical):
         return _choice(p, v)
     return v

@@ -37,3 +37,26 @@ def test_load_runs_names_the_line_of_such_a_cell(space: SearchSpace, tmp_path: P
     path.write_text('f,x,y\na|b,0.5,1.0\n"a,b",0.2,2.0\n')
     with pytest.raises(RunDataError, match=r"runs.csv: line 3: parameter 'f': .*'\|' \(a\|b\)"):
         load_runs(path, space, "y")
+
+
+def test_fidelity_cells_are_numbers() -> None:
+    from metarl.space import Fidelity
+
+    space = SearchSpace(
+        {"x": Float(0.0, 1.0), "epochs": Fidelity(1, 50), "frac": Fidelity(0.05, 1.0, log=True)}
+    )
+    assert parse_value(space.params["epochs"], " 10 ") == 10
+    assert isinstance(parse_value(space.params["epochs"], "10.0"), int)
+    assert parse_value(space.params["frac"], "0.25") == 0.25
+    assert parse_value(space.params["frac"], "1") == 1.0
+
+
+def test_load_runs_reads_a_fidelity_column(tmp_path: Path) -> None:
+    from metarl.space import Fidelity
+
+    space = SearchSpace({"x": Float(0.0, 1.0), "epochs": Fidelity(1, 50)})
+    path = tmp_path / "runs.csv"
+    path.write_text("x,epochs,y\n0.5,10,1.0\n0.2,50,2.0\n0.3,,3.0\n")
+    data = load_runs(path, space, "y")
+    assert [c["epochs"] for c in data.configs] == [10, 50, 50]  # empty: at full fidelity
+    assert data.M[:, space.names.index("epochs")].tolist() == [10.0, 50.0, 50.0]
