@@ -5,6 +5,11 @@ normalised regret (PROTOCOL.md), its tail (90th percentile, and the number of ru
 :data:`BAD_REGRET`: a user judges a tuner by its bad days) and the mean rank. Tables come
 for all tasks and per group of tasks: a family, or a family's noisy variant
 (``hpolib:noise3``), so that clean and noisy figures are never pooled silently.
+
+Each statistic comes twice: for the incumbent by observed value (``norm_regret``, the
+protocol's), and for the recommended config, the evaluated one with the best posterior mean
+(``rec_regret``, :func:`metarl.loop.recommend`): under noise the two differ, and a user
+deploys one of them.
 """
 
 from __future__ import annotations
@@ -32,6 +37,15 @@ def task_group(task_name: str) -> str:
     (``"hpolib/protein_structure:noise3"`` -> ``"hpolib:noise3"``)."""
     base, sep, variant = task_name.partition(":")
     return base.split("/", 1)[0] + sep + variant
+
+
+def recommended_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs with the recommended config's regret as ``norm_regret`` (rows without one,
+    stored before it was recorded, dropped): every table of this module then describes the
+    recommended config, e.g. ``headline_table(recommended_runs(runs))``."""
+    if "rec_regret" not in runs:
+        return runs.iloc[0:0]
+    return runs.dropna(subset=["rec_regret"]).assign(norm_regret=lambda d: d["rec_regret"])
 
 
 def _per_checkpoint(
@@ -150,44 +164,57 @@ def _scope_heading(runs: pd.DataFrame) -> str:
     return f"{_plural(n_tasks, 'task')} x {_plural(n_seeds, 'seed')}"
 
 
+def _scopes(runs: pd.DataFrame, order: Sequence[str], what: str) -> list[str]:
+    """The tables over all tasks, then per group when there are several; ``what`` names
+    the incumbent in the headings."""
+    parts = [f"## {what}: all tasks ({_scope_heading(runs)})", ""]
+    parts += _scope_tables(runs, order, "###")
+    groups = sorted(runs["group"].unique())
+    if len(groups) > 1:
+        for group in groups:
+            sub = runs[runs["group"] == group]
+            parts += [f"## {what}: {group} ({_scope_heading(sub)})", ""]
+            parts += _scope_tables(sub, order, "###")
+    return parts
+
+
 def summary_markdown(runs: pd.DataFrame, order: Sequence[str] | None = None) -> str:
     """The text of summary.md: for all tasks and per group of tasks, the mean regret, its
-    90th percentile, the runs above 0.5 and the mean rank; then per task, the worst runs
-    and the policy time."""
+    90th percentile, the runs above 0.5 and the mean rank, of the observed-best incumbent
+    and then of the recommended config; then per task, the worst runs and the policy time."""
     runs = runs.assign(group=runs["task"].map(task_group))
     order = list(order) if order is not None else sorted(runs["policy"].unique())
     tasks = sorted(runs["task"].unique())
     n_seeds = runs.groupby(["policy", "task"])["seed"].nunique()
     last = int(runs["n_evals"].max())
+    rec = recommended_runs(runs)
     parts = [
         "# Comparison summary",
         "",
         f"Tasks ({len(tasks)}): {', '.join(tasks)}. Seeds per (policy, task): "
         f"{n_seeds.min()}{'' if n_seeds.min() == n_seeds.max() else f' to {n_seeds.max()}'}. "
-        "Normalised regret of the incumbent (best observed config) at each number of "
-        "evaluations (@n): 0 = the global optimum, 1 = a median config (PROTOCOL.md). "
-        "Statistics over the (task, seed) runs of each policy: the mean, the 90th "
+        "Normalised regret of the incumbent at each number of evaluations (@n): 0 = the "
+        "global optimum, 1 = a median config (PROTOCOL.md), on the config's true (seed-mean) "
+        "value. Two incumbents: the best observed config (the protocol's), and the "
+        "recommended one, the evaluated config with the best posterior mean of the "
+        "policy's learner (the default's GP for model-free policies) fitted on the run's "
+        "history. Statistics over the (task, seed) runs of each policy: the mean, the 90th "
         "percentile (one run in ten is worse), the number of runs above "
         f"{BAD_REGRET} (bad runs) and the mean rank among the policies.",
         "",
-        f"## Over all tasks ({_scope_heading(runs)})",
-        "",
-        *_scope_tables(runs, order, "###"),
+        *_scopes(runs, order, "Best observed"),
     ]
-    groups = sorted(runs["group"].unique())
-    if len(groups) > 1:
-        for group in groups:
-            sub = runs[runs["group"] == group]
-            parts += [f"## {group} ({_scope_heading(sub)})", "", *_scope_tables(sub, order, "###")]
+    if len(rec):
+        parts += _scopes(rec, order, "Recommended (best posterior mean)")
     at_last = runs[runs["n_evals"] == last]
     per_task = at_last.pivot_table(index="policy", columns="task", values="norm_regret")
     worst = at_last.nlargest(min(10, len(at_last)), "norm_regret")
     parts += [
-        f"## Per task: mean normalised regret @{last}",
+        f"## Per task: mean normalised regret @{last} (best observed)",
         "",
         _markdown(per_task.reindex([p for p in order if p in per_task.index]), 3),
         "",
-        f"## Worst runs @{last}",
+        f"## Worst runs @{last} (best observed)",
         "",
         _markdown(
             worst.set_index("policy")[["task", "seed", "norm_regret"]].rename(
@@ -271,6 +298,12 @@ def regret_figure(runs: pd.DataFrame, order: Sequence[str] | None = None) -> Fig
             )
             q = reg.quantile(TAIL_QUANTILE).to_numpy()
             tail.plot(x, q, **style)
+            rec = recommended_runs(sub[sub["policy"] == pol]).groupby("n_evals")["norm_regret"]
+            if len(rec):
+                dashed = dict(color=colors[pol], ls="--", lw=1, label=f"{pol}, recommended")
+                xr = np.asarray(rec.mean().index, dtype=float)
+                top.plot(xr, rec.mean().to_numpy(), **dashed)
+                tail.plot(xr, rec.quantile(TAIL_QUANTILE).to_numpy(), **dashed)
         n_tasks, n_seeds = sub["task"].nunique(), sub["seed"].nunique()
         top.set_title(f"{name} ({_plural(n_tasks, 'task')}, {_plural(n_seeds, 'seed')})")
         top.set_ylabel("mean normalised regret")
@@ -287,7 +320,9 @@ def regret_figure(runs: pd.DataFrame, order: Sequence[str] | None = None) -> Fig
     _footnote(
         fig,
         [
-            "Normalised regret of the incumbent: 0 = global optimum, 1 = median config.",
+            "Normalised regret of the incumbent (solid: best observed config; dashed: the "
+            "evaluated config with the best posterior mean): 0 = global optimum, 1 = median "
+            "config.",
             f"Top: mean over each policy's (task, seed) runs ({span} per policy overall); "
             "band = ±1 standard error of that mean, clipped to [0, worst run].",
             f"Bottom: 90th percentile over the same runs (one run in ten is worse); dotted "

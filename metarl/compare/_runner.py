@@ -185,7 +185,7 @@ def run_comparison(
     finally:
         bar.close()
     frames = [pd.read_csv(run_file(out, s.label, t, seed)) for s, t, seed in grid]
-    runs = pd.concat(frames, ignore_index=True)[COLUMNS]
+    runs = pd.concat(frames, ignore_index=True).reindex(columns=COLUMNS)
     write_reports(runs, out, [s.label for s in specs])
     return runs
 
@@ -207,7 +207,7 @@ def rebuild_reports(out_dirs: str | Path | Sequence[str | Path], out: str | Path
     files = sorted(f for d in dirs for f in (d / "runs").glob("*.csv"))
     if not files:
         raise ValueError(f"no stored run in {[str(d) for d in dirs]}")
-    runs = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)[COLUMNS]
+    runs = pd.concat([pd.read_csv(f) for f in files], ignore_index=True).reindex(columns=COLUMNS)
     target = Path(out) if out is not None else dirs[0]
     target.mkdir(parents=True, exist_ok=True)
     write_reports(runs, target, order)

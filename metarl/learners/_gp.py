@@ -48,6 +48,12 @@ class GPLearner(TransformedTargetLearner):
         n_restarts: extra random starts of the optimiser.
         max_iter: L-BFGS iterations per start.
         noise_floor: smallest noise variance (targets are standardised).
+        noise_prior: centre of the weak log-normal prior on the noise variance above the
+            floor (standardised targets; the prior's log-sd is 2). The default, e^-4 ~ 0.018,
+            expects nearly noise-free results; a larger one expects noisier results.
+        predict_noise: whether the predicted std includes the noise (the std of a new
+            observation, the default) or not (the std of the latent mean: an acquisition
+            then explores where the model is unsure, not where results are noisy).
         target_transform: ``"auto"``, ``"log"``, ``"rank"`` or ``"none"``.
         random_state: seed of the random starts.
 
@@ -62,6 +68,8 @@ class GPLearner(TransformedTargetLearner):
         n_restarts: int = 2,
         max_iter: int = 100,
         noise_floor: float = 1e-4,
+        noise_prior: float = math.exp(-4.0),
+        predict_noise: bool = True,
         target_transform: str = "auto",
         random_state: int | None = None,
     ) -> None:
@@ -70,6 +78,8 @@ class GPLearner(TransformedTargetLearner):
         self.n_restarts = n_restarts
         self.max_iter = max_iter
         self.noise_floor = noise_floor
+        self.noise_prior = noise_prior
+        self.predict_noise = predict_noise
         self.target_transform = target_transform
         self.random_state = random_state
 
@@ -78,6 +88,8 @@ class GPLearner(TransformedTargetLearner):
             raise ValueError(f"nu must be 0.5, 1.5, 2.5 or inf, got {self.nu!r}")
         if int(self.n_restarts) < 0 or int(self.max_iter) < 1:
             raise ValueError("n_restarts must be >= 0 and max_iter >= 1")
+        if not (isinstance(self.noise_prior, (int, float)) and 0 < self.noise_prior < math.inf):
+            raise ValueError(f"noise_prior must be a positive number, got {self.noise_prior!r}")
 
     def _fit_target(self, X: np.ndarray, z: np.ndarray, seed: int) -> dict[str, np.ndarray]:
         self._check()
@@ -104,6 +116,7 @@ class GPLearner(TransformedTargetLearner):
         n, d = Xt.shape
         n_ls = d if self.ard else 1
         mu0 = math.sqrt(2.0) + 0.5 * math.log(max(d, 1))  # prior mean of log length scale
+        mu_noise = math.log(self.noise_prior)  # prior mean of log noise (above the floor)
         gen = torch.Generator().manual_seed(seed)
         eye = torch.eye(n, dtype=torch.float64)
 
@@ -118,8 +131,9 @@ class GPLearner(TransformedTargetLearner):
             a = torch.cholesky_solve(zt[:, None], L)[:, 0]
             nll = 0.5 * zt @ a + torch.log(torch.diagonal(L)).sum()
             log_prior = -0.5 * (((p[:n_ls] - mu0) / math.sqrt(3.0)) ** 2).sum()
-            # weak priors: amplitude around 1, noise small (log-normal, wide)
-            log_prior = log_prior - 0.5 * (p[n_ls] / 2.0) ** 2 - 0.5 * ((p[n_ls + 1] + 4) / 2) ** 2
+            # weak priors: amplitude around 1, noise around noise_prior (log-normal, wide)
+            log_prior = log_prior - 0.5 * (p[n_ls] / 2.0) ** 2
+            log_prior = log_prior - 0.5 * ((p[n_ls + 1] - mu_noise) / 2) ** 2
             return (nll - log_prior) / n
 
         best, best_loss, n_iter = None, math.inf, 0
@@ -185,5 +199,6 @@ class GPLearner(TransformedTargetLearner):
         if not return_std:
             return mean, None
         v = torch.linalg.solve_triangular(torch.as_tensor(model["L"]), Ks.T, upper=False)
-        var = float(model["amplitude"]) + float(model["noise"]) - (v * v).sum(0)
+        noise = float(model["noise"]) if self.predict_noise else 0.0
+        var = float(model["amplitude"]) + noise - (v * v).sum(0)
         return mean, np.sqrt(np.clip(var.numpy(), 0.0, None))

@@ -11,12 +11,15 @@
   files or DataFrames), snapped to the grid, checked and de-duplicated;
 - :func:`make_search_policy`: ``"auto"`` and the measured-best default policy settings;
 - :func:`refine`: fit the meta-learner on the history (and transfer data, ranked within each
-  dataset), then propose the next configs, with a record of the round.
+  dataset), then propose the next configs, with a record of the round;
+- :func:`recommend`: the noise-aware incumbent, the evaluated config with the best
+  posterior mean of the learner the round fits.
 
 The round is pure: the caller keeps the history and evaluates the proposals.
 """
 
 from metarl.loop._design import initial_design, round_seed, seed_streams
+from metarl.loop._incumbent import best_predicted, recommend
 from metarl.loop._policy import default_policy_kwargs, make_search_policy, resolve_policy_name
 from metarl.loop._round import History, Round, refine
 from metarl.loop._transfer import TRANSFER_SIZE, TransferData, context_label, load_transfer
@@ -26,11 +29,13 @@ __all__ = [
     "History",
     "Round",
     "TransferData",
+    "best_predicted",
     "context_label",
     "default_policy_kwargs",
     "initial_design",
     "load_transfer",
     "make_search_policy",
+    "recommend",
     "refine",
     "resolve_policy_name",
     "round_seed",
