@@ -1,0 +1,102 @@
+"""Real-training tasks with large conditional spaces, for ``bench_real_training.py``.
+
+Each task is a metarl :class:`~metarl.SearchSpace` (feature Subset or per-layer architecture
+choices x model family or optimiser x conditional hyperparameters) and a trainer that really
+trains on data bundled with scikit-learn (nothing is downloaded):
+
+- ``digits``: metarl's own ``SklearnTrainer`` on digits, exactly as ``metarl run`` uses it: a
+  64-column feature Subset x {logreg, svm, hgb, knn} x each model's hyperparameters (~2**73),
+  3-fold CV accuracy.
+- ``features``: a ``make_classification`` table, 40 columns of which x00-x05 are
+  informative (x06-x09 redundant), 40-column Subset x {logreg, svm, knn, hgb} x conditional
+  hyperparameters (~2**49), 3-fold CV accuracy (``_spaces.features_space``).
+- ``mlp``: a torch MLP on digits, 1-6 layers each with its own width, activation and dropout
+  (active only when the layer exists) x optimizer, lr, batch size, weight decay (~2**51),
+  ``MLP_EPOCHS`` epochs, held-out accuracy (``_spaces.mlp_space``).
+- ``breast_cancer``: ``SklearnTrainer`` on breast_cancer (30-column Subset, ~2**39); cheap.
+
+The spaces of ``features`` and ``mlp`` are those of the acquisition-optimizer benchmark
+(``_spaces.py``), here trained for real at every trial. A trainer built with a seed draws a
+fresh training seed per call (fold split, initialisation), so repeated calls are noisy as real
+training is, and a (task, seed) replays exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from _spaces import features_space, mlp_space, train_features, train_mlp
+
+from metarl.space import SearchSpace
+from metarl.type_aliases import Config
+
+#: epochs of the ``mlp`` task (few: each trial must stay well under a second on one core)
+MLP_EPOCHS = 3
+
+Trainer = Callable[[Config], float]
+
+
+@dataclass(frozen=True)
+class RealTask:
+    """A space and a factory of seeded trainers (config -> value, maximised)."""
+
+    name: str
+    space: SearchSpace
+    make_trainer: Callable[[int], Trainer]
+    note: str
+
+
+def _sklearn_task(dataset: str) -> RealTask:
+    from metarl.trainers import make_trainer
+
+    def make(seed: int) -> Trainer:
+        trainer = make_trainer("sklearn", dataset=dataset, seed=seed)
+        return lambda config: trainer(config)["val_acc"]
+
+    space = make_trainer("sklearn", dataset=dataset, seed=0).space
+    return RealTask(dataset, space, make, f"metarl SklearnTrainer on {dataset}, 3-fold CV acc")
+
+
+def _seeded(train: Callable[[Config, int], float]) -> Callable[[int], Trainer]:
+    """A factory of trainers that call ``train(config, s)`` with a fresh ``s`` each time."""
+
+    def make(seed: int) -> Trainer:
+        rng = np.random.default_rng(seed)
+        return lambda config: train(config, int(rng.integers(2**31 - 1)))
+
+    return make
+
+
+def _features_task() -> RealTask:
+    return RealTask(
+        "features",
+        features_space(),
+        _seeded(train_features),
+        "make_classification 40 columns (6 informative), 3-fold CV acc",
+    )
+
+
+def _mlp_task() -> RealTask:
+    return RealTask(
+        "mlp",
+        mlp_space(),
+        _seeded(lambda config, seed: train_mlp(config, seed, epochs=MLP_EPOCHS)),
+        f"torch MLP on digits, per-layer choices, {MLP_EPOCHS} epochs, held-out acc",
+    )
+
+
+TASKS: dict[str, Callable[[], RealTask]] = {
+    "digits": lambda: _sklearn_task("digits"),
+    "features": _features_task,
+    "mlp": _mlp_task,
+    "breast_cancer": lambda: _sklearn_task("breast_cancer"),
+}
+
+
+def make_task(name: str) -> RealTask:
+    """The task called ``name`` (one of :data:`TASKS`)."""
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; valid: {', '.join(TASKS)}")
+    return TASKS[name]()
