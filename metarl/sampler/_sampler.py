@@ -26,6 +26,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from metarl._defaults import DEFAULT_LEARNER, ENUMERABLE
 from metarl.loop import History, make_search_policy, refine
+from metarl.sampler._transfer import PastData, check_sources, resolve, transfer_data, with_datasets
 from metarl.space import Boolean, Categorical, SearchSpace, from_optuna
 from metarl.space._params import Param
 from metarl.type_aliases import Config
@@ -122,6 +123,13 @@ class MetaRLSampler(BaseSampler):
     :func:`~metarl.loop.initial_design`: a define-by-run objective reveals its space only
     through its trials, and the design needs the space before the first one.
 
+    With ``transfer``, past studies (or runs) of other datasets warm-start every round as
+    ``Study(transfer=...)`` does: the inferred space gains a context feature ``"dataset"``
+    (each source's label, this study's ``dataset``), each dataset's values are ranked within
+    it (:func:`metarl.loop.load_transfer`, :func:`metarl.loop.refine`), the policy ranks by
+    the predicted mean (``"auto"``'s transfer defaults), and no startup trial is random
+    when the past studies reveal the space: the first trial is already the learner's best.
+
     Args:
         learner: a meta-learner or a ``make_learner`` name (default ``"gp"``).
         policy: a search policy, a ``make_policy`` name, or ``"auto"``: ``"exhaustive"``
@@ -129,7 +137,8 @@ class MetaRLSampler(BaseSampler):
             ``enumerable`` configs, else ``"ppo"`` (:func:`metarl.loop.make_search_policy`).
         policy_kwargs: keyword arguments of a policy given by name (``"auto"`` without
             them: UCB with kappa 2, ``metarl.loop.default_policy_kwargs``).
-        n_startup_trials: completed trials sampled by ``independent_sampler`` first.
+        n_startup_trials: completed trials sampled by ``independent_sampler`` first
+            (default 10, or 0 with ``transfer``).
         batch_size: configs proposed per learner fit; they are handed out to the next trials
             until a new result arrives.
         seed: seed of the policy, of the learner's fits and of the default independent
@@ -140,6 +149,14 @@ class MetaRLSampler(BaseSampler):
         independent_sampler: for startup trials and parameters outside the inferred space
             (default ``RandomSampler(seed)``).
         enumerable: the grid size up to which ``"auto"`` searches exhaustively.
+        transfer: past data of other datasets of the same objective: a mapping ``{dataset:
+            source}``, a list of sources or one source; a source is an ``optuna.Study``
+            (same direction), the name of a study in the same storage, or a CSV path or
+            DataFrame of runs (a column per parameter and ``value``, or the table of
+            ``study.trials_dataframe()``). A source's dataset defaults to its study name or
+            file stem. Read when the first round needs them.
+        dataset: this study's dataset, the context value of its own trials (default: the
+            study's name).
     """
 
     def __init__(
@@ -148,14 +165,25 @@ class MetaRLSampler(BaseSampler):
         learner: Any = DEFAULT_LEARNER,
         policy: Any = "auto",
         policy_kwargs: dict[str, Any] | None = None,
-        n_startup_trials: int = 10,
+        n_startup_trials: int | None = None,
         batch_size: int = 1,
         seed: int | None = None,
         independent_sampler: BaseSampler | None = None,
         enumerable: int = ENUMERABLE,
+        transfer: Any = None,
+        dataset: str | None = None,
     ) -> None:
-        if n_startup_trials < 1 or batch_size < 1:
-            raise ValueError("n_startup_trials and batch_size must be positive integers")
+        self._sources = check_sources(transfer)
+        if n_startup_trials is None:
+            n_startup_trials = 0 if self._sources else 10
+        if n_startup_trials < (0 if self._sources else 1) or batch_size < 1:
+            raise ValueError(
+                "batch_size must be a positive integer, n_startup_trials too (>= 0 with transfer)"
+            )
+        self.transfer = transfer
+        self.dataset = dataset
+        self._past: list[PastData] | None = None  # the sources, read on first use
+        self._transfer_cache: tuple[str, Any] | None = None
         self.learner = learner
         self.policy = policy
         self.policy_kwargs = None if policy_kwargs is None else dict(policy_kwargs)
@@ -187,19 +215,36 @@ class MetaRLSampler(BaseSampler):
             return {}
         dists: dict[str, BaseDistribution] = {}
         clash: set[str] = set()
-        for t in done:
-            for name, d in t.distributions.items():
+        seen = [t.distributions for t in done]
+        seen += [p.distributions for p in self._past_data(study)]  # past studies' own
+        for trial_dists in seen:
+            for name, d in trial_dists.items():
                 if name in dists and dists[name] != d:
                     clash.add(name)
                 dists.setdefault(name, d)
         return {k: d for k, d in dists.items() if k not in clash and not d.single()}
+
+    def _past_data(self, study: Study) -> list[PastData]:
+        """The transfer sources, read once (studies by name from ``study``'s storage)."""
+        with self._lock:
+            if self._past is None:
+                self._past = resolve(self._sources, study, self._own_dataset(study))
+            return self._past
+
+    def _own_dataset(self, study: Study) -> str:
+        return self.dataset if self.dataset is not None else study.study_name
 
     # ------------------------------------------------------------------ proposals
     def _make_policy(self, space: SearchSpace) -> Any:
         """The policy for ``space``, built again only when the inferred space changes."""
         if self._policy_obj is None or self._policy_space != space.fingerprint():
             pol = make_search_policy(
-                self.policy, space, self.policy_kwargs, enumerable=self.enumerable, seed=self.seed
+                self.policy,
+                space,
+                self.policy_kwargs,
+                enumerable=self.enumerable,
+                seed=self.seed,
+                transfer=bool(self._sources),
             )
             self._policy_obj, self._policy_space = pol, space.fingerprint()
         return self._policy_obj
@@ -242,9 +287,18 @@ class MetaRLSampler(BaseSampler):
     ) -> list[Config]:
         """One round of :func:`metarl.loop.refine` on the study's trials."""
         names = set(search_space)
+        past = self._past_data(study)
+        # the study's own trials tell which parameters are conditional; the past trials only
+        # before the first one completes (they reveal the space of the first proposals)
+        observed = [t.params for t in done] or [p for data in past for p in data.params]
         space = infer_space(
-            search_space, [{k: t.params[k] for k in t.params if k in names} for t in done]
+            search_space, [{k: params[k] for k in params if k in names} for params in observed]
         )
+        transfer = None
+        if past:
+            own = self._own_dataset(study)
+            space = with_datasets(space, [p.label for p in past], own)
+            transfer = self._transfer_data(space, past)
         configs = [_config(space, t.params) for t in done]
         failed, pending = [], []
         for t in trials:
@@ -272,9 +326,17 @@ class MetaRLSampler(BaseSampler):
             learner=learner,
             policy=self._make_policy(space),
             direction=direction,
+            transfer=transfer,
             seed=self._loop_seed,
         )
         return step.configs
+
+    def _transfer_data(self, space: SearchSpace, past: list[PastData]) -> Any:
+        """The past trials encoded in ``space`` (cached while the inferred space stays)."""
+        key = space.fingerprint()
+        if self._transfer_cache is None or self._transfer_cache[0] != key:
+            self._transfer_cache = (key, transfer_data(space, past, _config))
+        return self._transfer_cache[1]
 
     # ------------------------------------------------------------------ independent
     def sample_independent(
