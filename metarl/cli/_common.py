@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -10,6 +9,11 @@ from typing import Any
 
 from metarl.cli._main import CliError
 from metarl.space import SearchSpace
+from metarl.study._direction import (  # noqa: F401 - one rule for Study and the commands
+    MAXIMIZE_WORDS,
+    MINIMIZE_WORDS,
+    infer_direction,
+)
 
 
 def read_yaml(path: str | Path) -> Any:
@@ -90,37 +94,6 @@ def add_import_arg(p: Any, where: str = "") -> None:
         "trainers, policies, learners and environments it registers are known; repeatable "
         "(e.g. --import envs)",
     )
-
-
-#: Words of a metric's name that say which way is better (``neg`` flips, as in sklearn's
-#: ``neg_mean_squared_error``).
-MAXIMIZE_WORDS = frozenset(
-    {"acc", "accuracy", "auc", "f1", "r2", "score", "precision", "recall", "reward"}
-    | {"return", "iou", "dice", "bleu"}
-)
-MINIMIZE_WORDS = frozenset(
-    {"loss", "error", "err", "mse", "rmse", "mae", "mape", "nll", "perplexity", "regret"}
-    | {"cost", "time", "seconds", "latency"}
-)
-
-
-def infer_direction(metric: str) -> tuple[str, str] | None:
-    """``(direction, reason)`` read from a metric's name, or None when it does not say.
-
-    ``cv_acc`` -> maximize (``'acc' in the name``), ``val_loss`` -> minimize,
-    ``neg_mean_squared_error`` -> maximize; a name with words of both kinds (or none) -> None.
-    """
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", metric)  # valAcc -> val_Acc
-    words = [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
-    up = [w for w in words if w in MAXIMIZE_WORDS]
-    down = [w for w in words if w in MINIMIZE_WORDS]
-    if bool(up) == bool(down):
-        return None
-    direction, word = ("maximize", up[0]) if up else ("minimize", down[0])
-    if "neg" in words:
-        flipped = "minimize" if direction == "maximize" else "maximize"
-        return flipped, f"'neg' and '{word}' in its name"
-    return direction, f"'{word}' in its name"
 
 
 def directions_for(targets: list[str], given: list[str] | None, flag: str) -> list[tuple[str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -55,3 +55,17 @@ class Console:
         self._bar.update(1)
         with contextlib.suppress(ValueError):  # no completed trial yet
             self._bar.set_postfix_str(postfix())
+
+
+@contextlib.contextmanager
+def quiet_optuna() -> Iterator[None]:
+    """Optuna's INFO lines (``A new study created in ...``) off for the block; the caller's
+    verbosity is back after it (a quieter one is kept)."""
+    import optuna
+
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(max(before, optuna.logging.WARNING))
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(before)

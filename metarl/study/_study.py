@@ -38,7 +38,8 @@ from metarl.loop import initial_design, load_transfer, make_search_policy, refin
 from metarl.space import SearchSpace, config_from_optuna_params
 from metarl.study import _schema as schema
 from metarl.study._checkpoint import save_checkpoint
-from metarl.study._console import Console
+from metarl.study._console import Console, quiet_optuna
+from metarl.study._direction import direction_line, study_direction
 from metarl.study._drain import Drain
 from metarl.study._executors import Executor, make_executor
 from metarl.study._lease import ProposerLease
@@ -53,6 +54,7 @@ from metarl.study._settings import (
 )
 from metarl.study._storage import Heartbeat, _heartbeat, artifacts_dir, counts
 from metarl.study._tell import Told
+from metarl.study._tensorboard import TensorBoardLog, check_tensorboard
 from metarl.study._trials import TooManyFailuresError, enqueue, failure_stop, history_of
 from metarl.trainers import Trainer, TrainerSpec
 from metarl.type_aliases import Config, Direction
@@ -72,7 +74,10 @@ class Study:
         trainer: a callable ``config -> dict of metrics``, or a :class:`TrainerSpec`
             (registered trainer, benchmark task, or ``module:function``).
         metric: the objective metric (default: the trainer's ``.metric``, else ``"value"``).
-        direction: ``"minimize"`` or ``"maximize"`` (default: the trainer's, else minimize).
+        direction: ``"minimize"`` or ``"maximize"``. Default: the trainer's, else read from
+            the metric's name as ``metarl learner fit`` reads it (``cv_acc``, ``val_r2``:
+            maximize; ``val_loss``, ``mse``, ``train_time``: minimize), else minimize
+            (Optuna's default); either way one line on stderr says which and why.
         learner: a meta-learner or a ``make_learner`` name (default ``"gp"``).
         policy: a :class:`~metarl.agents.SearchPolicy`, a ``make_policy`` name, or
             ``"auto"`` (default: exact argmax of UCB where the design grid is enumerable,
@@ -110,6 +115,11 @@ class Study:
             :func:`metarl.loop.refine`). A search setting, not the space: a study may be
             resumed with another focus or none (``metarl:settings`` keeps the one it was
             created with; each round's record names its own).
+        tensorboard: a folder for TensorBoard logs (None: none), one subfolder per study:
+            per round, the learner's quality and the search's progress (``rounds/``), and
+            the training of a policy that logs with SB3 (PPO: episode reward = acquisition,
+            entropy, explained variance; ``ppo_0/``). See :mod:`metarl.study._tensorboard`;
+            needs ``pip install 'metarl[tensorboard]'``.
 
     Every argument (learner and policy names, transfer sources included) is checked before
     the storage is written: a bad one leaves no study behind.
@@ -145,6 +155,7 @@ class Study:
         grace_period: int | None = None,
         artifacts: str | Path | None = None,
         focus: Any = None,
+        tensorboard: str | Path | None = None,
     ) -> None:
         self.trainer_spec = TrainerSpec.of(trainer) if trainer is not None else None
         self._trainer = trainer
@@ -153,12 +164,17 @@ class Study:
         if not isinstance(self.space, SearchSpace):
             raise ValueError("space: none given and the trainer has no .space")
         self.metric = metric or getattr(built, "metric", None) or "value"
-        self.direction: Direction = direction or getattr(built, "direction", None) or "minimize"
+        self._console = Console()
+        chosen, why = study_direction(direction, built, self.metric)
+        self.direction: Direction = chosen  # type: ignore[assignment]
         check_settings(
             self.direction, n_init, batch_size, timeout, n_workers, executor,
             max_consecutive_failures,
         )  # fmt: skip
         check_heartbeat(study_name, heartbeat_interval, grace_period)
+        self._tensorboard_dir = check_tensorboard(tensorboard)
+        if why is not None:  # not the caller's choice: say which, and why
+            self._console.say(direction_line(self.direction, self.metric, why))
         #: The subspace searched (None: the whole space).
         self.focus = check_focus(self.space, focus)
         searched = self.focus if self.focus is not None else self.space
@@ -197,14 +213,20 @@ class Study:
             self._heartbeat, self.focus,
         )  # fmt: skip
         spec = self.trainer_spec.to_dict() if self.trainer_spec is not None else None
-        self.optuna_study = create_or_load(
-            self.storage, study_name, self.space, self.direction, self.metric, settings, spec
-        )
+        with quiet_optuna():  # no "A new study created ..." in the user's console
+            self.optuna_study = create_or_load(
+                self.storage, study_name, self.space, self.direction, self.metric, settings, spec
+            )
         self.artifacts = Path(artifacts) if artifacts else artifacts_dir(self.storage, study_name)
         if self.artifacts is not None and (self.artifacts / "policy").exists():
             self.policy.load(self.artifacts / "policy")
-        self._console = Console()
         self._finished_before: set[int] = set()
+        #: Writes each round to TensorBoard (None: ``tensorboard`` not set).
+        self.tensorboard: TensorBoardLog | None = None
+        if self._tensorboard_dir is not None:
+            self.tensorboard = TensorBoardLog(
+                self._tensorboard_dir / study_name, self.policy, self._policy_name
+            )
 
     # ------------------------------------------------------------------ data
     def trials(self, states: Sequence[TrialState] | None = None) -> list[FrozenTrial]:
@@ -335,8 +357,11 @@ class Study:
                     self.optuna_study, self.space, self.metric, self._call_target(),
                     self.timeout, executor, hb, self._progress,
                 )  # fmt: skip
-                self._loop(drain, lease, budget, callbacks)
+                logged = [self.tensorboard] if self.tensorboard is not None else []
+                self._loop(drain, lease, budget, [*logged, *callbacks])
         finally:
+            if self.tensorboard is not None:
+                self.tensorboard.close()
             if drain is not None:
                 drain.release()  # interrupted or stopped: what ran here is re-queued
             if executor is not None:
