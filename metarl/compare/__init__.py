@@ -26,6 +26,7 @@ from metarl.compare._report import (
     mean_rank,
     plot_regret,
     quantile_table,
+    recommended_runs,
     regret_table,
     summary_markdown,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "plot_regret",
     "quantile_table",
     "rebuild_reports",
+    "recommended_runs",
     "regret_table",
     "resolve_tasks",
     "run_comparison",

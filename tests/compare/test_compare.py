@@ -65,6 +65,25 @@ def test_regret_matches_the_task(comparison) -> None:
             assert (step <= 0).all(), "the best observed value never gets worse"
 
 
+def test_recommended_config_is_the_best_posterior_mean_scored_on_the_clean_truth() -> None:
+    from metarl.compare import run_rounds
+    from metarl.learners import make_learner
+    from metarl.loop import History, recommend, seed_streams
+
+    name, spec = "hpolib/protein_structure:noise3", parse_policy("random")
+    rows = run_one(spec, name, 1, budget=12)
+    assert np.allclose(rows["rec_regret"], load_task(name, 0).normalized_regret(
+        rows["rec_true_value"].to_numpy()))  # fmt: skip
+    task = load_task(name, seed_streams(1)["noise"])
+    steps = list(run_rounds(spec, task, 1, budget=12))
+    M = np.concatenate([s.M for s, _ in steps])
+    y = np.concatenate([v for _, v in steps])
+    rec = recommend(task.space, History(M, y), make_learner("gp"), direction=task.direction,
+                    metric=task.metric, seed=1)  # fmt: skip
+    clean = load_task("hpolib/protein_structure", 0)
+    assert rows["rec_true_value"].iloc[-1] == pytest.approx(clean.true_value(M[rec : rec + 1])[0])
+
+
 def test_initial_design_is_shared_and_runs_are_reproducible() -> None:
     a = run_one(parse_policy("random"), TASKS[0], 3, budget=10)
     b = run_one(parse_policy("evolution"), TASKS[0], 3, budget=10)

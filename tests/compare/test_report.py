@@ -12,6 +12,7 @@ from metarl.compare._report import (
     headline_table,
     mean_rank,
     quantile_table,
+    recommended_runs,
     regret_figure,
     regret_table,
     run_count,
@@ -27,7 +28,9 @@ def _runs(
     tasks: list[str] = TASKS, seeds: int = 4, marks: tuple[int, ...] = (10, 25, 50, 100)
 ) -> pd.DataFrame:
     """Runs.csv rows with known regrets: 'good' at 0.1 / n-th of the way, 'bad' with one
-    catastrophic seed per task (regret 0.8 at every checkpoint)."""
+    catastrophic seed per task (regret 0.8 at every checkpoint) whose recommended config
+    (best posterior mean) is fine (0.1); elsewhere the recommended config is the observed
+    best."""
     rng = np.random.default_rng(0)
     rows = []
     for task in tasks:
@@ -36,7 +39,8 @@ def _runs(
                 good = 0.1 * 10 / n + 0.01 * rng.random()
                 bad = 0.8 if seed == 0 else 0.05 * 10 / n
                 for policy, reg in (("good", good), ("bad", bad)):
-                    rows.append([policy, task, seed, n, 1.0, 1.0, reg, 0.5 * n])
+                    rec = 0.1 if policy == "bad" and seed == 0 else reg
+                    rows.append([policy, task, seed, n, 1.0, 1.0, reg, 1.0, rec, 0.5 * n])
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -81,21 +85,26 @@ def test_groups_keep_noisy_variants_apart() -> None:
 def test_summary_tables() -> None:
     clean = _runs()
     noisy = _runs(["hpolib/protein_structure:noise3"], seeds=3)
-    noisy.loc[noisy["policy"] == "good", "norm_regret"] = 0.9  # every noisy run is bad
+    # every noisy run of 'good' is bad, its recommended config too
+    noisy.loc[noisy["policy"] == "good", ["norm_regret", "rec_regret"]] = 0.9
     noisy = noisy[(noisy["policy"] == "good") | (noisy["seed"] < 2)]  # 'bad' has 2 seeds
     text = summary_markdown(pd.concat([clean, noisy]), ["good", "bad"])
     sections = text.split("\n## ")
     titles = [s.splitlines()[0] for s in sections[1:]]
-    assert titles == [
-        "Over all tasks (4 tasks x 4 seeds)",
+    scopes = [
+        "all tasks (4 tasks x 4 seeds)",
         "hpolib (2 tasks x 4 seeds)",
         "hpolib:noise3 (1 task x 3 seeds)",
         "nasbench201 (1 task x 4 seeds)",
-        "Per task: mean normalised regret @100",
-        "Worst runs @100",
+    ]
+    assert titles == [
+        *(f"Best observed: {s}" for s in scopes),
+        *(f"Recommended (best posterior mean): {s}" for s in scopes),
+        "Per task: mean normalised regret @100 (best observed)",
+        "Worst runs @100 (best observed)",
         "Mean seconds per run (policy time; evaluations are table look-ups)",
     ]
-    for section in sections[1:5]:
+    for section in sections[1:9]:
         for table in ("Mean normalised", "90th percentile", "Runs with regret above", "Mean rank"):
             assert f"### {table}" in section
     noisy_part = sections[3]
@@ -106,8 +115,24 @@ def test_summary_tables() -> None:
     assert "| bad | 4/14 |" in sections[1]
     assert "### Runs with regret above 0.5 (of 8)" in sections[2]
     assert "| bad | 2 | 2 | 2 | 2 |" in sections[2]
-    assert "| bad | hpolib/protein_structure | 0 | 0.800 |" in sections[6]
+    assert "| bad | hpolib/protein_structure | 0 | 0.800 |" in sections[10]
     assert text.index("| good |") < text.index("| bad |")
+    # the recommended config rescues 'bad''s catastrophic seeds, not 'good''s noisy runs
+    assert "### Runs with regret above 0.5 (of 8)" in sections[6]
+    assert "| bad | 0 | 0 | 0 | 0 |" in sections[6]
+    assert "| good | 3/3 | 3/3 | 3/3 | 3/3 |" in sections[7] and "| bad | 0/2 |" in sections[7]
+
+
+def test_recommended_runs_swap_in_the_recommended_regret() -> None:
+    runs = _runs()
+    rec = recommended_runs(runs)
+    assert (rec["norm_regret"] == runs["rec_regret"]).all()
+    assert count_above(rec).loc["bad"].tolist() == [0, 0, 0, 0]
+    assert count_above(runs).loc["bad"].tolist() == [3, 3, 3, 3]
+    # runs stored before the recommendation was recorded have none
+    old = runs.assign(rec_regret=np.nan)
+    assert recommended_runs(old).empty
+    assert recommended_runs(runs.drop(columns=["rec_true_value", "rec_regret"])).empty
 
 
 def test_figure_reads_at_a_glance() -> None:
@@ -148,9 +173,9 @@ def test_few_checkpoints_get_a_linear_axis_and_singular_titles() -> None:
 
 
 def test_old_runs_csv_rebuild(tmp_path) -> None:
-    """A comparison folder written before the tail tables (runs/*.csv with the protocol's
-    columns only) rebuilds into the new reports."""
-    runs = _runs()
+    """A comparison folder written before the tail tables and the recommended config
+    (runs/*.csv with the protocol's columns only) rebuilds into the new reports."""
+    runs = _runs().drop(columns=["rec_true_value", "rec_regret"])
     (tmp_path / "runs").mkdir()
     for (p, t, s), df in runs.groupby(["policy", "task", "seed"]):
         df.to_csv(tmp_path / "runs" / f"{p}__{t.replace('/', '-')}__{s}.csv", index=False)
@@ -158,6 +183,7 @@ def test_old_runs_csv_rebuild(tmp_path) -> None:
     assert len(rebuilt) == len(runs)
     summary = (tmp_path / "summary.md").read_text()
     assert "### 90th percentile" in summary and "| bad | 3 | 3 | 3 | 3 |" in summary
+    assert "Recommended" not in summary
     assert (tmp_path / "regret.png").stat().st_size > 10_000
     write_reports(runs, tmp_path)  # the default (sorted) policy order
     resorted = (tmp_path / "summary.md").read_text()
