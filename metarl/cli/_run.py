@@ -44,7 +44,10 @@ KEYS: dict[str, Any] = {
     "heartbeat_interval": 5,
     "grace_period": None,
     "focus": None,
+    "tensorboard": None,
 }
+#: Where every key, its default and meaning are documented (checked against KEYS by a test).
+DOC = "docs/CONFIG.md"
 
 
 def add_parser(sub: Any) -> None:
@@ -53,10 +56,20 @@ def add_parser(sub: Any) -> None:
         help="run (or resume) a refinement loop from a YAML config",
         description="Run (or resume) a refinement loop from a YAML config. The config's "
         "folder and the working directory are on the import path, so that "
-        "'trainer: my_trainer:train' finds my_trainer.py next to the config.",
+        "'trainer: my_trainer:train' finds my_trainer.py next to the config; relative "
+        "paths in the config (space, transfer CSVs, tensorboard) are read from its folder. "
+        f"Every key, its default and meaning: {DOC} in metarl's repository.",
     )
-    p.add_argument("config", help="YAML file (keys: " + ", ".join(KEYS) + ")")
+    p.add_argument("config", help=f"YAML file (keys: {', '.join(KEYS)}; documented in {DOC})")
     p.add_argument("--budget", type=int, default=None, help="override the config's budget")
+    p.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        default=None,
+        help="write TensorBoard logs under DIR (overrides the config's tensorboard key): "
+        "per round the learner's quality and the search's progress, and the PPO agent's "
+        "training; needs pip install 'metarl[tensorboard]'; watch with tensorboard --logdir DIR",
+    )
     add_import_arg(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -74,7 +87,7 @@ def parse_config(path: str) -> dict[str, Any]:
         raise CliError(f"{path}: expected a mapping of settings, got {type(cfg).__name__}")
     unknown = sorted(str(k) for k in set(cfg) - set(KEYS))
     if unknown:
-        raise CliError(f"{path}: unknown key(s) {unknown}; valid: {sorted(KEYS)}")
+        raise CliError(f"{path}: unknown key(s) {unknown}; valid: {sorted(KEYS)} (see {DOC})")
     out = {**KEYS, **cfg}
     if (out["task"] is None) == (out["trainer"] is None):
         raise CliError(f"{path}: give exactly one of 'task' or 'trainer'")
@@ -82,7 +95,40 @@ def parse_config(path: str) -> dict[str, Any]:
         out["transfer"] = [out["transfer"]]
     out["study_name"] = out["study_name"] or Path(path).stem
     check_values(path, out)
+    resolve_paths(path, out)
     return out
+
+
+def resolve_paths(path: str, cfg: dict[str, Any]) -> None:
+    """Read the config's relative paths (``space``, ``transfer`` CSV files, ``tensorboard``)
+    from its folder, whatever the working directory (``storage`` is a URL, read as SQLAlchemy
+    reads it: a relative SQLite file is in the working directory, where ``metarl status``
+    finds it with the same URL).
+
+    Raises:
+        CliError: a space or CSV file that does not exist (the message names it).
+    """
+    base = Path(path).parent
+    if isinstance(cfg["space"], str):
+        space = base / cfg["space"]
+        if not space.is_file():
+            raise CliError(
+                f"{path}: space file {str(space)!r} not found (a relative path is read from "
+                "the config's folder)"
+            )
+        cfg["space"] = str(space)
+    transfer = []
+    for source in cfg["transfer"] or []:
+        local = base / source
+        if Path(source).suffix.lower() == ".csv" and not local.is_file():
+            raise CliError(
+                f"{path}: transfer file {str(local)!r} not found (a relative path is read from "
+                "the config's folder)"
+            )
+        transfer.append(str(local) if local.is_file() else source)
+    cfg["transfer"] = transfer
+    if cfg["tensorboard"] is not None:
+        cfg["tensorboard"] = str(base / cfg["tensorboard"])
 
 
 def _bad(path: str, key: str, expected: str, value: Any) -> CliError:
@@ -132,6 +178,9 @@ def check_values(path: str, cfg: dict[str, Any]) -> None:
     transfer = cfg["transfer"] or []
     if not isinstance(transfer, list) or not all(isinstance(x, str) and x for x in transfer):
         raise _bad(path, "transfer", "a list of study names, CSV files or tasks", transfer)
+    tb = cfg["tensorboard"]
+    if tb is not None and (not isinstance(tb, str) or not tb.strip()):
+        raise _bad(path, "tensorboard", "a folder (or null)", tb)
 
 
 def _trainer_spec(cfg: dict[str, Any]) -> Any:
@@ -151,6 +200,26 @@ def _trainer_spec(cfg: dict[str, Any]) -> Any:
     return spec
 
 
+def _metric_direction(path: str, cfg: dict[str, Any], trainer: Any) -> tuple[str, str, str]:
+    """The metric, its direction and why: the config's ``direction``, else the trainer's,
+    else read from the metric's name as ``metarl learner fit`` reads it; a name that does
+    not say needs the key (no silent minimize).
+
+    Raises:
+        CliError: nothing tells the direction (the message says which key to add).
+    """
+    from metarl.study._direction import resolve_direction
+
+    metric = cfg["metric"] or getattr(trainer, "metric", None) or "value"
+    found = resolve_direction(cfg["direction"], trainer, metric)
+    if found is None:
+        raise CliError(
+            f"{path}: cannot tell from its name whether metric {metric!r} is minimized or "
+            f"maximized: add 'direction: minimize' or 'direction: maximize' (see {DOC})"
+        )
+    return metric, found[0], found[1] or "the direction key"
+
+
 def run(args: argparse.Namespace) -> int:
     import optuna
 
@@ -164,8 +233,11 @@ def run(args: argparse.Namespace) -> int:
     if args.budget is not None:
         cfg["budget"] = args.budget
         check_values("--budget", cfg)
+    if args.tensorboard is not None:
+        cfg["tensorboard"] = args.tensorboard
     spec = _trainer_spec(cfg)
-    space = load_space(cfg["space"], Path(args.config).parent) if cfg["space"] else None
+    metric, direction, why = _metric_direction(args.config, cfg, spec.build())
+    space = load_space(cfg["space"]) if cfg["space"] else None
     check_storage_url(cfg["storage"], must_exist=False)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # Study checks every setting (learner, policy, transfer sources) before it writes; the
@@ -174,8 +246,8 @@ def run(args: argparse.Namespace) -> int:
         study = Study(
             space,
             spec,
-            metric=cfg["metric"],
-            direction=cfg["direction"],
+            metric=metric,
+            direction=direction,
             learner=cfg["learner"],
             learner_kwargs=cfg["learner_kwargs"] or {},
             policy=cfg["policy"],
@@ -193,11 +265,12 @@ def run(args: argparse.Namespace) -> int:
             heartbeat_interval=cfg["heartbeat_interval"],
             grace_period=cfg["grace_period"],
             focus=cfg["focus"],
+            tensorboard=cfg["tensorboard"],
         )
     created = f" (folder {made}/ created)" if made is not None else ""
     print(
         f"study {study.study_name!r} in {cfg['storage']}{created}: {study.metric} "
-        f"({study.direction}), policy {cfg['policy']}, learner {cfg['learner']}, "
+        f"({study.direction}: {why}), policy {cfg['policy']}, learner {cfg['learner']}, "
         f"budget {cfg['budget']}" + (f", focus {cfg['focus']}" if cfg["focus"] else ""),
         file=sys.stderr,
     )
@@ -237,3 +310,5 @@ def print_summary(study: Any, cfg: dict[str, Any]) -> None:
     where = f"--storage {cfg['storage']} --study {study.study_name}"
     print(f"inspect: metarl status {where}; metarl best {where}")
     print(f"web UI: optuna-dashboard {cfg['storage']} (pip install 'metarl[dashboard]')")
+    if cfg["tensorboard"] is not None:
+        print(f"TensorBoard: tensorboard --logdir {cfg['tensorboard']}")

@@ -100,7 +100,9 @@ def test_a_study_made_by_plain_optuna_is_adopted(
 def test_a_wrong_metric_stops_with_the_reason_and_exit_1(
     workdir: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    (workdir / "run.yaml").write_text(RUN.replace("metric: loss", "metric: los"))
+    (workdir / "run.yaml").write_text(
+        RUN.replace("metric: loss", "metric: los\ndirection: minimize")
+    )
     assert main(["run", "run.yaml", "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "metarl: trial 0 failed: trainer result has no metric 'los'" in err
