@@ -5,6 +5,14 @@ JSON or a YAML file); with ``--runs`` a clone of the saved learner is refitted o
 given (inside and outside the focus) by :func:`metarl.loop.refine`, the round every search
 runs, so the proposals avoid what was run and the learner's cross-validated quality on the
 focus region is printed.
+
+With ``--transfer`` (past runs of other datasets: benchmark tasks, CSV files, studies of
+``--storage``) no saved learner is needed: a learner (``--learner``: a name, or a saved
+file whose settings are reused) is fitted on them, and the configs it predicts best for the
+space's context (the new dataset, ``--context dataset=...``) are a zero-shot portfolio, best
+first (:func:`metarl.loop._transfer.zero_shot`); how such portfolios score on each transfer
+dataset held out in turn is printed too. With ``--runs`` as well, the runs of the new
+dataset join the fit (a warm-started refit).
 """
 
 from __future__ import annotations
@@ -16,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from metarl.cli._common import directions_for, load_space, read_yaml
+from metarl.cli._common import check_storage_url, directions_for, load_space, read_yaml
 from metarl.cli._main import CliError
+from metarl.loop._transfer import TRANSFER_SIZE
 
 
 def _assignment(text: str) -> tuple[str, str]:
@@ -34,7 +43,12 @@ def add_parser(sub: Any) -> None:
         description="Print the configs a saved meta-learner predicts best, with the "
         "predicted mean and std of each target. Nothing is trained.",
     )
-    p.add_argument("--learner", required=True, help="file written by `metarl learner fit`")
+    p.add_argument(
+        "--learner",
+        default=None,
+        help="file written by `metarl learner fit`; with --transfer, a learner name (gp, "
+        "forest, ...) or such a file (its settings are refitted; default gp)",
+    )
     p.add_argument("--space", required=True, help="space YAML (the one the learner was fit on)")
     p.add_argument("--n", type=int, default=10, help="how many configs (default 10)")
     p.add_argument(
@@ -77,6 +91,33 @@ def add_parser(sub: Any) -> None:
         "--ignore", type=_names, default=[], help="other columns of --runs, comma-separated"
     )
     p.add_argument("--cv", type=int, default=5, help="folds of the quality check (default 5)")
+    p.add_argument(
+        "--transfer",
+        action="append",
+        default=[],
+        metavar="SOURCES",
+        help="past runs of other datasets, comma-separated or repeated: benchmark task names "
+        "(hpolib/naval_propulsion), CSV files (their context column names the dataset), or "
+        "studies of --storage. Without --runs: a zero-shot portfolio for the --context dataset",
+    )
+    p.add_argument("--storage", default=None, help="Optuna storage of --transfer studies")
+    p.add_argument(
+        "--transfer-size",
+        type=int,
+        default=TRANSFER_SIZE,
+        help=f"random noisy evaluations drawn from each benchmark task (default {TRANSFER_SIZE})",
+    )
+    p.add_argument(
+        "--target",
+        default=None,
+        help="with --transfer: the metric of the sources (default: the saved learner's, or "
+        "'value'); benchmark tasks give their own",
+    )
+    p.add_argument(
+        "--no-holdout",
+        action="store_true",
+        help="with --transfer: skip the held-out check (one refit per transfer dataset)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object per line")
     p.set_defaults(func=propose)
@@ -131,12 +172,14 @@ def _with_context(space: Any, assignments: list[tuple[str, str]]) -> Any:
     return space
 
 
-def _direction(args: argparse.Namespace, target: str, recorded: Any) -> tuple[str, str]:
+def _direction(
+    args: argparse.Namespace, target: str, recorded: Any, where: str | None = None
+) -> tuple[str, str]:
     """The direction of the learner's first target, and where it comes from."""
     if args.direction:
         return args.direction, "--direction"
     if recorded and recorded[0]:
-        return recorded[0], f"recorded in {args.learner} by `metarl learner fit`"
+        return recorded[0], where or f"recorded in {args.learner} by `metarl learner fit`"
     return directions_for([target], None, "--direction")[0]
 
 
@@ -147,6 +190,13 @@ def propose(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise CliError(f"--n must be >= 1, got {args.n}")
     space = _with_context(load_space(args.space), args.context)
+    if args.transfer:
+        return _with_transfer(args, space)
+    if args.learner is None:
+        raise CliError(
+            "--learner is required (a file of `metarl learner fit`), or --transfer for "
+            "zero-shot proposals from past runs of other datasets"
+        )
     learner = load_learner(args.learner, space=space)
     names = list(getattr(learner, "target_names_", None) or ["target"])
     direction, why = _direction(args, names[0], read_metadata(args.learner)["directions"])
@@ -165,6 +215,13 @@ def propose(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     print(f"{direction} {names[0]} ({why}); predicted mean ± std:", file=sys.stderr)
+    _print(args, space, learner, configs, names)
+    return 0
+
+
+def _print(
+    args: argparse.Namespace, space: Any, learner: Any, configs: list[Any], names: list[str]
+) -> None:
     mean, std = learner.predict(space.encode(configs), return_std=True)
     mean = np.asarray(mean, dtype=np.float64).reshape(len(configs), -1)
     std = np.asarray(std, dtype=np.float64).reshape(len(configs), -1)
@@ -178,7 +235,6 @@ def propose(args: argparse.Namespace) -> int:
             pred = ", ".join(f"{t} {m:.5g} ± {s:.2g}" for t, m, s in zip(names, mean[i], std[i]))
             items = ", ".join(f"{k}={v}" for k, v in cfg.items())
             print(f"{i + 1:3d}. {pred}: {items}")
-    return 0
 
 
 def _refit(
@@ -189,6 +245,7 @@ def _refit(
     target: str,
     direction: str,
     focus: Any,
+    transfer: Any = None,
 ) -> tuple[list[dict[str, Any]], Any]:
     """The round of :func:`metarl.loop.refine` on ``--runs``: a clone of ``learner``
     refitted on every run of the space's context, and the proposals (in the focus, none
@@ -217,6 +274,7 @@ def _refit(
     step = refine(
         space, history, args.n, learner=learner, policy=policy, direction=direction,
         metric=target, seed=args.seed, cv=args.cv, label=args.policy, focus=focus,
+        transfer=transfer,
     )  # fmt: skip
     if step.learner is None:
         raise CliError(f"--runs: {len(mine)} run(s): too few to refit the learner")
@@ -231,3 +289,132 @@ def _refit(
         )
     print(line, file=sys.stderr)
     return step.configs, step.learner
+
+
+def _transfer_learner(args: argparse.Namespace, space: Any) -> tuple[Any, str | None, Any]:
+    """The learner to fit on transfer data, its recorded target and directions (a file)."""
+    from pathlib import Path
+
+    from metarl.learners import available_learners, load_learner, make_learner, read_metadata
+
+    name = args.learner or "gp"
+    if Path(name).is_file():
+        meta = read_metadata(name)
+        targets = meta.get("target_names") or [None]
+        return load_learner(name, space=space), targets[0], meta.get("directions")
+    if name not in available_learners():
+        raise CliError(
+            f"--learner {name!r}: neither a learner file nor a learner name "
+            f"({', '.join(available_learners())})"
+        )
+    return make_learner(name), None, None
+
+
+def _with_transfer(args: argparse.Namespace, space: Any) -> int:
+    """Zero-shot portfolio (or, with ``--runs``, a warm-started refit) from ``--transfer``."""
+    from metarl.loop import context_label, load_transfer
+    from metarl.loop._transfer import zero_shot
+    from metarl.metadata import RunDataError
+
+    if args.transfer_size < 1:
+        raise CliError(f"--transfer-size must be >= 1, got {args.transfer_size}")
+    if args.storage is not None:
+        check_storage_url(args.storage)
+    learner, recorded_target, recorded = _transfer_learner(args, space)
+    sources = [s.strip() for text in args.transfer for s in text.split(",") if s.strip()]
+    where = None
+    if not (args.target or recorded_target):  # benchmark tasks tell their metric
+        recorded_target, recorded = _task_metric(sources)
+        where = "the benchmark tasks'"
+    target = args.target or recorded_target or "value"
+    direction, why = _direction(args, target, recorded, where)
+    focus = read_focus(args.focus, space) if args.focus is not None else None
+    try:
+        data = load_transfer(
+            sources, space, metric=target, storage=args.storage,
+            rng=np.random.default_rng(args.seed), n_per_task=args.transfer_size,
+        )  # fmt: skip
+    except (ValueError, RunDataError) as e:
+        raise CliError(f"--{e}" if str(e).startswith("transfer:") else str(e)) from None
+    own = context_label(space.context_values)
+    if data is None or own in set(data.groups.tolist()):
+        raise CliError(
+            f"--transfer: runs of {own or 'the space'} itself are not transfer data: pass them "
+            "with --runs, and other datasets' (another --context value) with --transfer"
+        )
+    n_sets = len(set(data.groups.tolist()))
+    if args.runs is not None:
+        configs, learner = _refit(
+            args, space, learner, _policy(args, space), target, direction, focus, data
+        )
+        what = f"refitted with {len(data)} runs of {n_sets} other dataset(s)"
+    else:
+        try:
+            step = zero_shot(
+                space, data, args.n, learner=learner, policy=_policy(args, space),
+                direction=direction, metric=target, seed=args.seed, focus=focus,
+            )  # fmt: skip
+        except ValueError as e:
+            raise CliError(f"--transfer: {e}") from None
+        configs, learner = step.configs, step.learner
+        what = f"zero-shot for {own}: no run of it, {len(data)} runs of {n_sets} other dataset(s)"
+    print(f"{what}; {direction} {target} ({why})", file=sys.stderr)
+    if not args.no_holdout and args.runs is None:
+        _print_holdout(args, space, data, learner, direction, target)
+    print(
+        f"predicted normal score of the rank within a dataset of {target} (lower ranks first "
+        "when minimizing), mean ± std:",
+        file=sys.stderr,
+    )
+    _print(args, space, learner, configs, [f"score({target})"])
+    return 0
+
+
+def _task_metric(sources: list[str]) -> tuple[str | None, list[str] | None]:
+    """The metric and direction the benchmark tasks among ``sources`` share (else None)."""
+    from metarl.benchmarks import list_tasks, load_task, split_task_name
+
+    tasks = [load_task(s) for s in sources if split_task_name(s)[0] in list_tasks()]
+    found = {(t.metric, t.direction) for t in tasks}
+    if len(found) != 1:
+        return None, None
+    metric, direction = found.pop()
+    return metric, [direction]
+
+
+def _policy(args: argparse.Namespace, space: Any) -> Any:
+    """The policy by name, with the transfer defaults (the predicted mean ranks)."""
+    from metarl.loop import make_search_policy
+
+    try:
+        return make_search_policy(args.policy, space, None, transfer=True, seed=args.seed)
+    except ValueError as e:
+        raise CliError(f"--policy: {e}") from None
+
+
+def _print_holdout(
+    args: argparse.Namespace, space: Any, data: Any, learner: Any, direction: str, target: str
+) -> None:
+    """The held-out check of :func:`metarl.loop._transfer.holdout_scores`, on stderr."""
+    from sklearn.base import clone
+
+    from metarl.loop._transfer import holdout_scores
+
+    rows = holdout_scores(
+        space, data, clone(learner), direction=direction, metric=target, seed=args.seed
+    )
+    if not rows:
+        return
+    ks = [k for k in (1, 5, 10) if all(f"top{k}" in r for r in rows)]
+    tops = "/".join(f"{np.mean([r[f'top{k}'] for r in rows]):.1%}" for k in ks)
+    rand = "/".join(f"{np.mean([r[f'random{k}'] for r in rows]):.1%}" for k in ks)
+    names = "/".join(str(k) for k in ks)
+    print(
+        f"held out, one dataset at a time ({len(rows)}): the learner fitted on the others "
+        f"ranks its observed configs; best of its top-{names} beaten by {tops} of them "
+        f"(random picks: {rand})",
+        file=sys.stderr,
+    )
+    for r in rows:
+        per = ", ".join(f"top-{k} {r[f'top{k}']:.1%}" for k in ks)
+        print(f"  {r['dataset']} ({r['n']} configs): {per}", file=sys.stderr)

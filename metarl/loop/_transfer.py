@@ -10,7 +10,7 @@ pool is checked against the space's encoded width and de-duplicated.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +41,13 @@ class TransferData:
         X: ``(n, space.encoded_width)`` float32 features, each row with its own context.
         y: ``(n,)`` float64 observed values of the metric.
         groups: ``(n,)`` group labels (:func:`context_label` of each row's context).
+        contexts: label -> the context values it stands for (``{"dataset": "cifar100"}``).
     """
 
     X: np.ndarray
     y: np.ndarray
     groups: np.ndarray
+    contexts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.y)
@@ -97,7 +99,8 @@ def load_transfer(
     X = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
     groups = np.concatenate([p[2] for p in parts])
-    return _dedupe(X, y, groups)
+    contexts = {k: v for p in parts for k, v in p[3].items()}
+    return _dedupe(X, y, groups, contexts)
 
 
 def _is_pair(sources: Any) -> bool:
@@ -111,9 +114,13 @@ def _is_pair(sources: Any) -> bool:
     )
 
 
+#: One source's features, values, group labels and label -> context values.
+_Part = tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, dict[str, Any]]]
+
+
 def _load_one(
     source: Any, space: SearchSpace, metric: str, storage: Any, rng: np.random.Generator, n: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> _Part:
     if hasattr(source, "sample_observations") and hasattr(source, "space"):
         return _from_task(source, space, rng, n)
     import pandas as pd
@@ -153,29 +160,26 @@ def _find_study(name: str, storage: Any) -> Any:
         return None
 
 
-def _from_task(
-    task: Any, space: SearchSpace, rng: np.random.Generator, n: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _from_task(task: Any, space: SearchSpace, rng: np.random.Generator, n: int) -> _Part:
     """``n`` distinct random configs of ``task``, each evaluated once with ``rng``."""
     M = initial_design(task.space, n, rng)
     X = task.space.encode_matrix(M)
     label = getattr(task, "name", repr(task))
     _check_width(X, space, label)
     y = np.asarray(task.sample_observations(M, rng), dtype=np.float64)
-    return X, y, np.full(len(y), context_label(task.space.context_values))
+    ctx = dict(task.space.context_values)
+    return X, y, np.full(len(y), context_label(ctx)), {context_label(ctx): ctx}
 
 
-def _from_runs(data: Any, space: SearchSpace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _from_runs(data: Any, space: SearchSpace) -> _Part:
     y = np.asarray(data.y, dtype=np.float64)
     if y.ndim != 1:
         raise ValueError(f"transfer: {data.source}: expected one target, got {y.shape[1]}")
     ctx = data.context if space.context else [{} for _ in data.configs]
-    return _encode(space, data.M, ctx), y, _labels(ctx)
+    return _encode(space, data.M, ctx), y, *_labels(ctx)
 
 
-def _from_configs(
-    space: SearchSpace, configs: list[Config], y: np.ndarray, label: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _from_configs(space: SearchSpace, configs: list[Config], y: np.ndarray, label: str) -> _Part:
     if len(configs) != len(y):
         raise ValueError(f"transfer: {len(configs)} configs but {len(y)} values")
     params = [{k: v for k, v in c.items() if k in space.params} for c in configs]
@@ -183,7 +187,7 @@ def _from_configs(
     M = space.to_matrix(params) if configs else np.empty((0, space.n_columns))
     X = _encode(space, M, ctx)
     _check_width(X, space, label)
-    return X, y, _labels(ctx)
+    return X, y, *_labels(ctx)
 
 
 def _encode(space: SearchSpace, M: np.ndarray, contexts: list[dict[str, Any]]) -> np.ndarray:
@@ -194,8 +198,9 @@ def _encode(space: SearchSpace, M: np.ndarray, contexts: list[dict[str, Any]]) -
     return space.encode([{**c, **ctx} for c, ctx in zip(configs, contexts)])
 
 
-def _labels(contexts: list[dict[str, Any]]) -> np.ndarray:
-    return np.asarray([context_label(c) for c in contexts], dtype=str).reshape(len(contexts))
+def _labels(contexts: list[dict[str, Any]]) -> tuple[np.ndarray, dict[str, dict[str, Any]]]:
+    labels = [context_label(c) for c in contexts]
+    return np.asarray(labels, dtype=str).reshape(len(contexts)), dict(zip(labels, contexts))
 
 
 def _check_width(X: np.ndarray, space: SearchSpace, label: str) -> None:
@@ -206,7 +211,9 @@ def _check_width(X: np.ndarray, space: SearchSpace, label: str) -> None:
         )
 
 
-def _dedupe(X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> TransferData:
+def _dedupe(
+    X: np.ndarray, y: np.ndarray, groups: np.ndarray, contexts: dict[str, dict[str, Any]]
+) -> TransferData:
     """Merge rows with equal features and group into one row holding their mean value."""
     codes = np.unique(groups, return_inverse=True)[1].reshape(-1, 1).astype(np.float32)
     _, first, inverse = np.unique(
@@ -214,11 +221,106 @@ def _dedupe(X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> TransferData:
     )
     inverse = inverse.reshape(-1)
     if len(first) == len(y):
-        return TransferData(X, y, groups)
+        return TransferData(X, y, groups, contexts)
     order = np.argsort(first, kind="stable")  # unique rows in first-seen order
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     pos = rank[inverse]
     mean = np.bincount(pos, weights=y) / np.bincount(pos)
     keep = first[order]
-    return TransferData(X[keep], mean, groups[keep])
+    return TransferData(X[keep], mean, groups[keep], contexts)
+
+
+def zero_shot(
+    space: SearchSpace,
+    transfer: TransferData,
+    k: int,
+    *,
+    learner: Any,
+    policy: Any = "exhaustive",
+    direction: str = "minimize",
+    metric: str = "value",
+    seed: int = 0,
+    focus: SearchSpace | None = None,
+) -> Any:
+    """A ranked portfolio of ``k`` configs for a dataset nothing was evaluated on yet.
+
+    The round :func:`~metarl.loop.refine` runs with an empty history: the learner is fitted
+    on ``transfer`` alone and the policy (the transfer defaults of
+    :func:`~metarl.loop.make_search_policy`: the predicted mean) proposes the best configs
+    it predicts for ``space``'s context (the new dataset), best first.
+
+    Args:
+        space: the target space, its context set to the new dataset.
+        transfer: past results of other datasets (:func:`load_transfer`).
+        k: the portfolio's size.
+        learner, policy, direction, metric, seed, focus: as for
+            :func:`~metarl.loop.refine` (``policy``: a policy or a ``make_policy`` name).
+
+    Returns:
+        The :class:`~metarl.loop.Round` (``configs`` best first, the fitted ``learner``).
+
+    Raises:
+        ValueError: no transfer data.
+    """
+    from metarl.loop._policy import make_search_policy
+    from metarl.loop._round import History, refine
+
+    if transfer is None or len(transfer) < 2:
+        raise ValueError("zero-shot proposals need transfer data (at least 2 past results)")
+    empty = History(np.empty((0, space.n_columns)), np.empty(0))
+    built = make_search_policy(policy, focus or space, None, transfer=True, seed=seed)
+    return refine(
+        space, empty, k, learner=learner, policy=built, direction=direction,  # type: ignore[arg-type]
+        transfer=transfer, metric=metric, seed=seed, focus=focus,
+    )  # fmt: skip
+
+
+def holdout_scores(
+    space: SearchSpace,
+    transfer: TransferData,
+    learner: Any,
+    *,
+    direction: str = "minimize",
+    metric: str = "value",
+    ks: Sequence[int] = (1, 5, 10),
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """How zero-shot portfolios score on the transfer data itself, one dataset held out.
+
+    For each dataset of ``transfer``, the learner is fitted as :func:`zero_shot` fits it on
+    the other datasets only, and ranks the held-out dataset's observed configs for its
+    context. A portfolio's score is the share of the held-out configs observed better than
+    the best of its top ``k`` (0: the top ``k`` hold the best observed config); ``k`` random
+    configs score ``((n + 1) / (k + 1) - 1) / n`` on average (``n`` configs observed).
+
+    Returns:
+        Per held-out dataset: ``dataset`` (its label), ``n`` (its configs), and per ``k``
+        (at most ``n``) ``top<k>`` and ``random<k>``.
+    """
+    from metarl.learners import acquisition
+    from metarl.loop._round import History, _fit
+
+    empty = History(np.empty((0, space.n_columns)), np.empty(0))
+    out = []
+    for label in dict.fromkeys(transfer.groups.tolist()):  # first-seen order
+        rows = transfer.groups == label
+        if label not in transfer.contexts or rows.all():
+            continue
+        others = TransferData(
+            transfer.X[~rows], transfer.y[~rows], transfer.groups[~rows], transfer.contexts
+        )
+        target = space.with_context(**transfer.contexts[label]) if space.context else space
+        est = _fit(target, empty, learner, others, metric, direction, seed, 0, 0)[0]  # type: ignore[arg-type]
+        if est is None:
+            continue
+        score = acquisition(est, transfer.X[rows], "mean", 0.0, direction)
+        v = transfer.y[rows] if direction == "minimize" else -transfer.y[rows]
+        picked = v[np.argsort(-score, kind="stable")]
+        n = len(v)
+        rec: dict[str, Any] = {"dataset": label, "n": n}
+        for k in (k for k in ks if k <= n):
+            rec[f"top{k}"] = float(np.mean(v < picked[:k].min()))
+            rec[f"random{k}"] = ((n + 1) / (k + 1) - 1) / n
+        out.append(rec)
+    return out
