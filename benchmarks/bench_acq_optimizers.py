@@ -2,9 +2,11 @@
 meta-learner's acquisition, at equal learner evaluations and at equal CPU time.
 
 Spaces (``benchmarks/_spaces.py``, each >= 2**40 configs, learner fitted on real results):
-the sklearn digits space (~2**73), a torch MLP architecture space (~2**51) and a
-``make_classification`` feature-selection space (~2**48). The acquisition is the library's
-UCB, kappa 2, on the learner's standardised scale (``metarl.learners.acquisition``).
+the sklearn digits space (~2**73), a torch MLP architecture space (~2**51), a
+``make_classification`` feature-selection space (~2**48), and ``columns``, a held-out family
+no optimizer was tuned on (a preprocessing choice per breast_cancer column, ~2**54). The
+acquisition is the library's UCB, kappa 2, on the learner's standardised scale
+(``metarl.learners.acquisition``).
 
 Every optimizer runs until it has had ``--max-evals`` configs scored or spent
 ``--max-seconds`` of CPU, whichever comes first; the learner is wrapped (:class:`Tracker`)
@@ -18,18 +20,21 @@ column past an optimizer's own cap (``--seconds-for``).
 
 Contenders: ``surrogate_sampling`` (scored uniform sample), ``evolution`` (regularized
 evolution, library defaults: population 20, batches of 20) and ``evolution_b200``
-(population and batches of 200), ``local_search`` (``agents/local_search.py``, restarted
-with fresh seeds), ``smac_style`` (local search interleaved with random search),
-``tpe`` (Optuna's TPESampler on the acquisition, one config per trial), ``ppo`` (the
-library's PPO with its current defaults, fine-tuned round after round), ``ppo_fixed``
-(50,000 steps every round, proposals sampled step by step: the library's defaults before
-commit a76e040), ``ppo_then_local`` (PPO's proposals polished by hill climbing) and the
-prototypes of ``_ppo_variants.py``.
+(population and batches of 200), ``local_search`` (the library's ``LocalSearch``, what
+``"auto"`` runs beyond the enumerable size, restarted with fresh seeds), ``smac_style``
+(local search interleaved with random search), ``tpe`` (Optuna's TPESampler on the
+acquisition, one config per trial), ``ppo`` (the library's PPO with its current defaults,
+fine-tuned round after round), ``ppo_fixed`` (50,000 steps every round, proposals sampled
+step by step: the library's defaults before commit a76e040), ``ppo_then_local``
+(``agents/local_search.py``: PPO's proposals polished by the library's hill climbing) and
+the prototypes of ``_ppo_variants.py``.
 
     python benchmarks/bench_acq_optimizers.py                      # 5 seeds, all contenders
     python benchmarks/bench_acq_optimizers.py --quick              # smoke test, < 3 min
     python benchmarks/bench_acq_optimizers.py --seeds 5 --jobs 2 --seconds-for tpe=10 \
         --optimizers surrogate_sampling,evolution_b200,local_search,smac_style,tpe,ppo
+    python benchmarks/bench_acq_optimizers.py --spaces digits,mlp,features,columns --seeds 3 \
+        --optimizers local_search,evolution_b200,smac_style,surrogate_sampling,ppo
     python benchmarks/bench_acq_optimizers.py --report --out /tmp/h_runs/acq_full.csv
     python benchmarks/bench_acq_optimizers.py --profile-ppo digits --seeds 2  # PPO's time
 """
@@ -160,8 +165,7 @@ def run_smac_style(space: SearchSpace, learner: Tracker, seed: int, n_points: in
     """SMAC-style acquisition optimisation: best-improvement local search from the best of
     a random sample, interleaved with as many fresh random configs per step; a point at a
     local optimum restarts from the best random config not used yet."""
-    from agents.local_search import neighbours
-    from metarl.agents import sample_grid
+    from metarl.agents import neighbours, sample_grid
     from metarl.learners import acquisition
 
     rng = np.random.default_rng(seed)
@@ -222,7 +226,7 @@ def contenders() -> dict[str, Callable[[SearchSpace, Tracker, int], None]]:
     """Name -> runner ``(space, tracked learner, seed)`` that runs until the budget."""
     from _ppo_variants import VARIANTS, PPOVariant
 
-    import agents  # noqa: F401 - registers "local_search"
+    import agents  # noqa: F401 - registers "ppo_then_local"
     import metarl.agents._optuna  # noqa: F401 - imported here, not on a run's clock
 
     out = {

@@ -1,7 +1,8 @@
 """Search policies: a fitted meta-learner in, proposals out (PPO and the baselines).
 
 Build one by name with :func:`make_policy` (``"exhaustive"``, ``"surrogate_sampling"``,
-``"evolution"``, ``"random"``, ``"tpe"``, ``"gp"``, ``"ppo"`` and whatever is registered).
+``"evolution"``, ``"local_search"``, ``"random"``, ``"tpe"``, ``"gp"``, ``"ppo"`` and whatever
+is registered).
 Write your own by subclassing :class:`SearchPolicy`, or :class:`ScoredPolicy` (generate
 scored candidates from a :class:`Problem`; the base picks distinct, non-excluded proposals),
 name it with :func:`register_policy` or the ``metarl.policies`` entry-point group, and check
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from metarl.agents._base import SearchPolicy
 from metarl.agents._evolution import RegularizedEvolution
+from metarl.agents._local import LocalSearch, neighbours
 from metarl.agents._registry import (
     ENTRY_POINT_GROUP,
     available_policies,
@@ -58,6 +60,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "Exhaustive",
     "GPPolicy",
+    "LocalSearch",
     "PPOPolicy",
     "PolicyTestCase",
     "Problem",
@@ -70,6 +73,7 @@ __all__ = [
     "acquisition",
     "available_policies",
     "make_policy",
+    "neighbours",
     "register_policy",
     "sample_grid",
 ]

@@ -19,6 +19,7 @@ _REGISTRY: Registry[type[SearchPolicy]] = Registry(
         "surrogate_sampling": "metarl.agents._sampling:SurrogateSampling",
         "exhaustive": "metarl.agents._sampling:Exhaustive",
         "evolution": "metarl.agents._evolution:RegularizedEvolution",
+        "local_search": "metarl.agents._local:LocalSearch",
         "tpe": "metarl.agents._optuna:TPEPolicy",
         "gp": "metarl.agents._optuna:GPPolicy",
         "ppo": "metarl.agents._ppo:PPOPolicy",
