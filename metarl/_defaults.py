@@ -4,7 +4,7 @@ How they are applied (``"auto"``, defaults with transfer data) is :mod:`metarl.l
 ``make_search_policy``; these are the values.
 """
 
-#: The largest design grid the ``"auto"`` policy searches exactly; beyond it, PPO.
+#: The largest design grid the ``"auto"`` policy searches exactly; beyond it, local search.
 ENUMERABLE = 10**6
 #: metarl's defaults, the best it measured under PROTOCOL.md (docs/RESULTS.md): a GP
 #: meta-learner refitted every evaluation, and an optimistic acquisition (UCB, kappa = 2).

@@ -294,7 +294,7 @@ def test_auto_policy_resolves_per_space_and_transfer(small_space, big_space):
     from metarl.loop import default_policy_kwargs, make_search_policy, resolve_policy_name
 
     assert resolve_policy_name("auto", small_space) == "exhaustive"
-    assert resolve_policy_name("auto", big_space, enumerable=10**6) == "ppo"
+    assert resolve_policy_name("auto", big_space, enumerable=10**6) == "local_search"
     assert resolve_policy_name("random", big_space) == "random"
     cold = make_search_policy("auto", small_space)
     assert isinstance(cold, Exhaustive) and (cold.acquisition, cold.kappa) == ("ucb", 2.0)
