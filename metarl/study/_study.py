@@ -81,7 +81,8 @@ class Study:
         learner: a meta-learner or a ``make_learner`` name (default ``"gp"``).
         policy: a :class:`~metarl.agents.SearchPolicy`, a ``make_policy`` name, or
             ``"auto"`` (default: exact argmax of UCB where the design grid is enumerable,
-            else PPO; with ``transfer`` data the predicted mean instead of UCB; see
+            else local search; PPO by name, ``"ppo"``; with ``transfer`` data the predicted
+            mean instead of UCB; see
             :func:`metarl.loop.make_search_policy`).
         policy_kwargs: keyword arguments for a policy given by name.
         learner_kwargs: keyword arguments for a learner given by name.
