@@ -4,6 +4,11 @@ Each ``propose`` builds an in-memory Optuna study, tells it the evaluated ``hist
 completed trials, and asks it for configs (define-by-run, so conditional parameters are
 suggested only when active). Ordered numeric Categoricals are suggested as choice indices
 (``suggest_int``), the others with ``suggest_categorical``, as in ``PROTOCOL.md``.
+
+A restricted space (a focus) is searched inside its focus: the sampler's distributions are
+the focus's (:func:`focus_distributions`), and it learns from the history inside it. A
+Subset is one on/off decision per item; a suggestion below its ``min_size`` gets random
+free items added (:func:`suggest_config`).
 """
 
 from __future__ import annotations
@@ -24,12 +29,16 @@ from metarl.agents._scored import Problem, ScoredPolicy
 from metarl.agents._threads import torch_threads
 from metarl.learners._acquisition import check_direction
 from metarl.space import (
+    Boolean,
+    Categorical,
+    Fidelity,
+    Float,
+    Integer,
+    Param,
     SearchSpace,
     Subset,
-    config_from_optuna_params,
-    config_to_optuna_params,
-    to_optuna,
 )
+from metarl.space._optuna import param_to_distributions
 from metarl.type_aliases import Config, ConfigMatrix
 
 
@@ -43,20 +52,102 @@ def _suggest(trial: optuna.Trial, name: str, d: BaseDistribution) -> Any:
     raise TypeError(f"parameter {name!r}: unsupported distribution {d!r}")
 
 
-def suggest_config(trial: optuna.Trial, space: SearchSpace) -> Config:
-    """Suggest a config of ``space`` in ``trial``, parents first, active parameters only."""
-    dists = to_optuna(space)
+def focus_distributions(space: SearchSpace) -> dict[str, BaseDistribution]:
+    """Optuna distributions of the region ``space`` designs in: its focus, if restricted.
+
+    Unlike :func:`~metarl.space.to_optuna` (the parent's distributions, for storage),
+    these keep an Optuna sampler inside the focus: an ordered Categorical is an
+    ``IntDistribution`` over the positions of its allowed choices (its order kept), an
+    unordered one a ``CategoricalDistribution`` of them, a number its focus range, a Subset
+    item included or excluded by the focus a one-value distribution, and a Fidelity its
+    full value (the loop, not the design, chooses fidelities) unless ``search``.
+    """
+    out: dict[str, BaseDistribution] = {}
+    for name, p in space.params.items():
+        if isinstance(p, Categorical):
+            codes = p.grid()
+            if p.ordered:
+                out[name] = IntDistribution(0, len(codes) - 1)
+            else:
+                out[name] = CategoricalDistribution([p.choices[int(c)] for c in codes])
+        elif isinstance(p, Boolean):
+            out[name] = CategoricalDistribution([bool(c) for c in p.grid()])
+        elif isinstance(p, Subset):
+            for col, grid in zip(p.column_names, p.column_grids()):
+                out[col] = CategoricalDistribution([bool(v) for v in grid])
+        elif isinstance(p, Fidelity) and not p.search:
+            full = p.full
+            out[name] = IntDistribution(full, full) if p.integer else FloatDistribution(full, full)
+        elif isinstance(p, (Integer, Float)):
+            lo, hi = p.bounds
+            kind = IntDistribution if isinstance(p, Integer) else FloatDistribution
+            out[name] = kind(lo, hi, log=p.log)
+        else:
+            out.update(param_to_distributions(p))
+    return out
+
+
+def to_focus_params(space: SearchSpace, config: Config) -> dict[str, Any]:
+    """A config -> params of :func:`focus_distributions` (ordered choices as positions)."""
+    out: dict[str, Any] = {}
+    for name, v in config.items():
+        p = space.params.get(name)
+        if isinstance(p, Categorical) and p.ordered:
+            out[name] = int(np.searchsorted(p.grid(), p.index_of(v)))
+        elif isinstance(p, Subset):
+            chosen = set(v)
+            out.update({f"{name}[{it}]": it in chosen for it in p.items})
+        elif p is not None:
+            out[name] = v
+    return out
+
+
+def _value(p: Param, params: dict[str, Any], name: str) -> Any:
+    """The config value of ``p`` in suggested ``params`` (inverse of
+    :func:`to_focus_params`)."""
+    if isinstance(p, Subset):
+        return tuple(it for it, c in zip(p.items, p.column_names) if params.get(c))
+    if isinstance(p, Categorical) and p.ordered:
+        return p.choices[int(p.grid()[int(params[name])])]
+    return params[name]
+
+
+def suggest_config(
+    trial: optuna.Trial, space: SearchSpace, rng: np.random.Generator | None = None
+) -> Config:
+    """Suggest a config of ``space`` (inside its focus) in ``trial``, parents first, active
+    parameters only.
+
+    A Subset whose suggested items fall short of ``min_size`` (each item is an independent
+    on/off decision for Optuna) gets free items added at random with ``rng`` (default:
+    seeded by the trial's number), so that the config is valid.
+    """
+    dists = focus_distributions(space)
     row = np.full((1, space.n_columns), np.nan)
     params: dict[str, Any] = {}
+    config: Config = {}
     for i, (name, p) in enumerate(space.params.items()):
         if p.active_if and not space.active_matrix(row)[0, i]:
             continue
-        names = p.column_names if isinstance(p, Subset) else [name]
-        for col in names:
+        for col in p.column_names if isinstance(p, Subset) else [name]:
             params[col] = _suggest(trial, col, dists[col])
-        cfg = config_from_optuna_params(space, {k: params[k] for k in names})
-        row[0, space.column_slices[name]] = p.from_value(cfg[name])
-    return config_from_optuna_params(space, params)
+        value = _value(p, params, name)
+        if isinstance(p, Subset) and len(value) < p.min_size:
+            gen = rng if rng is not None else np.random.default_rng(trial.number)
+            value = _fill(p, value, gen)
+        config[name] = value
+        row[0, space.column_slices[name]] = p.from_value(value)
+    return config
+
+
+def _fill(p: Subset, value: tuple[str, ...], rng: np.random.Generator) -> tuple[str, ...]:
+    """``value`` with free items (neither in it nor excluded by the focus) added at random
+    up to ``min_size``."""
+    on = set(value)
+    free = [it for it, g in zip(p.items, p.column_grids()) if len(g) > 1 and it not in on]
+    extra = rng.choice(len(free), p.min_size - len(on), replace=False)
+    on |= {free[int(j)] for j in extra}
+    return tuple(it for it in p.items if it in on)
 
 
 class _OptunaPolicy(ScoredPolicy):
@@ -94,10 +185,14 @@ class _OptunaPolicy(ScoredPolicy):
         check_direction(problem.direction)
         seed = int(problem.rng.integers(2**31))
         study = _quiet_study(problem.direction, self._make_sampler(seed))
-        dists = to_optuna(space)
+        dists = focus_distributions(space)
+        history = list(problem.history)
+        if history:  # a sampler kept inside the focus learns from the history there
+            inside = space.contains_matrix(space.to_matrix([cfg for cfg, _ in history]))
+            history = [h for h, keep in zip(history, inside) if keep]
         trials = []
-        for cfg, value in problem.history:
-            params = config_to_optuna_params(space, cfg)
+        for cfg, value in history:
+            params = to_focus_params(space, cfg)
             trials.append(
                 optuna.trial.create_trial(
                     params=params,
@@ -111,7 +206,7 @@ class _OptunaPolicy(ScoredPolicy):
         with torch_threads(self.n_threads):
             for _ in range(self.max_asks_factor * problem.n + len(problem.exclude)):
                 trial = study.ask()  # left running: TPE's constant liar spreads the batch
-                M = space.to_matrix([suggest_config(trial, space)])
+                M = space.to_matrix([suggest_config(trial, space, problem.rng)])
                 key = space.keys(M)[0]
                 if key not in taken:
                     taken.add(key)
