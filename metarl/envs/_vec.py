@@ -152,8 +152,11 @@ class DesignVecEnv(VecEnv):
             scored = self.reward.rewards(state.features(rows), state.keys(rows))
             rewards[rows] = scored.reward
             terminal = obs[rows]
+            lengths = (state.choice[rows] >= 0).sum(axis=1)
             for j, (r, info) in enumerate(zip(rows, scored.infos(state.configs(rows)))):
                 info["terminal_observation"] = terminal[j]
+                # what SB3's Monitor adds: PPO logs rollout/ep_rew_mean and ep_len_mean from it
+                info["episode"] = {"r": float(rewards[r]), "l": int(lengths[j]), "t": 0.0}
                 infos[r] = info
             state.reset(rows)
             obs[rows] = state.observations(rows)

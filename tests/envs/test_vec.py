@@ -44,6 +44,9 @@ def test_vec_env_matches_n_design_envs(space, learner):
             if term:
                 finished += 1
                 np.testing.assert_array_equal(infos[i].pop("terminal_observation"), o)
+                episode = infos[i].pop("episode")  # SB3's Monitor format: ep_rew_mean's source
+                assert episode["r"] == pytest.approx(r, abs=1e-6)
+                assert 1 <= episode["l"] <= vec.state.n_decisions
                 assert infos[i].keys() == info.keys()
                 assert infos[i]["config"] == info["config"]
                 assert infos[i]["excluded"] == info["excluded"]
@@ -173,3 +176,14 @@ def test_refresh_rereads_a_refitted_learner():
         *_, info2 = env.step(a)
     assert info2["prediction"] == pytest.approx(learner.predict(space.encode([info["config"]]))[0])
     assert info2["prediction"] != pytest.approx(info["prediction"])
+
+
+def test_sb3_reads_episode_rewards_without_a_monitor(space, learner):
+    """The vec env reports finished episodes as SB3's Monitor does, so PPO's logs (and
+    TensorBoard's rollout/ep_rew_mean) show the acquisition the agent reaches."""
+    vec = DesignVecEnv(space, learner, 8)
+    with torch_threads(1):
+        model = MaskablePPO("MlpPolicy", vec, n_steps=8, batch_size=64, n_epochs=1, seed=0)
+        model.learn(64)
+    assert len(model.ep_info_buffer) > 0
+    assert all(np.isfinite(ep["r"]) and ep["l"] >= 1 for ep in model.ep_info_buffer)
