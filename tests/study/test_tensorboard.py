@@ -74,7 +74,8 @@ def test_ppo_study_logs_rounds_and_agent_training(tmp_path: Path) -> None:
     ppo_rounds = [r["round"] for r in records if r["origin"] == "ppo"]
     assert ppo_rounds and [step for step, _ in rounds["agent/timesteps"]] == ppo_rounds
     agent = _scalars(folder / "ppo_0")
-    for tag in ("train/entropy_loss", "train/explained_variance"):
+    # the episode reward is the acquisition of the config the agent built
+    for tag in ("rollout/ep_rew_mean", "train/entropy_loss", "train/explained_variance"):
         assert agent[tag], tag
     # SB3's timesteps continue across rounds (one learning curve, not one per round)
     fps = [step for step, _ in agent["time/fps"]]
