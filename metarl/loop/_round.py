@@ -86,7 +86,8 @@ class Round:
         learner: the learner fitted this round (None when none was fitted).
         record: ``origin`` (``"init"``, ``"random"`` or the policy's label), ``n_train``
             (training points, transfer data included), ``cv_spearman`` (the learner's
-            cross-validated Spearman, None unless asked for), ``fit_s``, ``propose_s``
+            out-of-sample Spearman, None unless asked for), ``cv_method`` (how it was
+            measured: ``"loo"`` or ``"<k>-fold"``, see :func:`refine`), ``fit_s``, ``propose_s``
             (seconds) and ``n_proposed``; with a focus also ``focus`` (its dict form),
             ``n_train_in_focus`` and ``cv_spearman_focus`` (see :func:`refine`); JSON-ready.
     """
@@ -138,8 +139,11 @@ def refine(
         seed: the run's seed. The round's random parts (its random configs, the learner's
             starts, the policy's draws) are seeded from it and the number of configs seen
             (:func:`~metarl.loop.round_seed`): the same seed and history give the same round.
-        cv: folds of the learner-quality cross-validation (0: none; it refits the learner
-            ``cv`` times, so searches that refit every evaluation leave it off).
+        cv: folds of the learner-quality cross-validation (0: none). A GP learner is
+            scored by its exact leave-one-out predictions instead, in closed form from its
+            fit (no refit: cheap enough for every round; ``cv_method`` ``"loo"``); any other
+            learner is refitted ``cv`` times (``"<cv>-fold"``), so searches that refit
+            every evaluation with a costly learner leave it off.
         label: the ``origin`` of the policy's proposals (default: its class name).
         focus: a subspace of ``space`` (``space.restrict(...)``) to search: the design rows,
             random configs and the policy's proposals keep to it, while the learner still
@@ -167,7 +171,12 @@ def refine(
     seen = history.seen()
     keys = set(space.keys(seen)) if len(seen) else set()
     n_seen = len(keys)
-    record: dict[str, Any] = {"origin": "init", "n_train": 0, "cv_spearman": None}
+    record: dict[str, Any] = {
+        "origin": "init",
+        "n_train": 0,
+        "cv_spearman": None,
+        "cv_method": None,
+    }
     in_focus = None
     if focus is not None:
         in_focus = focus.contains_matrix(history.M)
@@ -185,10 +194,11 @@ def refine(
     needs_learner = getattr(policy, "requires_learner", True)
     if needs_learner:
         t0 = time.perf_counter()
-        learner_fit, n_train, rho, rho_focus = _fit(
+        learner_fit, n_train, rho, rho_focus, method = _fit(
             space, history, learner, transfer, metric, direction, seed, n_seen, cv, in_focus
         )
-        record.update(n_train=n_train, cv_spearman=rho, fit_s=round(time.perf_counter() - t0, 4))
+        record.update(n_train=n_train, cv_spearman=rho, cv_method=method)
+        record["fit_s"] = round(time.perf_counter() - t0, 4)
         if focus is not None:
             record["cv_spearman_focus"] = rho_focus
     if needs_learner and learner_fit is None:  # too few points to fit: random configs
@@ -248,10 +258,10 @@ def _fit(
     n_seen: int,
     cv: int,
     in_focus: np.ndarray | None = None,
-) -> tuple[Any, int, float | None, float | None]:
+) -> tuple[Any, int, float | None, float | None, str | None]:
     """A seeded clone of ``learner`` fitted on transfer data and history (None below 2
-    points), its cross-validated Spearman, and that on the rows ``in_focus`` (a mask of
-    the history's rows)."""
+    points), its out-of-sample Spearman, that on the rows ``in_focus`` (a mask of the
+    history's rows), and how it was measured (:func:`_out_of_sample`)."""
     # in a canonical order (by value, column after column), not in arrival order: a fit
     # is bitwise reproducible only on rows in the same order, and the order trials finish
     # or are re-queued in is no part of the history
@@ -270,7 +280,7 @@ def _fit(
         if focus_rows is not None:  # transfer rows are other datasets': never in the focus
             focus_rows = np.concatenate([np.zeros(len(transfer), bool), focus_rows])
     if len(y) < 2:
-        return None, len(y), None, None
+        return None, len(y), None, None, None
     est = _seeded_clone(learner, round_seed(seed, n_seen, "learner"))
     fit_kwargs: dict[str, Any] = {}
     if transfer is not None and len(transfer) and "groups" in inspect.signature(est.fit).parameters:
@@ -278,10 +288,10 @@ def _fit(
         fit_kwargs = {"groups": groups, "target_group": context_label(space.context_values)}
     est.fit(X, y, target_names=[metric], **fit_kwargs)
     # its cross-validation would refit clones without groups: one GP on every pooled row
-    rho, rho_focus = (
-        (None, None) if fit_kwargs else _quality(est, X, y, cv, seed, direction, focus_rows)
+    rho, rho_focus, method = (
+        (None, None, None) if fit_kwargs else _quality(est, X, y, cv, seed, direction, focus_rows)
     )
-    return est, len(y), rho, rho_focus
+    return est, len(y), rho, rho_focus, method
 
 
 def _seeded_clone(learner: Any, seed: int) -> Any:
@@ -309,15 +319,16 @@ def _quality(
     seed: int,
     direction: Direction,
     rows: np.ndarray | None = None,
-) -> tuple[float | None, float | None]:
-    """The learner's cross-validated Spearman (as :func:`metarl.learners.evaluate` scores
-    it), and that of the same out-of-fold predictions on ``rows`` only (a mask; None
-    without one or with under :data:`MIN_CV_POINTS` of them)."""
+) -> tuple[float | None, float | None, str | None]:
+    """The learner's out-of-sample Spearman (as :func:`metarl.learners.evaluate` scores
+    it), that of the same out-of-sample predictions on ``rows`` only (a mask; None
+    without one or with under :data:`MIN_CV_POINTS` of them), and how they were made
+    (:func:`_out_of_sample`)."""
     if cv < 2 or len(y) < max(cv, MIN_CV_POINTS):
-        return None, None
-    from metarl.learners import cross_val_predict, score_predictions
+        return None, None, None
+    from metarl.learners import score_predictions
 
-    oof = cross_val_predict(est, X, y, cv=cv, seed=seed)
+    oof, method = _out_of_sample(est, X, y, cv, seed)
 
     def spearman(mask: np.ndarray) -> float | None:
         rho = score_predictions(y[mask], oof[mask], direction=direction)["spearman"]
@@ -325,5 +336,30 @@ def _quality(
 
     rho = spearman(np.ones(len(y), bool))
     if rows is None or rows.sum() < MIN_CV_POINTS:
-        return rho, None
-    return rho, spearman(rows)
+        return rho, None, method
+    return rho, spearman(rows), method
+
+
+def _out_of_sample(
+    est: Any, X: np.ndarray, y: np.ndarray, cv: int, seed: int
+) -> tuple[np.ndarray, str]:
+    """Predictions of each row by a model that did not see its value, and the method.
+
+    A fitted GP gets its exact leave-one-out predictions in closed form from the fit's
+    Cholesky factor (Rasmussen & Williams, 2006, eq. 5.12): no refit, so every round can
+    afford it (``"loo"``). Its kernel hyperparameters stay those fitted on every row, a
+    mild optimism against refitting them per fold. Any other learner: ``cv`` clones
+    refitted on ``cv - 1`` folds (``"<cv>-fold"``, :func:`metarl.learners.cross_val_predict`).
+    """
+    from metarl.learners import GPLearner, cross_val_predict
+
+    if isinstance(est, GPLearner) and len(est.models_) == 1:
+        from scipy.linalg import solve_triangular
+
+        model, transform = est.models_[0], est.transforms_[0]
+        L, alpha = model["L"], model["alpha"]
+        L_inv = solve_triangular(L, np.eye(len(L)), lower=True, check_finite=False)
+        k_inv_diag = (L_inv * L_inv).sum(axis=0)  # diag of K^-1 = L^-T L^-1
+        z_loo = transform.transform(y) - alpha / k_inv_diag
+        return est.to_metric_scale(z_loo[:, None])[0][:, 0], "loo"
+    return cross_val_predict(est, X, y, cv=cv, seed=seed), f"{cv}-fold"
