@@ -60,7 +60,17 @@ RUN_FIELDS = [
     "wall",
     "error",
 ]
-TRIAL_FIELDS = ["task", "seed", "sampler", "trial", "value", "trainer_s", "overhead_s", "state"]
+TRIAL_FIELDS = [
+    "task",
+    "seed",
+    "sampler",
+    "trial",
+    "value",
+    "trainer_s",
+    "overhead_s",
+    "state",
+    "config",
+]
 STARTUP = 10  # MetaRLSampler's n_startup_trials default: its first trials are random
 
 
@@ -102,6 +112,7 @@ def run_one(task: RealTask, seed: int, sampler: str, n_trials: int) -> tuple[dic
         seen.add(key)
         start = time.perf_counter()
         rec = {"trial": trial.number, "overhead_s": start - clock["end"], "value": np.nan}
+        rec["config"] = key
         trials.append(rec)
         try:
             task.space.validate(config)
@@ -152,6 +163,9 @@ def run_one(task: RealTask, seed: int, sampler: str, n_trials: int) -> tuple[dic
 # ---------------------------------------------------------------------------- files
 def _append(path: Path, fields: list[str], rows: list[dict]) -> None:
     fresh = not path.exists()
+    if not fresh:  # keep the columns of a file an older version of this script started
+        with path.open() as f:
+            fields = next(csv.reader(f), fields)
     with path.open("a", newline="") as f:
         w = csv.DictWriter(f, fields, extrasaction="ignore")
         if fresh:
@@ -307,7 +321,7 @@ def main(argv: list[str] | None = None) -> dict:
         "--max-minutes",
         type=float,
         default=None,
-        help="start no seed that would end past this (projected from the seeds done)",
+        help="start no seed that would end past this (projected: the longest seed so far)",
     )
     ap.add_argument("--threads", type=int, default=1, help="torch/BLAS threads (1 on shared)")
     args = ap.parse_args(argv)
@@ -337,7 +351,7 @@ def _run(args: argparse.Namespace, tasks: list[str], samplers: list[str], budget
     import torch
     from threadpoolctl import threadpool_limits
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # not GPSampler's per-trial fallback note
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)
@@ -352,10 +366,10 @@ def _run(args: argparse.Namespace, tasks: list[str], samplers: list[str], budget
     t_start, per_seed = time.perf_counter(), []
     for seed in range(args.seeds):
         elapsed = time.perf_counter() - t_start
-        if args.max_minutes and per_seed and elapsed + np.mean(per_seed) > 60 * args.max_minutes:
+        if args.max_minutes and per_seed and elapsed + max(per_seed) > 60 * args.max_minutes:
             print(
                 f"stopping before seed {seed}: {elapsed / 60:.1f} min spent, a seed takes "
-                f"~{np.mean(per_seed) / 60:.1f} min (--max-minutes {args.max_minutes})"
+                f"~{max(per_seed) / 60:.1f} min (--max-minutes {args.max_minutes})"
             )
             break
         t_seed, ran = time.perf_counter(), False
