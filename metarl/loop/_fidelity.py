@@ -1,0 +1,312 @@
+"""Which fidelity to evaluate each proposal at: expected gain per predicted second.
+
+A :class:`~metarl.space.Fidelity` (a training-subsample fraction, a number of epochs) is a
+meta-feature the learner sees, held at ``full`` by the design: the round
+(:func:`~metarl.loop.refine`) ranks configs by the learner's prediction *at full fidelity*.
+This module then chooses, per proposed config, the fidelity it is trained at:
+
+- **gain**: how much an evaluation of config ``x`` at level ``l`` would shrink the learner's
+  posterior variance of ``x`` at full fidelity, ``cov(f(x, l), f(x, full))**2 /
+  var(y(x, l))`` (the GP's posterior covariance across fidelities, standardised scale). A
+  low level that the GP finds well correlated with full fidelity is nearly as informative
+  as full fidelity itself;
+- **cost**: the trainer seconds predicted by a :class:`CostModel` fitted on the seconds the
+  trials recorded (a ridge regression of log seconds on the encoding, around a prior of
+  seconds proportional to the fidelity);
+- **choice**: the level with the largest gain per predicted second, among the levels above
+  those this config was already evaluated (or is pending) at; without a fitted learner (the
+  initial design, random configs) the lowest level;
+- **promotion**: a config already evaluated below full fidelity goes straight to full fidelity
+  when the learner finds it promising there: the posterior probability that it beats the
+  full-fidelity incumbent (before any full-fidelity result: the best predicted full-fidelity
+  mean of the evaluated configs) is at least ``promote_pi``.
+
+This is not successive halving: no rung quotas and no fixed schedule. Which configs are tried
+is the acquisition's choice at full fidelity (a config whose cheap result looks good gains
+posterior mean at full fidelity and is proposed again), how much each costs is the cost
+model's, and how far each goes is decided by the learner's posterior at full fidelity.
+The incumbent is only ever a full-fidelity result (:func:`full_fidelity_rows`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from metarl.space import Fidelity, SearchSpace
+from metarl.type_aliases import ConfigMatrix, Direction
+
+#: Why a proposal got its fidelity (the values of :attr:`FidelityChoice.reasons`).
+REASONS = ("cheapest", "gain_per_cost", "promoted")
+
+
+def loop_fidelity(space: SearchSpace) -> str | None:
+    """The name of the fidelity the loop chooses (one not searched by the design), or None.
+
+    Raises:
+        ValueError: more than one such fidelity (the loop chooses one; give the others
+            ``search=True`` or a single fidelity).
+    """
+    names = [n for n in space.fidelity_names if not space.params[n].search]  # type: ignore[attr-defined]
+    if len(names) > 1:
+        raise ValueError(
+            f"fidelities {names}: the loop chooses one fidelity per trial; declare one, or "
+            "let the design search the others (Fidelity(..., search=True))"
+        )
+    return names[0] if names else None
+
+
+def check_fidelity_learner(learner: Any) -> None:
+    """Refuse a learner the fidelity choice cannot use (one line naming it).
+
+    The gain of a low-fidelity evaluation is a posterior covariance across fidelities, which
+    metarl's GP gives exactly; other learners give no covariance.
+
+    Raises:
+        ValueError: ``learner`` is not a :class:`~metarl.learners.GPLearner`.
+    """
+    from metarl.learners import GPLearner
+
+    if not isinstance(learner, GPLearner):
+        raise ValueError(
+            f"learner {type(learner).__name__}: a space with a Fidelity needs learner 'gp' "
+            "(its gain per cost is a GP posterior covariance across fidelities)"
+        )
+
+
+def full_fidelity_rows(space: SearchSpace, M: ConfigMatrix) -> np.ndarray:
+    """(n,) bool: the rows of a value matrix at full fidelity (every fidelity at ``full``;
+    an inactive fidelity counts as full). All rows when the space has no fidelity."""
+    M = np.asarray(M, dtype=np.float64)
+    ok = np.ones(len(M), dtype=bool)
+    for name in space.fidelity_names:
+        col = M[:, space.column_slices[name].start]
+        ok &= np.isnan(col) | np.isclose(col, float(space.params[name].full))  # type: ignore[attr-defined]
+    return ok
+
+
+class CostModel:
+    """Predicted trainer seconds of configs at their fidelities.
+
+    Trainer seconds scale roughly with the fidelity (samples, epochs) times a per-config
+    factor (model, width, ...). The model is that prior, ``seconds = c * fidelity / full``,
+    times ``exp(r(x))``, where ``r`` is a ridge regression of the residual log seconds on the
+    encoded config and ``log(fidelity / full)`` (fixed overheads, a config's own cost). Before
+    ``min_points`` recorded seconds, ``r = 0`` and ``c = 1``: costs are relative.
+
+    Args:
+        space: the space of the configs.
+        name: the fidelity (:func:`loop_fidelity`).
+        alpha: the ridge penalty.
+        min_points: recorded seconds needed before fitting.
+    """
+
+    def __init__(
+        self, space: SearchSpace, name: str, *, alpha: float = 1.0, min_points: int = 3
+    ) -> None:
+        self.space, self.name, self.alpha, self.min_points = space, name, alpha, min_points
+        self.n_fit_ = 0
+        self._ridge: Any = None
+
+    def _features(self, M: ConfigMatrix) -> tuple[np.ndarray, np.ndarray]:
+        p: Fidelity = self.space.params[self.name]  # type: ignore[assignment]
+        f = M[:, self.space.column_slices[self.name].start]
+        rel = np.where(np.isnan(f), 1.0, f / float(p.full))
+        log_rel = np.log(np.clip(rel, 1e-12, None))
+        X = np.column_stack([self.space.encode_matrix(M).astype(np.float64), log_rel])
+        return X, log_rel
+
+    def fit(self, M: ConfigMatrix, seconds: np.ndarray) -> CostModel:
+        """Fit on evaluated configs and their recorded seconds (non-positive or NaN skipped)."""
+        from sklearn.linear_model import Ridge
+
+        M = np.asarray(M, dtype=np.float64)
+        s = np.asarray(seconds, dtype=np.float64)
+        ok = np.isfinite(s) & (s > 0)
+        self.n_fit_ = int(ok.sum())
+        self._ridge = None
+        if self.n_fit_ >= self.min_points:
+            X, log_rel = self._features(M[ok])
+            self._ridge = Ridge(alpha=self.alpha).fit(X, np.log(s[ok]) - log_rel)
+        return self
+
+    def predict(self, M: ConfigMatrix) -> np.ndarray:
+        """(n,) predicted seconds (relative to full fidelity before the fit)."""
+        X, log_rel = self._features(np.asarray(M, dtype=np.float64))
+        r = self._ridge.predict(X) if self._ridge is not None else 0.0
+        return np.exp(log_rel + r)
+
+
+def fidelity_gain(learner: Any, X_low: np.ndarray, X_full: np.ndarray) -> np.ndarray:
+    """Posterior variance at ``X_full`` removed by observing ``X_low`` (row by row).
+
+    ``cov(f(a), f(b))**2 / (var(f(a)) + noise)`` for ``a = X_low[i]``, ``b = X_full[i]``,
+    under a fitted single-target :class:`~metarl.learners.GPLearner`, on its standardised
+    scale (Rasmussen & Williams, 2006, eq. 2.24 for the posterior covariance).
+    """
+    import torch
+
+    from metarl.learners._gp import _matern
+
+    (model,) = learner.models_
+    ls = torch.as_tensor(model["length_scale"])
+    amp, noise = float(model["amplitude"]), float(model["noise"])
+    A = torch.as_tensor(np.asarray(X_low, np.float64)) / ls
+    B = torch.as_tensor(np.asarray(X_full, np.float64)) / ls
+    Xtr, L = torch.as_tensor(model["X_scaled"]), torch.as_tensor(model["L"])
+
+    def k_train(Z: torch.Tensor) -> torch.Tensor:
+        sq = (Z * Z).sum(1)[:, None] + (Xtr * Xtr).sum(1)[None, :] - 2 * Z @ Xtr.T
+        return amp * _matern(torch.sqrt(sq.clamp_min(0.0)), learner.nu)
+
+    va = torch.linalg.solve_triangular(L, k_train(A).T, upper=False)
+    vb = torch.linalg.solve_triangular(L, k_train(B).T, upper=False)
+    k_ab = amp * _matern(torch.sqrt(((A - B) ** 2).sum(1)), learner.nu)
+    cov = k_ab - (va * vb).sum(0)
+    var_a = (amp + noise - (va * va).sum(0)).clamp_min(1e-12)
+    return (cov * cov / var_a).numpy()
+
+
+@dataclass
+class FidelityChoice:
+    """The proposals at their chosen fidelities.
+
+    Attributes:
+        M: the proposals' value matrix, the fidelity column set.
+        fidelity: (n,) the chosen fidelity per row.
+        reasons: per row, one of :data:`REASONS`.
+        gain: (n, levels) the gain of each level (NaN without a learner).
+        cost: (n, levels) the predicted seconds of each level.
+        record: JSON-ready summary for the round's record.
+    """
+
+    M: ConfigMatrix
+    fidelity: np.ndarray
+    reasons: list[str]
+    gain: np.ndarray
+    cost: np.ndarray
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+def choose_fidelity(
+    space: SearchSpace,
+    M: ConfigMatrix,
+    history: Any,
+    seconds: np.ndarray,
+    learner: Any = None,
+    *,
+    direction: Direction = "minimize",
+    promote_pi: float = 0.25,
+) -> FidelityChoice:
+    """Choose the fidelity each proposal is evaluated at (see the module docstring).
+
+    Args:
+        space: the space searched, with one loop-chosen fidelity (:func:`loop_fidelity`).
+        M: the round's proposals (designed at full fidelity, or any fidelity: it is reset).
+        history: the :class:`~metarl.loop.History` the round saw.
+        seconds: the trainer seconds of each evaluated row of ``history.M`` (NaN: unknown).
+        learner: the GP the round fitted (None: the initial design or random configs, which
+            go to the lowest level).
+        direction: the metric's direction.
+        promote_pi: the posterior probability of beating the full-fidelity incumbent that
+            sends a config already evaluated at low fidelity to full fidelity.
+
+    Returns:
+        A :class:`FidelityChoice`; its rows are distinct and none was seen before (a level
+        already seen for a config is never chosen again; full fidelity is left when every
+        level is).
+
+    Raises:
+        ValueError: the space has no loop-chosen fidelity, or ``seconds`` does not match the
+            history.
+    """
+    name = loop_fidelity(space)
+    if name is None:
+        raise ValueError("choose_fidelity: the space has no Fidelity for the loop to choose")
+    p: Fidelity = space.params[name]  # type: ignore[assignment]
+    col = space.column_slices[name].start
+    levels = p.levels().astype(np.float64)
+    seconds = np.asarray(seconds, dtype=np.float64)
+    if len(seconds) != len(history.M):
+        raise ValueError(f"seconds: {len(seconds)} values for {len(history.M)} evaluated configs")
+    M = np.array(M, dtype=np.float64)
+    n, n_lev = len(M), len(levels)
+    active = ~np.isnan(M[:, col])
+    at = [_at(M, col, lev) for lev in levels]
+    cost = np.column_stack([CostModel(space, name).fit(history.M, seconds).predict(X) for X in at])
+    # the levels each config has been seen at (evaluated, failed, pending): never repeated
+    seen = history.seen()
+    seen_keys = set(space.keys(seen)) if len(seen) else set()
+    tried = np.column_stack([[k in seen_keys for k in space.keys(X)] for X in at])
+    base = {k: i for i, k in enumerate(space.keys(_at(M, col, levels[-1])))}
+    done_low = np.zeros(n, dtype=bool)
+    if len(history.M):
+        low = ~full_fidelity_rows(space, history.M)
+        for k in space.keys(_at(history.M[low], col, levels[-1])):
+            if k in base:
+                done_low[base[k]] = True
+    gain = np.full((n, n_lev), np.nan)
+    reasons = ["cheapest"] * n
+    choice = np.zeros(n, dtype=int)
+    if learner is not None and n:
+        X_full = space.encode_matrix(at[-1])
+        gain = np.column_stack([fidelity_gain(learner, space.encode_matrix(X), X_full) for X in at])
+        score = np.where(tried, -np.inf, gain / cost)
+        choice = np.argmax(score, axis=1)
+        reasons = ["gain_per_cost"] * n
+        promote = done_low & (_p_improve(space, history, learner, X_full, direction) >= promote_pi)
+        choice[promote] = n_lev - 1
+        reasons = ["promoted" if pr else r for pr, r in zip(promote, reasons)]
+    # never a level already seen for the config: the next one up (full fidelity is unseen,
+    # the round proposed it)
+    choice = np.array([_first_free(tried[i], choice[i]) for i in range(n)], dtype=int)
+    choice[~active] = n_lev - 1
+    out = M.copy()
+    out[active, col] = levels[choice[active]]
+    fidelity = np.where(active, levels[choice], np.nan)
+    record = {
+        "fidelity": name,
+        "fidelity_counts": {
+            f"{lev:g}": int(((choice == j) & active).sum()) for j, lev in enumerate(levels)
+        },
+        "n_promoted": int(sum(r == "promoted" for r in reasons)),
+        "cost_model_points": int(np.isfinite(seconds).sum()),
+    }
+    return FidelityChoice(out, fidelity, reasons, gain, cost, record)
+
+
+def _at(M: ConfigMatrix, col: int, value: float) -> ConfigMatrix:
+    """``M`` with the fidelity column set to ``value`` where active."""
+    out = np.array(M, dtype=np.float64)
+    out[:, col] = np.where(np.isnan(out[:, col]), np.nan, value)
+    return out
+
+
+def _first_free(tried: np.ndarray, j: int) -> int:
+    """The first level from ``j`` up not tried for the config (the last when all are)."""
+    free = np.flatnonzero(~tried[j:])
+    return j + int(free[0]) if len(free) else len(tried) - 1
+
+
+def _p_improve(
+    space: SearchSpace, history: Any, learner: Any, X_full: np.ndarray, direction: Direction
+) -> np.ndarray:
+    """Posterior probability that each row beats the full-fidelity incumbent: the best
+    full-fidelity result, or before any, the best predicted full-fidelity mean of the
+    evaluated configs."""
+    from scipy.stats import norm
+
+    full = full_fidelity_rows(space, history.M)
+    if full.any():
+        y = np.asarray(history.y, dtype=np.float64)[full]
+    else:
+        name = str(loop_fidelity(space))
+        full_value = float(space.params[name].full)  # type: ignore[attr-defined]
+        at_full = _at(history.M, space.column_slices[name].start, full_value)
+        y = learner.predict(space.encode_matrix(at_full))
+    best = np.max(y) if direction == "maximize" else np.min(y)
+    mu, sd = learner.predict(X_full, return_std=True)
+    z = (mu - best) / np.maximum(sd, 1e-12)
+    return norm.cdf(z if direction == "maximize" else -z)
