@@ -24,7 +24,10 @@ Trial attributes (params are Optuna's; ``value`` is the objective metric):
 - ``metarl:error``: why a FAIL trial failed: the trainer's error or a timeout (the config is
   spent), or ``worker died: heartbeat expired`` / ``interrupted`` (the evaluation was lost,
   and the config was re-queued);
-- ``metarl:requeue_of``: on a re-queued copy, the number of the trial whose evaluation was lost.
+- ``metarl:requeue_of``: on a re-queued copy, the number of the trial whose evaluation was lost;
+- ``metarl:fidelity``, ``metarl:fidelity_reason``: on a space with a Fidelity, the fidelity the
+  loop chose for the trial (also one of its params) and why (``cheapest``, ``gain_per_cost``,
+  ``promoted``; see :mod:`metarl.loop._fidelity`).
 
 A FAIL trial without ``metarl:error`` was failed by Optuna's own stale-trial recovery; it is a
 lost evaluation too.
@@ -71,6 +74,11 @@ WORKER = "metarl:worker"
 ERROR = "metarl:error"
 #: On a re-queued copy: the number of the trial whose process died.
 REQUEUE_OF = "metarl:requeue_of"
+
+#: The fidelity the loop chose for the trial (also in its params).
+FIDELITY = "metarl:fidelity"
+#: Why: ``cheapest``, ``gain_per_cost`` or ``promoted``.
+FIDELITY_REASON = "metarl:fidelity_reason"
 
 #: Reasons of a FAIL trial whose evaluation was lost (its config is evaluated again).
 WORKER_DIED = "worker died: heartbeat expired"

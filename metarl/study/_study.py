@@ -23,6 +23,7 @@ others evaluate its WAITING trials until the lease frees, so that no config is p
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -42,6 +43,13 @@ from metarl.study._console import Console, quiet_optuna
 from metarl.study._direction import direction_line, study_direction
 from metarl.study._drain import Drain
 from metarl.study._executors import Executor, make_executor
+from metarl.study._fidelity import (
+    best_full_fidelity,
+    check_fidelity_learner,
+    design_at_lowest,
+    fidelity_proposals,
+    loop_fidelity,
+)
 from metarl.study._lease import ProposerLease
 from metarl.study._settings import (
     check_focus,
@@ -122,6 +130,16 @@ class Study:
             entropy, explained variance; ``ppo_0/``). See :mod:`metarl.study._tensorboard`;
             needs ``pip install 'metarl[tensorboard]'``.
 
+    Multi-fidelity: on a space with a :class:`~metarl.space.Fidelity` (a training-subsample
+    fraction, epochs; one the design does not search) the policy still designs configs at
+    full fidelity, ranked by the learner's prediction there, and the loop chooses the
+    fidelity each is trained at by expected gain per predicted trainer second, promoting to
+    full fidelity the configs whose cheap results look promising
+    (:mod:`metarl.loop._fidelity`; the initial design runs at the lowest level). It needs the
+    GP learner. Each trial stores its fidelity (a param, and ``metarl:fidelity``), and
+    :attr:`best_trial` / :attr:`best_value` are the best *full-fidelity* result (Optuna's
+    ``optuna_study.best_trial`` ranks every fidelity together).
+
     Every argument (learner and policy names, transfer sources included) is checked before
     the storage is written: a bad one leaves no study behind.
 
@@ -179,6 +197,8 @@ class Study:
         #: The subspace searched (None: the whole space).
         self.focus = check_focus(self.space, focus)
         searched = self.focus if self.focus is not None else self.space
+        #: The fidelity the loop chooses per trial (None: the space has none).
+        self.fidelity = loop_fidelity(self.space)
         self.n_init, self.batch_size, self.seed = n_init, batch_size, seed
         self.timeout, self.max_consecutive_failures = timeout, max_consecutive_failures
         self.executor, self.n_workers = executor, n_workers
@@ -187,6 +207,8 @@ class Study:
             from metarl.learners import make_learner
 
             learner = make_learner(learner, **(learner_kwargs or {}))
+        if self.fidelity is not None:
+            check_fidelity_learner(learner)
         #: The learner as configured; each round fits a clone of it.
         self.learner = learner
         #: The learner fitted by the last round (None before the first fit).
@@ -208,6 +230,8 @@ class Study:
         self._design = initial_design(
             searched, 0 if self._transfer is not None else n_init, streams["init"]
         )
+        if self.fidelity is not None:
+            self._design = design_at_lowest(self.space, self.fidelity, self._design)
         self.storage = opened if opened is not None else open_for_study(storage, self._heartbeat)
         settings = stored_settings(
             self._learner_name, self._policy_name, n_init, batch_size, seed, timeout,
@@ -244,7 +268,11 @@ class Study:
 
     @property
     def best_trial(self) -> FrozenTrial:
-        return self.optuna_study.best_trial
+        """The best COMPLETE trial; on a space with a Fidelity, the best at full fidelity
+        (ValueError before any is complete, as Optuna's)."""
+        if self.fidelity is None:
+            return self.optuna_study.best_trial
+        return best_full_fidelity(self.space, self.trials(), self.direction)
 
     @property
     def best_config(self) -> Config:
@@ -264,7 +292,8 @@ class Study:
         """One round of :func:`metarl.loop.refine` on the stored trials; enqueues its
         proposals as WAITING trials and returns the round's record (None, and nothing
         enqueued, when this process lost the proposer lease meanwhile)."""
-        history = history_of(self.space, self.trials())
+        trials = self.trials()
+        history = history_of(self.space, trials)
         step = refine(
             self.space,
             history,
@@ -288,10 +317,15 @@ class Study:
             schema.SEED: self.seed,
             schema.CONTEXT: dict(self.space.context_values),
         }
+        configs, per_config, extra = step.configs, None, {}
+        if self.fidelity is not None and len(step.M):
+            configs, per_config, extra = fidelity_proposals(
+                self.space, step.M, history, trials, step.learner, self.direction
+            )
         if not lease.renew():  # a round may outlast the grace period of a stalled renewal
             return None
-        enqueue(self.optuna_study, self.space, step.configs, attrs)
-        return {"round": round_, **step.record}
+        enqueue(self.optuna_study, self.space, configs, attrs, per_config)
+        return {"round": round_, **step.record, **extra}
 
     # ------------------------------------------------------------------ evaluation
     def _call_target(self) -> Trainer | TrainerSpec:
@@ -306,7 +340,13 @@ class Study:
             self._console.failed(trial.number, told.error)
             self._check_failures()
         if told.state is not None:
-            self._console.stored(lambda: f"best {self.metric}={self.best_value:.5g}")
+            self._console.stored(self._best_text)
+
+    def _best_text(self) -> str:
+        try:
+            return f"best {self.metric}={self.best_value:.5g}"
+        except ValueError:  # completed trials, none at full fidelity yet
+            return f"best {self.metric}: none at full fidelity yet"
 
     def _check_failures(self) -> None:
         # only this call's results: a resume after fixing the trainer must not be refused
@@ -417,8 +457,9 @@ class Study:
         c = counts(self.trials())
         out: dict[str, Any] = {"study": self.study_name, **c, "rounds": self.rounds}
         if c["complete"]:
-            out["best_value"] = self.best_value
-            out["best_config"] = self.best_config
+            with contextlib.suppress(ValueError):  # none at full fidelity yet
+                out["best_value"] = self.best_value
+                out["best_config"] = self.best_config
         return out
 
     def __repr__(self) -> str:

@@ -36,18 +36,24 @@ def history_of(space: SearchSpace, trials: Sequence[FrozenTrial]) -> History:
 
 
 def enqueue(
-    study: optuna.Study, space: SearchSpace, configs: Sequence[Config], attrs: Mapping[str, Any]
+    study: optuna.Study,
+    space: SearchSpace,
+    configs: Sequence[Config],
+    attrs: Mapping[str, Any],
+    per_config: Sequence[Mapping[str, Any]] | None = None,
 ) -> None:
-    """Add each config as a WAITING trial with the user attributes ``attrs``."""
+    """Add each config as a WAITING trial with the user attributes ``attrs`` (and its own
+    entry of ``per_config``, when given)."""
     dists = to_optuna(space)
-    for cfg in configs:
+    for i, cfg in enumerate(configs):
         params = config_to_optuna_params(space, cfg)
+        own = per_config[i] if per_config is not None else {}
         study.add_trial(
             optuna.trial.create_trial(
                 state=TrialState.WAITING,
                 params=params,
                 distributions={k: dists[k] for k in params},
-                user_attrs=dict(attrs),
+                user_attrs={**attrs, **own},
             )
         )
 

@@ -1,0 +1,97 @@
+"""A study on a space with a :class:`~metarl.space.Fidelity`: each proposal's fidelity chosen
+by :func:`metarl.loop.choose_fidelity`, and the incumbent taken at full fidelity only.
+
+The fidelity of a trial is one of its params (Optuna's ``trial.params``, as every parameter),
+and also ``metarl:fidelity`` / ``metarl:fidelity_reason`` in its user attributes. Optuna's own
+``best_trial`` ranks every trial by value, low-fidelity ones included (a model trained on 5%
+of the data or for one epoch may well score "best" by chance); :func:`best_full_fidelity` is
+the one metarl reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from optuna.trial import FrozenTrial, TrialState
+
+from metarl.loop import History
+from metarl.loop._fidelity import (
+    check_fidelity_learner,
+    choose_fidelity,
+    full_fidelity_rows,
+    loop_fidelity,
+)
+from metarl.space import SearchSpace, config_from_optuna_params
+from metarl.study import _schema as schema
+from metarl.type_aliases import Config, ConfigMatrix, Direction
+
+__all__ = [
+    "best_full_fidelity",
+    "check_fidelity_learner",
+    "design_at_lowest",
+    "fidelity_proposals",
+    "loop_fidelity",
+]
+
+
+def design_at_lowest(space: SearchSpace, name: str, design: ConfigMatrix) -> ConfigMatrix:
+    """The initial design at the fidelity's lowest level: with no learner yet, every config
+    is cheap evidence (the round then proposes these rows, keyed at that level)."""
+    lowest = float(space.params[name].levels()[0])  # type: ignore[attr-defined]
+    return space.at_fidelity(design, **{name: lowest}) if len(design) else design
+
+
+def trial_seconds(trials: Sequence[FrozenTrial]) -> np.ndarray:
+    """The recorded trainer seconds (``metarl:seconds``) of the COMPLETE trials, in the
+    order :func:`~metarl.study._trials.history_of` lists them (NaN when not recorded)."""
+    out = []
+    for t in trials:
+        if t.state == TrialState.COMPLETE:
+            s = t.user_attrs.get(schema.SECONDS)
+            out.append(float(s) if isinstance(s, (int, float)) else np.nan)
+    return np.asarray(out, dtype=np.float64)
+
+
+def fidelity_proposals(
+    space: SearchSpace,
+    M: ConfigMatrix,
+    history: History,
+    trials: Sequence[FrozenTrial],
+    learner: Any,
+    direction: Direction,
+) -> tuple[list[Config], list[dict[str, Any]], dict[str, Any]]:
+    """The round's proposals at their chosen fidelities.
+
+    Returns:
+        The configs, per config its trial attributes (``metarl:fidelity``,
+        ``metarl:fidelity_reason``), and the additions to the round's record
+        (``fidelity_counts``, ``n_promoted``, ``cost_model_points``).
+    """
+    choice = choose_fidelity(space, M, history, trial_seconds(trials), learner, direction=direction)
+    attrs = [
+        {schema.FIDELITY: float(f), schema.FIDELITY_REASON: r}
+        for f, r in zip(choice.fidelity, choice.reasons)
+    ]
+    return space.to_configs(choice.M), attrs, choice.record
+
+
+def best_full_fidelity(
+    space: SearchSpace, trials: Sequence[FrozenTrial], direction: Direction
+) -> FrozenTrial:
+    """The COMPLETE trial with the best value among those at full fidelity (every trial of a
+    space without a fidelity), the first one on ties, as Optuna breaks them.
+
+    Raises:
+        ValueError: no trial is complete at full fidelity yet (Optuna's ``best_trial``
+            raises ValueError when none is complete).
+    """
+    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    if done and space.fidelity_names:
+        M = space.to_matrix([config_from_optuna_params(space, t.params) for t in done])
+        done = [t for t, full in zip(done, full_fidelity_rows(space, M)) if full]
+    if not done:
+        raise ValueError("no trial is complete at full fidelity yet")
+    values = np.asarray([t.value for t in done], dtype=np.float64)
+    return done[int(np.argmax(values) if direction == "maximize" else np.argmin(values))]

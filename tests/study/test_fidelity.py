@@ -1,0 +1,89 @@
+"""A Study on a space with a Fidelity: the loop chooses each trial's fidelity, stores it, and
+reports the incumbent at full fidelity only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+
+from metarl.space import Categorical, Fidelity, Float, SearchSpace
+from metarl.study import Study
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+LOW = 0.05
+SPACE = SearchSpace(
+    {
+        "x": Float(0.0, 1.0, bins=12),
+        "m": Categorical(["a", "b"]),
+        "f": Fidelity(LOW, 1.0, log=True),
+    }
+)
+
+
+def lucky_low(config: dict) -> dict:
+    """Maximised; a low fidelity *scores higher* (an overfit small sample): only a
+    full-fidelity incumbent is honest."""
+    v = -((config["x"] - 0.7) ** 2) + (0.1 if config["m"] == "a" else 0.0)
+    return {"acc": v + 0.5 * (1.0 - config["f"])}
+
+
+def _study(**kw) -> Study:
+    kw.setdefault("executor", "thread")
+    kw.setdefault("n_workers", 1)
+    return Study(SPACE, lucky_low, metric="acc", direction="maximize", **kw)
+
+
+@pytest.fixture(scope="module")
+def study() -> Study:
+    return _study(n_init=4, batch_size=2).optimize(16)
+
+
+def test_each_trial_stores_its_chosen_fidelity(study: Study) -> None:
+    trials = study.trials()
+    assert len(trials) == 16
+    levels = SPACE.params["f"].levels()
+    for t in trials:
+        assert np.isclose(levels, t.params["f"]).any()
+        assert t.user_attrs["metarl:fidelity"] == pytest.approx(t.params["f"])
+        assert t.user_attrs["metarl:fidelity_reason"] in ("cheapest", "gain_per_cost", "promoted")
+    # the initial design is cheap evidence
+    assert [t.params["f"] for t in trials[:4]] == pytest.approx([LOW] * 4)
+    fitted = [r for r in study.rounds if r["origin"] not in ("init", "random")]
+    assert fitted and all(r["fidelity"] == "f" for r in fitted)
+    assert all(sum(r["fidelity_counts"].values()) == r["n_proposed"] for r in fitted)
+
+
+def test_the_incumbent_is_a_full_fidelity_trial(study: Study) -> None:
+    full = [t for t in study.trials() if t.params["f"] == 1.0]
+    assert full, "the loop never reached full fidelity"
+    assert study.best_trial.number == max(full, key=lambda t: t.value).number
+    assert study.best_value == max(t.value for t in full)
+    # Optuna's own best ranks the lucky low-fidelity results first
+    assert study.optuna_study.best_trial.params["f"] < 1.0
+    assert study.summary()["best_config"]["f"] == 1.0
+
+
+def test_before_any_full_fidelity_result_there_is_no_incumbent() -> None:
+    s = _study(n_init=3, batch_size=3).optimize(3)
+    assert [t.params["f"] for t in s.trials()] == pytest.approx([LOW] * 3)
+    with pytest.raises(ValueError, match="no trial is complete at full fidelity yet"):
+        _ = s.best_trial
+    assert "best_value" not in s.summary()
+
+
+def test_a_fidelity_study_needs_the_gp_and_writes_nothing_otherwise(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    with pytest.raises(ValueError, match=r"^learner ForestLearner: a space with a Fidelity"):
+        _study(learner="forest", storage=url)
+    assert not (tmp_path / "f.db").exists()
+
+
+def test_a_space_without_fidelity_keeps_optunas_best() -> None:
+    plain = SearchSpace({"x": Float(0.0, 1.0, bins=5)})
+    s = Study(plain, lambda c: {"v": c["x"]}, metric="v", direction="maximize",
+              executor="thread", n_init=3, batch_size=3, learner="forest").optimize(3)  # fmt: skip
+    assert s.fidelity is None and s.best_trial.number == s.optuna_study.best_trial.number
