@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, SVR
 from threadpoolctl import threadpool_limits
 
-from metarl.space import Categorical, Float, Integer, SearchSpace, Subset
+from metarl.space import Categorical, Fidelity, Float, Integer, SearchSpace, Subset
 from metarl.trainers._base import validated
 from metarl.type_aliases import Config, Direction
 
@@ -68,7 +68,11 @@ class SklearnTrainer:
     and each model's hyperparameters, active only for that model (``logreg_C``, ``svm_C``,
     ``svm_gamma``, ``ridge_alpha``, ``svr_*``, ``hgb_*``, ``knn_*``). Linear, kernel and k-NN
     models see standardised features (and, for regression, a standardised target).
-    Context meta-features: ``dataset``, ``n_samples``, ``n_features``.
+    Context meta-features: ``dataset``, ``n_samples``, ``n_features``. With
+    ``min_subsample``, the space also has the fidelity ``subsample``
+    (``Fidelity(min_subsample, 1.0, log=True)``): each fold's model is trained on that
+    fraction of the fold's training rows (drawn per call, stratified by class for
+    classification), and scored on the whole held-out fold.
 
     A call returns ``val_acc`` (mean CV accuracy; ``val_r2`` for regression), its
     ``*_std`` over folds, ``train_time`` (wall seconds of the whole CV) and
@@ -84,6 +88,8 @@ class SklearnTrainer:
         n_threads: native threads (OpenMP, BLAS) a call may use; None leaves the libraries'
             defaults. 1 by default: these models are small, and on a shared machine a
             multithreaded fit can be tens of times slower than a single-threaded one.
+        min_subsample: the lowest training-subsample fraction, in (0, 1); None (default):
+            no fidelity, every fit uses the whole training folds.
     """
 
     def __init__(
@@ -92,6 +98,7 @@ class SklearnTrainer:
         cv: int = 3,
         seed: int | None = None,
         n_threads: int | None = 1,
+        min_subsample: float | None = None,
     ) -> None:
         if dataset not in DATASETS:
             raise ValueError(f"unknown sklearn dataset {dataset!r}; valid: {sorted(DATASETS)}")
@@ -99,7 +106,12 @@ class SklearnTrainer:
             raise ValueError(f"cv must be an int >= 2, got {cv!r}")
         if n_threads is not None and (not isinstance(n_threads, int) or n_threads < 1):
             raise ValueError(f"n_threads must be None or an int >= 1, got {n_threads!r}")
+        if min_subsample is not None and not (
+            isinstance(min_subsample, (int, float)) and 0.0 < min_subsample < 1.0
+        ):
+            raise ValueError(f"min_subsample must be None or in (0, 1), got {min_subsample!r}")
         self.n_threads = n_threads
+        self.min_subsample = min_subsample
         loader, self.kind = DATASETS[dataset]
         data = getattr(datasets, loader)()
         self.dataset = dataset
@@ -110,6 +122,8 @@ class SklearnTrainer:
         self.metric = "val_acc" if self.kind == "classification" else "val_r2"
         self.direction: Direction = "maximize"
         params = {"features": Subset(self.feature_names), **_model_params(self.kind)}
+        if min_subsample is not None:
+            params["subsample"] = Fidelity(float(min_subsample), 1.0, log=True)
         context = {
             "dataset": Categorical(sorted(DATASETS)),
             "n_samples": Integer(1, 10**7, log=True),
@@ -142,7 +156,8 @@ class SklearnTrainer:
             )
         elif model == "knn":
             knn = KNeighborsClassifier if self.kind == "classification" else KNeighborsRegressor
-            k = min(config["knn_n_neighbors"], int(self.X.shape[0] * (self.cv - 1) / self.cv))
+            n_fit = int(self.X.shape[0] * (self.cv - 1) / self.cv * config.get("subsample", 1.0))
+            k = max(min(config["knn_n_neighbors"], n_fit), 1)
             est = make_pipeline(StandardScaler(), knn(n_neighbors=k, weights=config["knn_weights"]))
         else:
             hgb = (
@@ -172,6 +187,8 @@ class SklearnTrainer:
         cols = [self.feature_names.index(f) for f in config["features"]]
         split = StratifiedKFold if self.kind == "classification" else KFold
         folds = split(n_splits=self.cv, shuffle=True, random_state=seed)
+        if self.min_subsample is not None:
+            folds = self._subsampled(folds, config.get("subsample", 1.0), seed)
         scoring = "accuracy" if self.kind == "classification" else "r2"
         start = time.perf_counter()
         with warnings.catch_warnings(), threadpool_limits(limits=self.n_threads):
@@ -187,5 +204,21 @@ class SklearnTrainer:
             "n_features_used": float(len(cols)),
         }
 
+    def _subsampled(self, folds: Any, fraction: float, seed: int) -> list[tuple[Any, Any]]:
+        """The folds' (train, test) index pairs, each train part cut to ``fraction`` of its
+        rows (stratified for classification; at least one row per class)."""
+        from sklearn.model_selection import train_test_split
+
+        out = []
+        for train, test in folds.split(self.X, self.y):
+            n = max(int(round(fraction * len(train))), 1)
+            if n < len(train):
+                strat = self.y[train] if self.kind == "classification" else None
+                n = max(n, len(np.unique(self.y[train]))) if strat is not None else n
+                train, _ = train_test_split(train, train_size=n, stratify=strat, random_state=seed)
+            out.append((train, test))
+        return out
+
     def __repr__(self) -> str:
-        return f"SklearnTrainer(dataset={self.dataset!r}, cv={self.cv})"
+        sub = "" if self.min_subsample is None else f", min_subsample={self.min_subsample}"
+        return f"SklearnTrainer(dataset={self.dataset!r}, cv={self.cv}{sub})"

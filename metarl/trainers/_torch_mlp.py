@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -10,12 +11,16 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-from metarl.space import Categorical, Float, Integer, SearchSpace
+from metarl.space import Categorical, Fidelity, Float, Integer, SearchSpace
 from metarl.trainers._base import validated
 from metarl.type_aliases import Config, Direction
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
 DEVICES = ["cpu", "cuda"]
+#: The fidelities a :class:`TorchMLPTrainer` can declare.
+FIDELITIES = ("epochs", "subsample")
+#: ``on_epoch(epoch, metrics)`` after each epoch (1-based); returning False stops training.
+EpochCallback = Callable[[int, dict[str, float]], "bool | None"]
 
 
 class TorchMLPTrainer:
@@ -25,6 +30,13 @@ class TorchMLPTrainer:
     Space: ``depth`` (1-4 hidden layers), ``width`` (16-256, log), ``activation`` (relu, tanh,
     gelu), ``dropout`` (0-0.5), ``lr`` (1e-4-1e-1, log), ``batch_size`` (16-256, log),
     ``epochs`` (1-20). Context meta-feature: ``device`` ("cpu" or "cuda"), the hardware.
+
+    Fidelity (``fidelity``): ``"epochs"`` makes ``epochs`` a
+    ``Fidelity(1, max_epochs, log=True)`` (the loop chooses it; full = ``max_epochs``);
+    ``"subsample"`` adds ``subsample``, a ``Fidelity(min_subsample, 1.0, log=True)``: the
+    model trains on that fraction of the training split (stratified, drawn per call) and is
+    scored on the whole validation split. ``on_epoch`` (see :meth:`__call__`) reports the
+    validation metrics after every epoch, for pruners such as Optuna's HyperbandPruner.
 
     A call returns ``val_acc``, ``val_loss`` (cross-entropy), ``train_time`` (wall seconds
     of the training loop) and ``model_size`` (number of weights). The validation split is
@@ -39,6 +51,9 @@ class TorchMLPTrainer:
         num_threads: torch CPU threads during a call (restored after); None leaves torch's
             setting. 1 by default: the MLP is tiny, and on a shared machine several threads
             can make a call tens of times slower.
+        fidelity: None (default), ``"epochs"`` or ``"subsample"``.
+        max_epochs: the largest ``epochs`` (the full fidelity with ``fidelity="epochs"``).
+        min_subsample: the lowest ``subsample`` fraction, in (0, 1).
     """
 
     def __init__(
@@ -47,6 +62,9 @@ class TorchMLPTrainer:
         val_fraction: float = 0.25,
         seed: int | None = None,
         num_threads: int | None = 1,
+        fidelity: str | None = None,
+        max_epochs: int = 20,
+        min_subsample: float = 0.1,
     ) -> None:
         if device not in DEVICES:
             raise ValueError(f"unknown device {device!r}; valid: {DEVICES}")
@@ -59,7 +77,14 @@ class TorchMLPTrainer:
             raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
         if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
             raise ValueError(f"num_threads must be None or an int >= 1, got {num_threads!r}")
+        if fidelity is not None and fidelity not in FIDELITIES:
+            raise ValueError(f"unknown fidelity {fidelity!r}; valid: None, {list(FIDELITIES)}")
+        if not isinstance(max_epochs, int) or max_epochs < 2:
+            raise ValueError(f"max_epochs must be an int >= 2, got {max_epochs!r}")
+        if not (isinstance(min_subsample, (int, float)) and 0.0 < min_subsample < 1.0):
+            raise ValueError(f"min_subsample must be in (0, 1), got {min_subsample!r}")
         self.num_threads = num_threads
+        self.fidelity = fidelity
         self.device = device
         self.val_fraction = val_fraction
         self.metric = "val_acc"
@@ -72,7 +97,16 @@ class TorchMLPTrainer:
                 "dropout": Float(0.0, 0.5, bins=6),
                 "lr": Float(1e-4, 1e-1, log=True, bins=10),
                 "batch_size": Categorical([16, 32, 64, 128, 256], log=True),
-                "epochs": Integer(1, 20),
+                "epochs": (
+                    Fidelity(1, max_epochs, log=True)
+                    if fidelity == "epochs"
+                    else Integer(1, max_epochs)
+                ),
+                **(
+                    {"subsample": Fidelity(float(min_subsample), 1.0, log=True)}
+                    if fidelity == "subsample"
+                    else {}
+                ),
             },
             context={"device": Categorical(DEVICES)},
             context_values={"device": device},
@@ -111,8 +145,14 @@ class TorchMLPTrainer:
         layers.append(nn.Linear(n_in, 10))
         return nn.Sequential(*layers).to(self.device)
 
-    def __call__(self, config: Config) -> dict[str, float]:
+    def __call__(self, config: Config, on_epoch: EpochCallback | None = None) -> dict[str, float]:
         """Train ``config``; see the class docstring for the metrics returned.
+
+        Args:
+            config: a config of :attr:`space`.
+            on_epoch: called after each epoch with its number (1-based) and the validation
+                ``val_acc``/``val_loss`` so far; returning ``False`` stops training there
+                (SB3's callback convention), and the call returns that epoch's metrics.
 
         Raises:
             SpaceError: ``config`` is not a config of :attr:`space`.
@@ -123,35 +163,38 @@ class TorchMLPTrainer:
         if self.num_threads is not None:
             torch.set_num_threads(self.num_threads)
         try:
-            return self._train(config, seed)
+            return self._train(config, seed, on_epoch)
         finally:
             torch.set_num_threads(threads)
 
-    def _train(self, config: Config, seed: int) -> dict[str, float]:
+    def _train(
+        self, config: Config, seed: int, on_epoch: EpochCallback | None = None
+    ) -> dict[str, float]:
         devices = [torch.cuda.current_device()] if self.device == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             model = self.build_model(config)
             opt = torch.optim.Adam(model.parameters(), lr=config["lr"])
             loss_fn = nn.CrossEntropyLoss()
-            n, bs = len(self._y_tr), config["batch_size"]
+            rows = self._training_rows(config.get("subsample", 1.0), seed)
+            n, bs = len(rows), config["batch_size"]
             start = time.perf_counter()
-            model.train()
-            for _ in range(config["epochs"]):
-                perm = torch.randperm(n, device=self.device)
+            for epoch in range(1, int(config["epochs"]) + 1):
+                model.train()
+                perm = rows[torch.randperm(n, device=self.device)]
                 for i in range(0, n, bs):
                     idx = perm[i : i + bs]
                     opt.zero_grad(set_to_none=True)
                     loss_fn(model(self._X_tr[idx]), self._y_tr[idx]).backward()
                     opt.step()
+                if on_epoch is not None:
+                    val_acc, val_loss = self._validate(model, loss_fn)
+                    if on_epoch(epoch, {"val_acc": val_acc, "val_loss": val_loss}) is False:
+                        break
             if self.device == "cuda":
                 torch.cuda.synchronize()
             elapsed = time.perf_counter() - start
-            model.eval()
-            with torch.no_grad():
-                logits = model(self._X_va)
-                val_loss = float(loss_fn(logits, self._y_va))
-                val_acc = float((logits.argmax(dim=1) == self._y_va).float().mean())
+            val_acc, val_loss = self._validate(model, loss_fn)
         return {
             "val_acc": val_acc,
             "val_loss": val_loss,
@@ -159,5 +202,24 @@ class TorchMLPTrainer:
             "model_size": float(sum(p.numel() for p in model.parameters())),
         }
 
+    def _validate(self, model: nn.Module, loss_fn: nn.Module) -> tuple[float, float]:
+        model.eval()
+        with torch.no_grad():
+            logits = model(self._X_va)
+            val_loss = float(loss_fn(logits, self._y_va))
+            val_acc = float((logits.argmax(dim=1) == self._y_va).float().mean())
+        return val_acc, val_loss
+
+    def _training_rows(self, fraction: float, seed: int) -> torch.Tensor:
+        """Indices of the training rows a call trains on: all, or a stratified ``fraction``."""
+        n = len(self._y_tr)
+        if fraction >= 1.0:
+            return torch.arange(n, device=self.device)
+        y = self._y_tr.cpu().numpy()
+        keep = max(int(round(fraction * n)), len(np.unique(y)))
+        rows, _ = train_test_split(np.arange(n), train_size=keep, stratify=y, random_state=seed)
+        return torch.as_tensor(np.sort(rows), device=self.device)
+
     def __repr__(self) -> str:
-        return f"TorchMLPTrainer(device={self.device!r})"
+        fid = "" if self.fidelity is None else f", fidelity={self.fidelity!r}"
+        return f"TorchMLPTrainer(device={self.device!r}{fid})"
