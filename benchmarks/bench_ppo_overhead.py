@@ -1,7 +1,9 @@
-"""PPO's optimizer overhead per trial, and what its amortised training costs in quality.
+"""The optimizer overhead per trial of metarl's defaults next to TPE's, and what PPO's
+amortised training costs in quality.
 
 Three parts, on the sklearn digits space of ``_spaces.py`` (a 64-column feature Subset x
-model family x conditional hyperparameters, ~2**73 configs: "auto" runs PPO there):
+model family x conditional hyperparameters, ~2**73 configs: "auto" runs local search there,
+PPO before commit c4a2771; ``--policy ppo`` measures PPO in the sampler/study parts):
 
 - ``rounds``: the policy alone over a fixed sequence of rounds. Round ``r`` fits a GP on
   the first ``n0 + r`` real CV results and asks for one config (batch size 1), excluding
@@ -14,15 +16,22 @@ model family x conditional hyperparameters, ~2**73 configs: "auto" runs PPO ther
 - ``sampler``: ``MetaRLSampler()`` with its defaults inside ``optuna.Study.optimize`` on a
   cheap objective (a random forest fitted to the real results, predicting ``val_acc`` of the
   suggested config), and Optuna's ``TPESampler`` on the same objective: the overhead of each
-  trial (its wall time minus the objective's), the first PPO round and the median after it,
-  and the best value reached.
+  trial (its wall time minus the objective's), the first model-based round and the median
+  after it, and the best value reached.
 - ``study``: ``metarl.Study`` rounds as ``metarl run`` runs them (batch size 1, one
   worker thread, the same objective as the trainer): each round's fit and propose seconds
-  and its overhead (round seconds minus the trainer's).
+  (the fit includes the learner-quality figure, ``cv_method``) and its overhead (round
+  seconds minus the trainer's).
+- ``quality``: the learner-quality figure a ``Study`` round records (``cv_spearman``), on
+  each space of ``_spaces.py``: the GP's closed-form leave-one-out (what ``refine`` computes
+  now) next to the 5-fold refit CV it computed before, their CPU seconds, and the truth they
+  estimate: the Spearman of the same fit on the space's real results it did not see.
 
     python benchmarks/bench_ppo_overhead.py                       # all parts
     python benchmarks/bench_ppo_overhead.py --parts rounds --seeds 3 --rounds 12
     python benchmarks/bench_ppo_overhead.py --parts sampler,study --trials 40
+    python benchmarks/bench_ppo_overhead.py --parts sampler,study --trials 40 --policy ppo
+    python benchmarks/bench_ppo_overhead.py --parts quality --seeds 3   # the round's quality figure
     taskset -c 0,1 python benchmarks/bench_ppo_overhead.py        # on 2 cores
 """
 
@@ -213,10 +222,11 @@ def _run_optuna(
         wall.append(time.perf_counter() - t - (objective.seconds - w0))
         cpu.append(time.process_time() - c - (objective.cpu - c0))
         policy = getattr(sampler, "_policy_obj", None)  # internal: was PPO trained anew?
-        record = getattr(policy, "last_training_", {})
-        firsts += id(record) not in seen and bool(record.get("first"))  # a new round's record
-        seen[id(record)] = record  # kept alive, so that its id is not reused
-    if isinstance(sampler, MetaRLSampler):
+        record = getattr(policy, "last_training_", None)
+        if record is not None:
+            firsts += id(record) not in seen and bool(record.get("first"))  # a new round's
+            seen[id(record)] = record  # kept alive, so that its id is not reused
+    if seen:
         print(f"  PPO models built from scratch: {firsts} (once is amortised)")
     return wall, cpu, float(study.best_value)
 
@@ -224,8 +234,10 @@ def _run_optuna(
 def part_sampler(args: argparse.Namespace) -> None:
     print(f"\n== sampler: {args.trials} trials of optuna.Study.optimize, batch size 1 ==")
     startup = 10
+    kw = {} if args.policy == "auto" else {"policy": args.policy}
+    label = "MetaRLSampler()" if args.policy == "auto" else f"MetaRLSampler({args.policy})"
     runs = {
-        "MetaRLSampler()": lambda s: MetaRLSampler(seed=s),
+        label: lambda s: MetaRLSampler(seed=s, **kw),
         "TPESampler": lambda s: optuna.samplers.TPESampler(seed=s),
     }
     if args.old_trials:
@@ -246,6 +258,49 @@ def part_sampler(args: argparse.Namespace) -> None:
                     flush=True,
                 )
             print(f"{name:<32} seed {seed}: best val_acc {best:.4f} after {n} trials")
+
+
+# ---------------------------------------------------------------------------- quality
+def part_quality(args: argparse.Namespace) -> None:
+    from _spaces import CASES
+
+    from metarl.learners import evaluate, score_predictions
+    from metarl.loop import History, refine
+
+    print("\n== quality: the round's cv_spearman (GP, maximised), mean over seeds ==")
+    print("(CPU s: refine with the GP fit and its LOO; the 5-fold CV that came on top before)")
+    head = f"{'space':<10}{'n':>5}{'loo':>8}{'5-fold':>8}{'held-out':>10}"
+    print(head + f"{'CPU s refine':>14}{'5-fold':>8}")
+    policy = make_policy("surrogate_sampling", n_samples=256)
+    for name, make in CASES.items():
+        case = make(150)
+        M = case.space.to_matrix(case.configs)
+        for n in (20, 50, 100):
+            cells = []
+            for seed in range(args.seeds):
+                rows = np.random.default_rng(seed).permutation(len(M))
+                tr, te = rows[:n], rows[n:]
+                h = History(M[tr], case.y[tr])
+                c = time.process_time()
+                kw = {"learner": make_learner("gp"), "policy": policy, "cv": 5}
+                r = refine(case.space, h, 1, direction="maximize", seed=seed, **kw)
+                c_fit_loo = time.process_time() - c
+                # the 5-fold figure as refine computed it before: clones of the same seeded
+                # fit on the same rows in the same (canonical) order
+                est, X = r.learner, case.space.encode_matrix(M[tr])
+                order = np.lexsort(np.where(np.isnan(M[tr]), np.inf, M[tr]).T[::-1])
+                c = time.process_time()
+                kf = evaluate(est, X[order], h.y[order], cv=5, seed=seed, direction="maximize")
+                c_kfold = time.process_time() - c
+                held = est.predict(case.space.encode_matrix(M[te]))
+                truth = score_predictions(case.y[te], held, direction="maximize")["spearman"]
+                cells.append((r.record["cv_spearman"], kf["spearman"], truth))
+                cells[-1] += (c_fit_loo, c_kfold)
+            m = np.mean(np.asarray(cells, dtype=float), axis=0)
+            print(
+                f"{name:<10}{n:>5}{m[0]:>8.3f}{m[1]:>8.3f}{m[2]:>10.3f}{m[3]:>14.2f}{m[4]:>8.2f}",
+                flush=True,
+            )
 
 
 # ---------------------------------------------------------------------------- study
@@ -284,15 +339,18 @@ def part_study(args: argparse.Namespace) -> None:
             executor="thread",
             n_workers=1,
             study_name=f"bench{seed}",
+            policy=args.policy,
         )
         on_round = RoundCPU(objective)
         study.optimize(args.trials, callbacks=[on_round])
-        ppo = [c for origin, c in on_round.cpu if origin == "auto"]
-        rounds = [r for r in study.rounds if r["origin"] == "auto"]
+        model = [c for origin, c in on_round.cpu if origin == args.policy]
+        rounds = [r for r in study.rounds if r["origin"] == args.policy]
         wall = [r["seconds"] for r in rounds]
+        methods = sorted({str(r.get("cv_method")) for r in rounds})
         print(
-            f"Study seed {seed}: {len(rounds)} PPO rounds; CPU s per round minus the trainer's: "
-            f"first {ppo[0]:.2f}, median after {_median(ppo[1:]):.3f}; wall s (round seconds, "
+            f"Study seed {seed}: {len(rounds)} {args.policy} rounds (quality: {methods}); CPU s "
+            f"per round minus the trainer's: first {model[0]:.2f}, median after "
+            f"{_median(model[1:]):.3f}; wall s (round seconds, "
             f"trainer included): first {wall[0]:.2f}, median after {_median(wall[1:]):.3f}; "
             f"fit_s median {_median([r['fit_s'] for r in rounds]):.3f}, propose_s median after "
             f"{_median([r['propose_s'] for r in rounds[1:]]):.3f}; best {study.best_value:.4f}",
@@ -318,6 +376,7 @@ def main() -> None:
     ap.add_argument("--skip", default="", help="variants of the rounds part not to run")
     ap.add_argument("--trials", type=int, default=40, help="trials of the sampler/study parts")
     ap.add_argument("--sampler-seeds", type=int, default=1)
+    ap.add_argument("--policy", default="auto", help="policy of the sampler/study parts")
     ap.add_argument(
         "--old-trials", type=int, default=0, help="trials with the old PPO settings (0: none)"
     )
@@ -327,7 +386,13 @@ def main() -> None:
         f"{len(os.sched_getaffinity(0))}, cuda {torch.cuda.is_available()}"
     )
     for part in args.parts.split(","):
-        {"rounds": part_rounds, "sampler": part_sampler, "study": part_study}[part](args)
+        parts = {
+            "rounds": part_rounds,
+            "sampler": part_sampler,
+            "study": part_study,
+            "quality": part_quality,
+        }
+        parts[part](args)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import numpy as np
 
 from metarl.agents._sampling import sample_grid
 from metarl.agents._scored import Problem, ScoredPolicy
+from metarl.agents._threads import torch_threads
 from metarl.space import SearchSpace, Subset
 from metarl.type_aliases import AcquisitionKind, ConfigMatrix
 
@@ -78,6 +79,11 @@ class LocalSearch(ScoredPolicy):
         n_initial: uniform samples scored to choose the starting points.
         n_starts: points climbed in parallel.
         max_steps: climbing steps at most.
+        n_threads: torch CPU threads while a learner that predicts in torch (GP, MLP)
+            scores (restored afterwards; ``None`` leaves the setting alone). One is
+            fastest for the batches of ~2,000 configs scored here: on a GP fitted on 40
+            points, one round cost 0.4 CPU s on one thread and 2.4 on two threads of a
+            loaded 2-core machine.
         acquisition, kappa, min_distance, seed: see :class:`ScoredPolicy`.
     """
 
@@ -89,6 +95,7 @@ class LocalSearch(ScoredPolicy):
         n_initial: int = 2048,
         n_starts: int = 16,
         max_steps: int = 50,
+        n_threads: int | None = 1,
         acquisition: AcquisitionKind = "mean",
         kappa: float = 1.0,
         min_distance: int = 2,
@@ -103,6 +110,7 @@ class LocalSearch(ScoredPolicy):
         self.n_initial = n_initial
         self.n_starts = n_starts
         self.max_steps = max_steps
+        self.n_threads = n_threads
 
     def _starting_points(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
         """The points to climb from and their acquisition (best of a uniform sample)."""
@@ -112,6 +120,10 @@ class LocalSearch(ScoredPolicy):
         return M[best], s[best]
 
     def _candidates(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
+        with torch_threads(self.n_threads):
+            return self._climb(problem)
+
+    def _climb(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
         X, fx = self._starting_points(problem)
         X, fx = np.array(X, dtype=np.float64), np.array(fx, dtype=np.float64)
         seen, seen_scores = [X.copy()], [fx.copy()]
