@@ -26,6 +26,24 @@ The quality figures need the refinement round to pass ``groups=``/``target_group
 learner whose ``fit`` takes them (see :mod:`metarl.learners._transfer`); a round that does
 not fits RGPE as one GP on every row, the pooled GP's cost and model.
 
+Zero-shot portfolios (``--zero-shot``): leave one dataset out in each family (HPOLib,
+NAS-Bench-201); the held-out dataset has no evaluation, the others 200 random noisy
+evaluations each (the run seed's ``"transfer"`` stream, as ``Study(transfer=...)`` and
+``metarl compare --transfer`` draw them). The portfolio is what ``metarl propose --transfer``
+prints (``metarl.loop._transfer.zero_shot``: the shared round on an empty history, the
+predicted mean, best first); its score is the true normalised regret of the best of its
+top 1/5/10 configs, against the expected regret of the best of 1/5/10 random configs of
+the table (exact, from the table's order statistics)::
+
+    python benchmarks/bench_transfer.py --zero-shot --seeds 3 --learners gp,forest
+
+Past Optuna studies (``--sampler``): ``MetaRLSampler(transfer=[past studies])`` on a
+define-by-run objective over one held-out table task, the past studies being ``--past-trials``
+random trials on each other dataset of its family, against the cold sampler (10 random
+startup trials); true normalised regret of the best of the first 1/3/10 trials::
+
+    python benchmarks/bench_transfer.py --sampler --families nasbench201 --seeds 3
+
 Importing this module registers the learner ``"rgpe"`` when the registry lacks it, so that
 ``metarl compare --import benchmarks.bench_transfer --policies 'rgpe=default(learner=rgpe)'``
 knows it too.
@@ -175,9 +193,143 @@ def quality(args: argparse.Namespace) -> None:
     print(secs.round(1).to_string())
 
 
+def random_best_of(g: np.ndarray, k: int) -> float:
+    """Expected min of ``k`` distinct configs drawn at random from values ``g``:
+    ``sum_i g_(i) P(min rank = i)``, ``P = C(N - i, k - 1) / C(N, k)``."""
+    from scipy.special import gammaln
+
+    g = np.sort(np.asarray(g, dtype=np.float64))
+    n = len(g)
+    i = np.arange(1, n - k + 2)
+
+    def log_comb(a: np.ndarray | int, b: int) -> np.ndarray:
+        return gammaln(np.asarray(a) + 1) - gammaln(b + 1) - gammaln(np.asarray(a) - b + 1)
+
+    p = np.exp(log_comb(n - i, k - 1) - log_comb(n, k))
+    return float((g[: len(i)] * p).sum() / p.sum())
+
+
+def zero_shot_quality(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from metarl.benchmarks import list_tasks, load_task
+    from metarl.learners import make_learner
+    from metarl.loop import load_transfer, seed_streams
+    from metarl.loop._transfer import zero_shot
+
+    ks = (1, 5, 10)
+    records = []
+    for family in args.families:
+        names = list_tasks(family)
+        for name in names:
+            task = load_task(name)
+            g_all = task.normalized_regret(task.true_values())
+            rand = {k: random_best_of(g_all, k) for k in ks}
+            for seed in range(args.seeds):
+                data = load_transfer(
+                    [n for n in names if n != name],
+                    task.space,
+                    metric=task.metric,
+                    rng=seed_streams(seed)["transfer"],
+                )
+                for learner in args.learners:
+                    with Clock() as clock:
+                        step = zero_shot(
+                            task.space, data, max(ks), learner=make_learner(learner),
+                            direction=task.direction, metric=task.metric, seed=seed,
+                        )  # fmt: skip
+                    regret = np.asarray(task.normalized_regret(task.true_value(step.M)))
+                    rec = {"family": family, "task": name, "seed": seed, "learner": learner}
+                    rec.update({f"top{k}": float(regret[:k].min()) for k in ks})
+                    rec.update({f"random{k}": rand[k] for k in ks})
+                    rec["seconds"] = clock.wall
+                    records.append(rec)
+                    print(
+                        f"{name} seed {seed} {learner}: best of top-1/5/10 "
+                        + "/".join(f"{rec[f'top{k}']:.3f}" for k in ks)
+                        + f" (random {'/'.join(f'{rand[k]:.3f}' for k in ks)}), {clock}",
+                        flush=True,
+                    )
+    df = pd.DataFrame(records)
+    cols = [f"top{k}" for k in ks] + [f"random{k}" for k in ks] + ["seconds"]
+    print("\nmean normalised regret (true values) of the best of the portfolio's top k:")
+    with pd.option_context("display.width", 200):
+        print(df.groupby(["family", "learner"])[cols].mean().round(3).to_string())
+        print(df.groupby(["learner"])[cols].mean().round(3).to_string())
+        print(df.groupby(["task", "learner"])[cols[:3]].mean().round(3).to_string())
+
+
+def _objective(task):
+    """The table task as a plain Optuna objective (``suggest_categorical`` per parameter)."""
+
+    def objective(trial) -> float:
+        cfg = {n: trial.suggest_categorical(n, p.choices) for n, p in task.space.params.items()}
+        return float(task(cfg)[task.metric])
+
+    return objective
+
+
+def sampler_quality(args: argparse.Namespace) -> None:
+    import optuna
+    import pandas as pd
+
+    from metarl.benchmarks import list_tasks, load_task
+    from metarl.sampler import MetaRLSampler
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    ks = (1, 3, 10)
+    records = []
+    for family in args.families:
+        names = list_tasks(family)
+        for name in names:
+            for seed in range(args.seeds):
+                past = []
+                for j, other in enumerate(n for n in names if n != name):
+                    sib = load_task(other, 1000 * seed + j)
+                    study = optuna.create_study(
+                        study_name=other,
+                        direction=sib.direction,
+                        sampler=optuna.samplers.RandomSampler(seed=1000 * seed + j),
+                    )
+                    study.optimize(_objective(sib), n_trials=args.past_trials)
+                    past.append(study)
+                for kind, kwargs in (("cold", {}), ("transfer", {"transfer": past})):
+                    task = load_task(name, seed)
+                    study = optuna.create_study(
+                        study_name=name,
+                        direction=task.direction,
+                        sampler=MetaRLSampler(seed=seed, **kwargs),
+                    )
+                    with Clock() as clock:
+                        study.optimize(_objective(task), n_trials=max(ks))
+                    params = [{n: t.params[n] for n in task.space.params} for t in study.trials]
+                    regret = np.asarray(task.normalized_regret(task.true_value(params)))
+                    rec = {"task": name, "seed": seed, "sampler": kind, "seconds": clock.wall}
+                    rec.update({f"@{k}": float(regret[:k].min()) for k in ks})
+                    records.append(rec)
+                    print(
+                        f"{name} seed {seed} {kind}: "
+                        + "/".join(f"{rec[f'@{k}']:.3f}" for k in ks)
+                        + f", {clock}",
+                        flush=True,
+                    )
+    df = pd.DataFrame(records)
+    cols = [f"@{k}" for k in ks] + ["seconds"]
+    print("\nmean normalised regret (true values) of the best of the first k trials:")
+    print(df.groupby(["task", "sampler"])[cols].mean().round(3).to_string())
+    print(df.groupby("sampler")[cols].mean().round(3).to_string())
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quality", action="store_true", help="search quality instead of cost")
+    p.add_argument(
+        "--zero-shot", action="store_true", help="zero-shot portfolios, one dataset held out"
+    )
+    p.add_argument("--sampler", action="store_true", help="MetaRLSampler with past studies")
+    p.add_argument("--past-trials", type=int, default=100, help="trials per past study")
+    p.add_argument("--families", default="hpolib,nasbench201", help="families (zero-shot, sampler)")
+    p.add_argument("--learners", default="gp,forest", help="learners (zero-shot)")
     p.add_argument("--past", type=int, default=20, help="past datasets (cost)")
     p.add_argument("--points", type=int, default=500, help="points per past dataset (cost)")
     p.add_argument("--rounds", default="0,5,10,15,20,25,50", help="target rows per round")
@@ -195,7 +347,13 @@ def main() -> None:
     args = p.parse_args()
     args.rounds = [int(v) for v in args.rounds.split(",")]
     args.pooled_sizes = [int(v) for v in args.pooled_sizes.split(",") if v]
-    if args.quality:
+    args.families = [v for v in args.families.split(",") if v]
+    args.learners = [v for v in args.learners.split(",") if v]
+    if args.zero_shot:
+        zero_shot_quality(args)
+    elif args.sampler:
+        sampler_quality(args)
+    elif args.quality:
         quality(args)
     else:
         cost(args)
