@@ -79,6 +79,6 @@ def test_the_extras_it_names_exist() -> None:
         "optional-dependencies"
     ]
     named = set(re.findall(r"metarl\[(\w+)\]", TEXT))
-    assert named == {"dashboard", "postgres"}
+    assert named == {"dashboard", "postgres", "tensorboard"}
     assert named <= set(extras)
     assert any(d.startswith("optuna-dashboard") for d in extras["dashboard"])
