@@ -19,12 +19,13 @@ This module then chooses, per proposed config, the fidelity it is trained at:
 - **promotion**: a config already evaluated below full fidelity goes straight to full fidelity
   when the learner finds it promising there: the posterior probability that it beats the
   full-fidelity incumbent (before any full-fidelity result: the best predicted full-fidelity
-  mean of the evaluated configs) is at least ``promote_pi``.
+  mean of the evaluated configs) is at least ``promote_pi``. Such configs, best probability
+  first, take the places of the round's last proposals, up to half the batch (at least one):
+  the acquisition rarely proposes again a config it has seen, even cheaply.
 
-This is not successive halving: no rung quotas and no fixed schedule. Which configs are tried
-is the acquisition's choice at full fidelity (a config whose cheap result looks good gains
-posterior mean at full fidelity and is proposed again), how much each costs is the cost
-model's, and how far each goes is decided by the learner's posterior at full fidelity.
+This is not successive halving: no rung quotas and no fixed schedule. Which new configs are
+tried is the acquisition's choice at full fidelity, how much each costs is the cost model's,
+and which go to full fidelity is decided by the learner's posterior there.
 The incumbent is only ever a full-fidelity result (:func:`full_fidelity_rows`).
 """
 
@@ -199,6 +200,7 @@ def choose_fidelity(
     *,
     direction: Direction = "minimize",
     promote_pi: float = 0.25,
+    focus: SearchSpace | None = None,
 ) -> FidelityChoice:
     """Choose the fidelity each proposal is evaluated at (see the module docstring).
 
@@ -212,6 +214,7 @@ def choose_fidelity(
         direction: the metric's direction.
         promote_pi: the posterior probability of beating the full-fidelity incumbent that
             sends a config already evaluated at low fidelity to full fidelity.
+        focus: the subspace searched (promotions are taken inside it only).
 
     Returns:
         A :class:`FidelityChoice`; its rows are distinct and none was seen before (a level
@@ -232,6 +235,8 @@ def choose_fidelity(
     if len(seconds) != len(history.M):
         raise ValueError(f"seconds: {len(seconds)} values for {len(history.M)} evaluated configs")
     M = np.array(M, dtype=np.float64)
+    if learner is not None and len(M):
+        M = _with_promotions(space, M, history, learner, direction, promote_pi, focus)
     n, n_lev = len(M), len(levels)
     active = ~np.isnan(M[:, col])
     at = [_at(M, col, lev) for lev in levels]
@@ -275,6 +280,46 @@ def choose_fidelity(
         "cost_model_points": int(np.isfinite(seconds).sum()),
     }
     return FidelityChoice(out, fidelity, reasons, gain, cost, record)
+
+
+def _with_promotions(
+    space: SearchSpace,
+    M: ConfigMatrix,
+    history: Any,
+    learner: Any,
+    direction: Direction,
+    promote_pi: float,
+    focus: SearchSpace | None,
+) -> ConfigMatrix:
+    """``M`` (at full fidelity) with its last rows replaced by the evaluated low-fidelity
+    configs most likely to beat the full-fidelity incumbent (probability >= ``promote_pi``,
+    best first, not yet seen at full fidelity nor proposed; at most half the rows, at least
+    one)."""
+    name = str(loop_fidelity(space))
+    col, full = space.column_slices[name].start, float(space.params[name].full)  # type: ignore[attr-defined]
+    low = ~full_fidelity_rows(space, history.M) if len(history.M) else np.zeros(0, bool)
+    if not low.any():
+        return M
+    cand = _at(history.M[low], col, full)
+    cand = cand[np.unique(space.keys(cand), return_index=True)[1]]
+    if focus is not None:
+        cand = cand[focus.contains_matrix(cand)]
+    out = _at(M, col, full)
+    proposed = space.keys(out)
+    # proposals that are promising cheap configs themselves are promoted in place
+    pi = _p_improve(space, history, learner, space.encode_matrix(np.concatenate([out, cand])),
+                    direction)  # fmt: skip
+    in_place = np.isin(proposed, space.keys(cand)) & (pi[: len(out)] >= promote_pi)
+    taken = set(space.keys(history.seen())) | set(proposed)
+    fresh = np.array([k not in taken for k in space.keys(cand)], dtype=bool)
+    cand, pi = cand[fresh], pi[len(out) :][fresh]
+    order = np.argsort(-pi, kind="stable")
+    best = cand[order[pi[order] >= promote_pi]]
+    free = np.flatnonzero(~in_place)[::-1]  # the last proposals first
+    n_new = min(max(1, len(out) // 2) - int(in_place.sum()), len(best), len(free))
+    if n_new > 0:
+        out[np.sort(free[:n_new])] = best[:n_new]
+    return out
 
 
 def _at(M: ConfigMatrix, col: int, value: float) -> ConfigMatrix:

@@ -61,6 +61,7 @@ def fidelity_proposals(
     trials: Sequence[FrozenTrial],
     learner: Any,
     direction: Direction,
+    focus: SearchSpace | None = None,
 ) -> tuple[list[Config], list[dict[str, Any]], dict[str, Any]]:
     """The round's proposals at their chosen fidelities.
 
@@ -69,7 +70,8 @@ def fidelity_proposals(
         ``metarl:fidelity_reason``), and the additions to the round's record
         (``fidelity_counts``, ``n_promoted``, ``cost_model_points``).
     """
-    choice = choose_fidelity(space, M, history, trial_seconds(trials), learner, direction=direction)
+    seconds = trial_seconds(trials)
+    choice = choose_fidelity(space, M, history, seconds, learner, direction=direction, focus=focus)
     attrs = [
         {schema.FIDELITY: float(f), schema.FIDELITY_REASON: r}
         for f, r in zip(choice.fidelity, choice.reasons)

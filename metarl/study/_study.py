@@ -320,7 +320,7 @@ class Study:
         configs, per_config, extra = step.configs, None, {}
         if self.fidelity is not None and len(step.M):
             configs, per_config, extra = fidelity_proposals(
-                self.space, step.M, history, trials, step.learner, self.direction
+                self.space, step.M, history, trials, step.learner, self.direction, self.focus
             )
         if not lease.renew():  # a round may outlast the grace period of a stalled renewal
             return None

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import optuna
+from optuna.distributions import FloatDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from metarl.loop import History
@@ -46,7 +47,7 @@ def enqueue(
     entry of ``per_config``, when given)."""
     dists = to_optuna(space)
     for i, cfg in enumerate(configs):
-        params = config_to_optuna_params(space, cfg)
+        params = _within(config_to_optuna_params(space, cfg), dists)
         own = per_config[i] if per_config is not None else {}
         study.add_trial(
             optuna.trial.create_trial(
@@ -56,6 +57,17 @@ def enqueue(
                 user_attrs={**attrs, **own},
             )
         )
+
+
+def _within(params: dict[str, Any], dists: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with each float clipped to its distribution's bounds: a log-grid end such
+    as ``exp(log(0.1)) = 0.10000000000000006`` passes metarl's tolerance, not Optuna's check."""
+    out = dict(params)
+    for k, v in params.items():
+        d = dists[k]
+        if isinstance(d, FloatDistribution) and isinstance(v, float):
+            out[k] = min(max(v, d.low), d.high)
+    return out
 
 
 class TooManyFailuresError(RuntimeError):

@@ -60,10 +60,10 @@ def test_without_a_learner_every_proposal_is_cheapest(space):
 def test_cheap_levels_are_chosen_early(space):
     """After a few cheap results, fresh configs go to one of the two cheapest levels (of
     four): their gain is a good part of full fidelity's, their cost a twentieth to a
-    seventh."""
+    seventh. (With promotions off: none is likely enough to beat the incumbent.)"""
     history, seconds, gp = low_history(space)
     M = space.at_full_fidelity(space.to_matrix(space.sample(5, 1)))
-    choice = choose_fidelity(space, M, history, seconds, gp, direction="maximize")
+    choice = choose_fidelity(space, M, history, seconds, gp, direction="maximize", promote_pi=1.1)
     levels = space.params["f"].levels()
     assert (choice.fidelity <= levels[1] + 1e-12).all()
     assert set(choice.reasons) == {"gain_per_cost"}
@@ -73,15 +73,24 @@ def test_cheap_levels_are_chosen_early(space):
     assert sum(choice.record["fidelity_counts"].values()) == 5
 
 
-def test_a_promising_low_fidelity_config_is_promoted_to_full(space):
+def test_promising_low_fidelity_configs_are_promoted_to_full(space):
+    """The evaluated cheap configs most likely to beat the incumbent take the places of the
+    round's last proposals (half the batch), at full fidelity, best first; a poor config
+    proposed again is not promoted, it climbs one level."""
     history, seconds, gp = low_history(space)
-    best, worst = int(np.argmax(history.y)), int(np.argmin(history.y))
-    M = space.at_full_fidelity(history.M[[best, worst]])
+    worst = int(np.argmin(history.y))
+    fresh = space.to_matrix(space.sample(3, 1))
+    M = space.at_full_fidelity(np.concatenate([history.M[[worst]], fresh]))
     choice = choose_fidelity(space, M, history, seconds, gp, direction="maximize")
-    assert choice.fidelity[0] == FULL and choice.reasons[0] == "promoted"
-    # the worst one is not promoted; nor is its cheapest level (seen) chosen again
-    assert LOW < choice.fidelity[1] < FULL and choice.reasons[1] == "gain_per_cost"
-    assert choice.record["n_promoted"] == 1
+    assert choice.reasons == ["gain_per_cost", "gain_per_cost", "promoted", "promoted"]
+    assert LOW < choice.fidelity[0] < FULL
+    assert np.allclose(choice.fidelity[2:], FULL)
+    best = space.at_full_fidelity(history.M[[int(np.argmax(history.y))]])
+    assert space.keys(choice.M[2:3]) == space.keys(best)
+    assert choice.record["n_promoted"] == 2
+    # a promising config the acquisition proposes again is promoted in place
+    again = choose_fidelity(space, best, history, seconds, gp, direction="maximize")
+    assert again.reasons == ["promoted"] and space.keys(again.M) == space.keys(best)
 
 
 def test_promotion_follows_the_direction(space):
