@@ -87,3 +87,15 @@ def test_a_space_without_fidelity_keeps_optunas_best() -> None:
     s = Study(plain, lambda c: {"v": c["x"]}, metric="v", direction="maximize",
               executor="thread", n_init=3, batch_size=3, learner="forest").optimize(3)  # fmt: skip
     assert s.fidelity is None and s.best_trial.number == s.optuna_study.best_trial.number
+
+
+def test_a_log_grid_end_a_rounding_error_above_its_bound_is_stored() -> None:
+    """exp(log(0.1)) = 0.10000000000000006 passes metarl's tolerance; Optuna's distribution
+    check refuses it unless clipped."""
+    from metarl.study._trials import enqueue
+
+    space = SearchSpace({"lr": Float(1e-4, 1e-1, log=True, bins=10)})
+    end = float(space.params["lr"].grid()[-1])
+    study = optuna.create_study()
+    enqueue(study, space, [{"lr": end}], {})
+    assert study.trials[0].params["lr"] == 0.1
