@@ -98,7 +98,8 @@ def add_parser(sub: Any) -> None:
         metavar="SOURCES",
         help="past runs of other datasets, comma-separated or repeated: benchmark task names "
         "(hpolib/naval_propulsion), CSV files (their context column names the dataset), or "
-        "studies of --storage. Without --runs: a zero-shot portfolio for the --context dataset",
+        "studies of --storage; DATASET=SOURCE names the dataset of a study or CSV that does "
+        "not record it. Without --runs: a zero-shot portfolio for the --context dataset",
     )
     p.add_argument("--storage", default=None, help="Optuna storage of --transfer studies")
     p.add_argument(
@@ -331,7 +332,7 @@ def _with_transfer(args: argparse.Namespace, space: Any) -> int:
     focus = read_focus(args.focus, space) if args.focus is not None else None
     try:
         data = load_transfer(
-            sources, space, metric=target, storage=args.storage,
+            _named_sources(sources, space), space, metric=target, storage=args.storage,
             rng=np.random.default_rng(args.seed), n_per_task=args.transfer_size,
         )  # fmt: skip
     except (ValueError, RunDataError) as e:
@@ -368,6 +369,22 @@ def _with_transfer(args: argparse.Namespace, space: Any) -> int:
     )
     _print(args, space, learner, configs, [f"score({target})"])
     return 0
+
+
+def _named_sources(sources: list[str], space: Any) -> list[Any]:
+    """``DATASET=SOURCE`` items as ``{dataset: source}`` (the value parsed as the space's
+    one context feature holds it); other items as they are."""
+    from metarl.metadata._cells import parse_value
+
+    out: list[Any] = []
+    for text in sources:
+        value, eq, source = text.partition("=")
+        if not eq or len(space.context) != 1:
+            out.append(text)
+            continue
+        param = next(iter(space.context.values()))
+        out.append({parse_value(param, value.strip()): source.strip()})
+    return out
 
 
 def _task_metric(sources: list[str]) -> tuple[str | None, list[str] | None]:

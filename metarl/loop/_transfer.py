@@ -71,6 +71,10 @@ def load_transfer(
             benchmark task or its name (``"hpolib/naval_propulsion"``: ``n_per_task``
             distinct random configs, each evaluated once, noisy). Or one
             ``(configs, values)`` pair whose configs carry their own context values.
+            A mapping ``{value: source}`` (also as an item of the sequence) names the
+            dataset of a study or table that does not record it (a plain Optuna study, a
+            CSV without the context column): its rows take that value of the space's one
+            context feature.
         space: the target search space; every source must encode to its width.
         metric: the metric to read from studies and tables.
         storage: the Optuna storage holding the studies named in ``sources``.
@@ -84,16 +88,20 @@ def load_transfer(
 
     Raises:
         ValueError: a source that is none of the above, or whose configs encode to another
-            width than ``space`` (the message names it).
+            width than ``space`` (the message names it); a mapping on a space without
+            exactly one context feature, a value outside it, or a benchmark task in it.
         metarl.metadata.RunDataError: a table or study whose runs do not match the space.
     """
     if _is_pair(sources):
         configs, values = sources
         parts = [_from_configs(space, list(configs), np.asarray(values, np.float64), "pairs")]
     else:
-        items = [sources] if isinstance(sources, (str, Path)) else list(sources or ())
+        items = [sources] if isinstance(sources, (str, Path, Mapping)) else list(sources or ())
         gen = rng if rng is not None else np.random.default_rng(0)
-        parts = [_load_one(s, space, metric, storage, gen, n_per_task) for s in items]
+        parts = [
+            _load_one(s, space, metric, storage, gen, n_per_task, ctx)
+            for s, ctx in _named(items, space)
+        ]
     if not parts:
         return None
     X = np.concatenate([p[0] for p in parts])
@@ -118,17 +126,47 @@ def _is_pair(sources: Any) -> bool:
 _Part = tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, dict[str, Any]]]
 
 
+def _named(items: list[Any], space: SearchSpace) -> list[tuple[Any, dict[str, Any] | None]]:
+    """``(source, context it is given or None)`` for each item, mappings expanded."""
+    out: list[tuple[Any, dict[str, Any] | None]] = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            out.append((item, None))
+            continue
+        if len(space.context) != 1:
+            raise ValueError(
+                "transfer: {value: source} names a dataset by the value of the space's one "
+                f"context feature; the space has {len(space.context)}"
+            )
+        ((name, param),) = space.context.items()
+        for value, source in item.items():
+            try:
+                param.from_value(value)
+            except ValueError as e:
+                raise ValueError(f"transfer: {value!r}: not a value of {name!r} ({e})") from None
+            out.append((source, {name: value}))
+    return out
+
+
 def _load_one(
-    source: Any, space: SearchSpace, metric: str, storage: Any, rng: np.random.Generator, n: int
+    source: Any,
+    space: SearchSpace,
+    metric: str,
+    storage: Any,
+    rng: np.random.Generator,
+    n: int,
+    context: dict[str, Any] | None = None,
 ) -> _Part:
     if hasattr(source, "sample_observations") and hasattr(source, "space"):
+        if context is not None:
+            raise ValueError(f"transfer: benchmark task {source.name!r} names its dataset itself")
         return _from_task(source, space, rng, n)
     import pandas as pd
 
     from metarl.metadata import load_runs
 
     if isinstance(source, pd.DataFrame):
-        return _from_runs(load_runs(source, space, metric), space)
+        return _from_runs(load_runs(source, space, metric), space, context)
     if not isinstance(source, (str, Path)):
         raise ValueError(
             "transfer: expected a study name, a CSV path, a DataFrame or a benchmark task, "
@@ -137,15 +175,17 @@ def _load_one(
     name = str(source)
     study = _find_study(name, storage)
     if study is not None:
-        return _from_runs(load_runs(study, space, metric), space)
+        return _from_runs(load_runs(study, space, metric), space, context)
     if Path(name).suffix.lower() == ".csv" or Path(name).is_file():
-        return _from_runs(load_runs(Path(name), space, metric), space)
+        return _from_runs(load_runs(Path(name), space, metric), space, context)
     from metarl.benchmarks import list_tasks, load_task  # only for benchmark task names
 
     if name.partition(":")[0] not in list_tasks():  # a noisy variant's base is listed
         raise ValueError(
             f"transfer: {name!r} is neither a study in the storage, a CSV file nor a benchmark task"
         )
+    if context is not None:
+        raise ValueError(f"transfer: benchmark task {name!r} names its dataset itself")
     return _from_task(load_task(name), space, rng, n)
 
 
@@ -171,11 +211,13 @@ def _from_task(task: Any, space: SearchSpace, rng: np.random.Generator, n: int) 
     return X, y, np.full(len(y), context_label(ctx)), {context_label(ctx): ctx}
 
 
-def _from_runs(data: Any, space: SearchSpace) -> _Part:
+def _from_runs(data: Any, space: SearchSpace, context: dict[str, Any] | None = None) -> _Part:
     y = np.asarray(data.y, dtype=np.float64)
     if y.ndim != 1:
         raise ValueError(f"transfer: {data.source}: expected one target, got {y.shape[1]}")
     ctx = data.context if space.context else [{} for _ in data.configs]
+    if context is not None:  # the dataset the caller names
+        ctx = [{**c, **context} for c in ctx]
     return _encode(space, data.M, ctx), y, *_labels(ctx)
 
 

@@ -71,6 +71,28 @@ def test_runs_of_the_new_dataset_join_a_warm_refit(tmp_path: Path, capsys) -> No
     assert not ran & {json.dumps(r["config"], sort_keys=True) for r in rows}
 
 
+def test_a_plain_optuna_study_named_by_its_dataset(tmp_path: Path, capsys) -> None:
+    import optuna
+
+    task = load_task("hpolib/naval_propulsion", seed=0)
+
+    def objective(trial: optuna.Trial) -> float:
+        cfg = {n: trial.suggest_categorical(n, p.choices) for n, p in task.space.params.items()}
+        return task(cfg)["val_loss"]
+
+    url = f"sqlite:///{tmp_path / 'past.db'}"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(study_name="naval", storage=url)
+    study.optimize(objective, n_trials=20)
+    args = [*BASE, "--storage", url, "--direction", "minimize", "--n", "2"]
+    # the study records no dataset: read as the new dataset's own runs, refused
+    assert main([*args, "--transfer", "naval"]) == 2
+    assert "runs of dataset=protein_structure itself" in capsys.readouterr().err
+    assert main([*args, "--transfer", "naval_propulsion=naval"]) == 0
+    out, err = capsys.readouterr()
+    assert len(out.strip().splitlines()) == 2 and "runs of 1 other dataset(s)" in err
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

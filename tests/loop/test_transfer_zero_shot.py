@@ -51,3 +51,23 @@ def test_holdout_ranks_each_dataset_by_the_others() -> None:
 def test_zero_shot_needs_transfer_data() -> None:
     with pytest.raises(ValueError, match="zero-shot proposals need transfer data"):
         zero_shot(SPACE, None, 3, learner=ForestLearner())  # type: ignore[arg-type]
+
+
+def test_a_mapping_names_the_dataset_of_a_table_without_it() -> None:
+    import pandas as pd
+
+    from metarl.benchmarks import load_task
+
+    df = pd.DataFrame({"x": [0.1, 0.5, 0.9], "k": ["p", "q", "p"], "value": [3.0, 1.0, 2.0]})
+    data = load_transfer([{"a": df}, {"b": df.assign(value=[1.0, 2.0, 3.0])}], SPACE)
+    assert set(data.groups.tolist()) == {"dataset=a", "dataset=b"}
+    assert data.contexts["dataset=b"] == {"dataset": "b"}
+    plain = load_transfer([df], SPACE)  # no context column: the space's own value
+    assert set(plain.groups.tolist()) == {"dataset=c"}
+    with pytest.raises(ValueError, match=r"transfer: 'z': not a value of 'dataset'"):
+        load_transfer({"z": df}, SPACE)
+    slice_space = load_task("hpolib/slice_localization").space
+    with pytest.raises(ValueError, match=r"task 'hpolib/naval_propulsion' names its dataset"):
+        load_transfer({"naval_propulsion": "hpolib/naval_propulsion"}, slice_space)
+    with pytest.raises(ValueError, match=r"the space has 0"):
+        load_transfer({"a": df}, SearchSpace({"x": Float(0.0, 1.0)}))
