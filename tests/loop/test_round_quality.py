@@ -1,16 +1,14 @@
-"""The learner-quality figure of a round: exact closed-form leave-one-out for a GP, refitted
-folds for any other learner, and the record saying which."""
+"""The learner-quality figure of a round: refitted k-fold CV, every round or on a schedule
+(``cv_growth``), and the record saying when it was measured."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from metarl.learners import GPLearner, LinearLearner
-from metarl.learners._gp import _dist, _matern
+from metarl.learners import LinearLearner
 from metarl.loop import History, initial_design, make_search_policy, refine
-from metarl.loop._round import _out_of_sample
+from metarl.loop._round import CV_GROWTH, cv_due
 from metarl.space import Categorical, Float, SearchSpace
 
 SPACE = SearchSpace(
@@ -22,37 +20,40 @@ def _f(M: np.ndarray) -> np.ndarray:
     return np.sin(3 * M[:, 0]) + (M[:, 1] - 0.4) ** 2 + 0.3 * M[:, 2]
 
 
-@pytest.mark.parametrize("transform", ["none", "rank"])
-def test_gp_loo_equals_refitting_without_each_row_at_fixed_hyperparameters(transform) -> None:
-    rng = np.random.default_rng(0)
-    X = rng.random((30, 4))
-    y = np.exp(X[:, 0]) + X[:, 1] ** 2 + 0.05 * rng.normal(size=30)
-    est = GPLearner(random_state=0, n_restarts=0, target_transform=transform).fit(X, y)
-    oof, method = _out_of_sample(est, X, y, 5, 0)
-    assert method == "loo"
-    m = est.models_[0]
-    Xs = torch.as_tensor(m["X_scaled"])
-    K = (float(m["amplitude"]) * _matern(_dist(Xs, Xs), est.nu)).numpy()
-    K += (float(m["noise"]) + 1e-8 * float(m["amplitude"])) * np.eye(len(y))
-    z = est.transforms_[0].transform(y)
-    brute = np.array(
-        [
-            K[i, np.arange(len(y)) != i]
-            @ np.linalg.solve(np.delete(np.delete(K, i, 0), i, 1), np.delete(z, i))
-            for i in range(len(y))
-        ]
-    )
-    np.testing.assert_allclose(oof, est.to_metric_scale(brute[:, None])[0][:, 0], atol=1e-8)
+def test_the_schedule_measures_each_time_the_training_set_grew_by_a_quarter() -> None:
+    due = [n for n in range(5, 61) if cv_due(n, 1, CV_GROWTH)]
+    assert due == [5, 7, 8, 10, 13, 16, 20, 24, 30, 38, 47, 59]
+    assert all(b / a <= 1.3 for a, b in zip(due[4:], due[5:]))  # ~25 % apart
+    # batches of k: every grid point is caught by the round whose k new rows cross it
+    assert [n for n in range(10, 61, 5) if cv_due(n, 5, CV_GROWTH)] == [
+        10,
+        15,
+        20,
+        25,
+        30,
+        40,
+        50,
+        60,
+    ]
+    assert all(cv_due(n, 1, None) for n in range(5, 61))  # no schedule: every round
+    with pytest.raises(ValueError, match="cv_growth"):
+        cv_due(10, 1, 1.0)
 
 
-def test_the_record_says_how_quality_was_measured() -> None:
-    M = initial_design(SPACE, 30, np.random.default_rng(1))
-    h = History(M, _f(M))
+def test_rounds_on_a_schedule_record_the_same_cv_when_due_and_none_between() -> None:
+    M = initial_design(SPACE, 24, np.random.default_rng(1))
     policy = make_search_policy("exhaustive", SPACE)
-    kw = {"policy": policy, "seed": 0, "cv": 5}
-    gp = refine(SPACE, h, 2, learner=GPLearner(n_restarts=0), **kw).record
-    lin = refine(SPACE, h, 2, learner=LinearLearner(), **kw).record
-    off = refine(SPACE, h, 2, learner=GPLearner(n_restarts=0), policy=policy, seed=0).record
-    assert (gp["cv_method"], lin["cv_method"], off["cv_method"]) == ("loo", "5-fold", None)
-    assert gp["cv_spearman"] > 0.8 and lin["cv_spearman"] is not None
-    assert off["cv_spearman"] is None
+    kw = {"learner": LinearLearner(), "policy": policy, "seed": 0, "cv": 5}
+    for n in range(12, 25):
+        h = History(M[:n], _f(M[:n]))
+        every = refine(SPACE, h, 1, **kw).record
+        sched = refine(SPACE, h, 1, cv_growth=CV_GROWTH, **kw).record
+        assert every["cv_method"] == "5-fold" and isinstance(every["cv_spearman"], float)
+        if n in (13, 16, 20, 24):
+            assert sched["cv_method"] == "5-fold"
+            assert sched["cv_spearman"] == every["cv_spearman"]  # the same honest figure
+        else:
+            assert sched["cv_method"] is None and sched["cv_spearman"] is None
+        assert sched["n_train"] == n and sched["n_proposed"] == 1
+    off = refine(SPACE, h, 1, learner=LinearLearner(), policy=policy, seed=0).record
+    assert (off["cv_method"], off["cv_spearman"]) == (None, None)
