@@ -311,7 +311,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tasks", default="digits,features,mlp", help=f"of {', '.join(TASKS)}")
     ap.add_argument("--samplers", default=",".join(SAMPLERS), help=f"of {', '.join(SAMPLERS)}")
-    ap.add_argument("--seeds", type=int, default=10, help="seeds 0 .. N-1")
+    ap.add_argument("--seeds", type=int, default=10, help="seeds F .. F+N-1 (F: --first-seed)")
+    ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--trials", type=int, default=50)
     ap.add_argument("--budgets", default="10,25,50", help="report the best value at these")
     ap.add_argument("--out", default="/tmp/bench_real_training", help="folder for the files")
@@ -364,7 +365,7 @@ def _run(args: argparse.Namespace, tasks: list[str], samplers: list[str], budget
     }
     built = {t: make_task(t) for t in tasks}
     t_start, per_seed = time.perf_counter(), []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         elapsed = time.perf_counter() - t_start
         if args.max_minutes and per_seed and elapsed + max(per_seed) > 60 * args.max_minutes:
             print(
