@@ -253,7 +253,13 @@ def summarise(runs: list[dict], samplers: list[str], budgets: list[int]) -> dict
         rs = [by[t, s, p] for t, s in blocks]
         out["overhead"][p] = {
             k: float(np.median([r[k] for r in rs])) if rs else np.nan
-            for k in ("overhead_median", "overhead_median_after_startup", "overhead_p90", "wall")
+            for k in (
+                "overhead_median",
+                "overhead_median_after_startup",
+                "overhead_p90",
+                "trainer_total",
+                "wall",
+            )
         } | {
             "overhead_max": max((r["overhead_max"] for r in rs), default=np.nan),
             "duplicates": sum(r["n_duplicates"] for r in rs),
@@ -276,8 +282,8 @@ def print_summary(s: dict, samplers: list[str]) -> None:
             m = "  ".join(f"{v:.4f}" for v in d[p]["mean"])
             w = "  ".join(f"{v:.4f}" for v in d[p]["worst"])
             print(f"  {p:<8}  {m}  | {w}")
-    print("\nrank over (task, seed) blocks (1 = best): mean | worst | wins")
-    print(f"  {'sampler':<8}  {at}  | {at}  | wins")
+    print("\nrank over (task, seed) blocks (1 = best): mean | worst | wins (rank 1, ties too)")
+    print(f"  {'sampler':<8}  {at}  | {at}  | {'/'.join(f'@{n}' for n in budgets)}")
     for p in samplers:
         d = s["rank"][p]
         m = "  ".join(f"{v:<6.2f}" for v in d["mean"])
@@ -285,13 +291,15 @@ def print_summary(s: dict, samplers: list[str]) -> None:
         print(f"  {p:<8}  {m}  | {w}  | {'/'.join(map(str, d['wins']))}")
     print(
         "\nsampler overhead per trial (s, trainer excluded; medians over runs): "
-        f"all trials | trials > {STARTUP} | p90 | max | run wall | duplicates | pruned"
+        f"all trials | trials > {STARTUP} | p90 | max;\n  per run: trainer s | wall s; "
+        "in all: duplicate configs | pruned"
     )
     for p in samplers:
         o = s["overhead"][p]
         print(
             f"  {p:<8}  {o['overhead_median']:.3f}  {o['overhead_median_after_startup']:.3f}"
-            f"  {o['overhead_p90']:.3f}  {o['overhead_max']:.2f}  {o['wall']:.1f}"
+            f"  {o['overhead_p90']:.3f}  {o['overhead_max']:.2f}  {o['trainer_total']:.1f}"
+            f"  {o['wall']:.1f}"
             f"  {o['duplicates']}  {o['pruned']}"
         )
     for e in s["errors"]:
