@@ -62,6 +62,7 @@ def _run(task: str, seed: int, sampler: str, best: list[float | None], error: st
         "overhead_median_after_startup": 0.2,
         "overhead_p90": 0.3,
         "overhead_max": 0.4,
+        "trainer_total": 2.0,
         "wall": 1.0,
     }
 
