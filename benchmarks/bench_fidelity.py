@@ -152,7 +152,9 @@ def run_tpe_hyperband(clock: Clock, seed: int) -> None:
                 return not pruned[-1]
 
             out = clock(config | {"epochs": int(clock.full)}, on_epoch=on_epoch)
-            if pruned and pruned[-1]:
+            if pruned and pruned[-1]:  # stopped before the last epoch: not a full result
+                seconds, value, _ = clock.events[-1]
+                clock.events[-1] = (seconds, value, False)
                 raise optuna.TrialPruned()
             return out["val_acc"]
         for step, level in enumerate(levels, start=1):

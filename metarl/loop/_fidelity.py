@@ -94,7 +94,9 @@ class CostModel:
     Trainer seconds scale roughly with the fidelity (samples, epochs) times a per-config
     factor (model, width, ...). The model is that prior, ``seconds = c * fidelity / full``,
     times ``exp(r(x))``, where ``r`` is a ridge regression of the residual log seconds on the
-    encoded config and ``log(fidelity / full)`` (fixed overheads, a config's own cost). Before
+    encoded config, ``log(fidelity / full)`` and their products (fixed overheads, a config's
+    own cost, and how much the fidelity matters for it: a boosted model's seconds hardly
+    shrink with its training rows, a kernel model's do). Before
     ``min_points`` recorded seconds, ``r = 0`` and ``c = 1``: costs are relative.
 
     Args:
@@ -116,7 +118,8 @@ class CostModel:
         f = M[:, self.space.column_slices[self.name].start]
         rel = np.where(np.isnan(f), 1.0, f / float(p.full))
         log_rel = np.log(np.clip(rel, 1e-12, None))
-        X = np.column_stack([self.space.encode_matrix(M).astype(np.float64), log_rel])
+        enc = self.space.encode_matrix(M).astype(np.float64)
+        X = np.column_stack([enc, log_rel, enc * log_rel[:, None]])
         return X, log_rel
 
     def fit(self, M: ConfigMatrix, seconds: np.ndarray) -> CostModel:

@@ -30,17 +30,25 @@ from metarl.type_aliases import Config, ConfigMatrix, Direction
 __all__ = [
     "best_full_fidelity",
     "check_fidelity_learner",
-    "design_at_lowest",
+    "design_at_levels",
     "fidelity_proposals",
     "loop_fidelity",
 ]
 
 
-def design_at_lowest(space: SearchSpace, name: str, design: ConfigMatrix) -> ConfigMatrix:
-    """The initial design at the fidelity's lowest level: with no learner yet, every config
-    is cheap evidence (the round then proposes these rows, keyed at that level)."""
-    lowest = float(space.params[name].levels()[0])  # type: ignore[attr-defined]
-    return space.at_fidelity(design, **{name: lowest}) if len(design) else design
+def design_at_levels(space: SearchSpace, name: str, design: ConfigMatrix) -> ConfigMatrix:
+    """The initial design spread over the fidelity's levels, cheapest first (row ``i`` of
+    ``n`` at level ``floor(i * L / n)`` of ``L``): the cost model and the learner must see how
+    seconds and values change with the fidelity, which one level cannot show (the round then
+    proposes these rows, keyed at their levels)."""
+    levels = space.params[name].levels()  # type: ignore[attr-defined]
+    n = len(design)
+    out = np.array(design, dtype=np.float64)
+    if n:
+        col = space.column_slices[name].start
+        chosen = levels[(np.arange(n) * len(levels)) // n]
+        out[:, col] = np.where(np.isnan(out[:, col]), np.nan, chosen)
+    return out
 
 
 def trial_seconds(trials: Sequence[FrozenTrial]) -> np.ndarray:
@@ -62,14 +70,20 @@ def fidelity_proposals(
     learner: Any,
     direction: Direction,
     focus: SearchSpace | None = None,
+    design: bool = False,
 ) -> tuple[list[Config], list[dict[str, Any]], dict[str, Any]]:
-    """The round's proposals at their chosen fidelities.
+    """The round's proposals at their chosen fidelities (rows of the initial design,
+    ``design``, at the levels they were given, reason ``design``).
 
     Returns:
         The configs, per config its trial attributes (``metarl:fidelity``,
         ``metarl:fidelity_reason``), and the additions to the round's record
         (``fidelity_counts``, ``n_promoted``, ``cost_model_points``).
     """
+    if design:  # the initial design's rows keep the levels design_at_levels gave them
+        col = space.column_slices[str(loop_fidelity(space))].start
+        attrs = [{schema.FIDELITY: float(f), schema.FIDELITY_REASON: "design"} for f in M[:, col]]
+        return space.to_configs(M), attrs, {}
     seconds = trial_seconds(trials)
     choice = choose_fidelity(space, M, history, seconds, learner, direction=direction, focus=focus)
     attrs = [

@@ -26,8 +26,9 @@ Trial attributes (params are Optuna's; ``value`` is the objective metric):
   and the config was re-queued);
 - ``metarl:requeue_of``: on a re-queued copy, the number of the trial whose evaluation was lost;
 - ``metarl:fidelity``, ``metarl:fidelity_reason``: on a space with a Fidelity, the fidelity the
-  loop chose for the trial (also one of its params) and why (``cheapest``, ``gain_per_cost``,
-  ``promoted``; see :mod:`metarl.loop._fidelity`).
+  loop chose for the trial (also one of its params) and why (``design``: the initial design,
+  spread over the levels; ``cheapest``, ``gain_per_cost``, ``promoted``: see
+  :mod:`metarl.loop._fidelity`).
 
 A FAIL trial without ``metarl:error`` was failed by Optuna's own stale-trial recovery; it is a
 lost evaluation too.
@@ -77,7 +78,7 @@ REQUEUE_OF = "metarl:requeue_of"
 
 #: The fidelity the loop chose for the trial (also in its params).
 FIDELITY = "metarl:fidelity"
-#: Why: ``cheapest``, ``gain_per_cost`` or ``promoted``.
+#: Why: ``design``, ``cheapest``, ``gain_per_cost`` or ``promoted``.
 FIDELITY_REASON = "metarl:fidelity_reason"
 
 #: Reasons of a FAIL trial whose evaluation was lost (its config is evaluated again).

@@ -46,7 +46,7 @@ from metarl.study._executors import Executor, make_executor
 from metarl.study._fidelity import (
     best_full_fidelity,
     check_fidelity_learner,
-    design_at_lowest,
+    design_at_levels,
     fidelity_proposals,
     loop_fidelity,
 )
@@ -135,7 +135,8 @@ class Study:
     full fidelity, ranked by the learner's prediction there, and the loop chooses the
     fidelity each is trained at by expected gain per predicted trainer second, promoting to
     full fidelity the configs whose cheap results look promising
-    (:mod:`metarl.loop._fidelity`; the initial design runs at the lowest level). It needs the
+    (:mod:`metarl.loop._fidelity`; the initial design is spread over the levels, cheapest
+    first). It needs the
     GP learner. Each trial stores its fidelity (a param, and ``metarl:fidelity``), and
     :attr:`best_trial` / :attr:`best_value` are the best *full-fidelity* result (Optuna's
     ``optuna_study.best_trial`` ranks every fidelity together).
@@ -231,7 +232,7 @@ class Study:
             searched, 0 if self._transfer is not None else n_init, streams["init"]
         )
         if self.fidelity is not None:
-            self._design = design_at_lowest(self.space, self.fidelity, self._design)
+            self._design = design_at_levels(self.space, self.fidelity, self._design)
         self.storage = opened if opened is not None else open_for_study(storage, self._heartbeat)
         settings = stored_settings(
             self._learner_name, self._policy_name, n_init, batch_size, seed, timeout,
@@ -320,8 +321,9 @@ class Study:
         configs, per_config, extra = step.configs, None, {}
         if self.fidelity is not None and len(step.M):
             configs, per_config, extra = fidelity_proposals(
-                self.space, step.M, history, trials, step.learner, self.direction, self.focus
-            )
+                self.space, step.M, history, trials, step.learner, self.direction, self.focus,
+                design=step.record["origin"] == "init",
+            )  # fmt: skip
         if not lease.renew():  # a round may outlast the grace period of a stalled renewal
             return None
         enqueue(self.optuna_study, self.space, configs, attrs, per_config)

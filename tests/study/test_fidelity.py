@@ -49,9 +49,10 @@ def test_each_trial_stores_its_chosen_fidelity(study: Study) -> None:
     for t in trials:
         assert np.isclose(levels, t.params["f"]).any()
         assert t.user_attrs["metarl:fidelity"] == pytest.approx(t.params["f"])
-        assert t.user_attrs["metarl:fidelity_reason"] in ("cheapest", "gain_per_cost", "promoted")
-    # the initial design is cheap evidence
-    assert [t.params["f"] for t in trials[:4]] == pytest.approx([LOW] * 4)
+        reason = t.user_attrs["metarl:fidelity_reason"]
+        assert reason in ("design", "cheapest", "gain_per_cost", "promoted")
+    # the initial design spans the levels, cheapest first
+    assert [t.params["f"] for t in trials[:4]] == pytest.approx(levels)
     fitted = [r for r in study.rounds if r["origin"] not in ("init", "random")]
     assert fitted and all(r["fidelity"] == "f" for r in fitted)
     assert all(sum(r["fidelity_counts"].values()) == r["n_proposed"] for r in fitted)
@@ -69,7 +70,7 @@ def test_the_incumbent_is_a_full_fidelity_trial(study: Study) -> None:
 
 def test_before_any_full_fidelity_result_there_is_no_incumbent() -> None:
     s = _study(n_init=3, batch_size=3).optimize(3)
-    assert [t.params["f"] for t in s.trials()] == pytest.approx([LOW] * 3)
+    assert [t.params["f"] for t in s.trials()] == pytest.approx(SPACE.params["f"].levels()[:3])
     with pytest.raises(ValueError, match="no trial is complete at full fidelity yet"):
         _ = s.best_trial
     assert "best_value" not in s.summary()
