@@ -216,7 +216,11 @@ class MetaRLSampler(BaseSampler):
         dists: dict[str, BaseDistribution] = {}
         clash: set[str] = set()
         seen = [t.distributions for t in done]
-        seen += [p.distributions for p in self._past_data(study)]  # past studies' own
+        # past studies reveal the space before the first trial; after it, only the parameters
+        # the objective still suggests (a parameter it dropped would read as conditional)
+        own = {name for d in seen for name in d}
+        for past in self._past_data(study):
+            seen.append({k: d for k, d in past.distributions.items() if not done or k in own})
         for trial_dists in seen:
             for name, d in trial_dists.items():
                 if name in dists and dists[name] != d:

@@ -152,3 +152,26 @@ def test_a_sibling_study_gives_better_first_configs_than_cold() -> None:
             regret[kind].append(float(task.normalized_regret(best)))
     cold, warm = np.mean(regret["cold"]), np.mean(regret["transfer"])
     assert warm < 0.5 * cold, regret
+
+
+def test_a_parameter_only_past_studies_have_leaves_the_space_after_the_first_trial(
+    monkeypatch,
+) -> None:
+    def old_objective(trial: optuna.Trial) -> float:
+        trial.suggest_int("old", 1, 5)
+        return quadratic(1.0)(trial)
+
+    past = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    past.optimize(old_objective, n_trials=20)
+    spaces = []
+    real = mod.refine
+
+    def spy(space, history, k, **kwargs):
+        spaces.append(sorted(space.names))
+        return real(space, history, k, **kwargs)
+
+    monkeypatch.setattr(mod, "refine", spy)
+    study = optuna.create_study(sampler=_sampler(transfer={"old": past}))
+    study.optimize(quadratic(1.2), n_trials=3)
+    assert "old" in spaces[0]  # before any trial: the past study's space
+    assert spaces[1:] == [["kind", "x"], ["kind", "x"]]
