@@ -105,7 +105,7 @@ def test_a_resumed_study_replays_an_uninterrupted_one_on_other_threads(tmp_path)
 
 # ---------------------------------------------------------------------- slow, two processes
 @pytest.mark.slow
-@pytest.mark.parametrize("policy", ["auto", "ppo"])
+@pytest.mark.parametrize("policy", ["auto", "ppo", "local_search"])
 def test_sampler_replays(policy: str, tmp_path: Path) -> None:
     a, b = _twice("sampler", {"policy": policy, "n_trials": 12}, tmp_path)
     _same(a, b)
@@ -123,7 +123,7 @@ def test_study_replays(policy: str, executor: str, n_workers: int, tmp_path: Pat
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("policy", ["auto", pytest.param("ppo", marks=PPO_RESUME)])
+@pytest.mark.parametrize("policy", ["auto", "local_search", pytest.param("ppo", marks=PPO_RESUME)])
 def test_resumed_study_replays_an_uninterrupted_one(policy: str, tmp_path: Path) -> None:
     (t1, h1), (t2, h2) = RUNS
     resumed = run_in_subprocess(
