@@ -224,16 +224,14 @@ def report(runs: list[dict], out: Path) -> None:
         seeds = sorted({r["seed"] for r in rows if r["method"] == "metarl_full"})
         by = {(r["method"], r["seed"]): r for r in rows}
         print(f"\n{task}: best full-fidelity val_acc vs trainer seconds ({len(seeds)} seeds)")
-        head = "".join(f"  @{f * budget:5.1f}s" for f in FRACTIONS)
+        head = "".join(f"  @{f * budget:5.1f}s     " for f in FRACTIONS)
         print(f"  {'method':<16}{head}  trials  full   to reach metarl_full's final (s)")
         for m in METHODS:
             got = [by[(m, s)] for s in seeds if (m, s) in by]
             if not got:
                 continue
-            cells = "".join(
-                f"  {np.nanmean([best_at(r['curve'], f * budget) for r in got]):7.4f}"
-                for f in FRACTIONS
-            )
+            at = [[best_at(r["curve"], f * budget) for r in got] for f in FRACTIONS]
+            cells = "".join(_cell(v) for v in at)
             reach = [
                 time_to(by[(m, s)]["curve"], best_at(by[("metarl_full", s)]["curve"], budget))
                 for s in seeds
@@ -249,6 +247,17 @@ def report(runs: list[dict], out: Path) -> None:
             full = np.mean([int(r["n_full"]) for r in got])
             print(f"  {m:<16}{cells}  {trials:6.0f} {full:5.0f}   {med}")
     _plot(runs, out / "fidelity.png")
+
+
+def _cell(values: list[float]) -> str:
+    """The mean over the seeds with a full-fidelity result by then, and ``k/n`` when some
+    had none."""
+    v = np.asarray(values, dtype=float)
+    k = int(np.isfinite(v).sum())
+    if k == 0:
+        return f"  {'-':>12}"
+    tail = "" if k == len(v) else f"({k}/{len(v)})"
+    return f"  {np.nanmean(v):7.4f}{tail:>5}"
 
 
 def _plot(runs: list[dict], path: Path) -> None:
