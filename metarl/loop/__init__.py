@@ -9,6 +9,9 @@
   of configs seen, so a round replays whatever ran before it (a resumed run too);
 - :func:`load_transfer`: meta-data of other datasets (benchmark tasks, stored studies, CSV
   files or DataFrames), snapped to the grid, checked and de-duplicated;
+- :func:`zero_shot`: a ranked portfolio for a dataset with no evaluation yet (the round on an
+  empty history, fitted on transfer data only), and :func:`holdout_scores`, how such
+  portfolios rank each transfer dataset held out;
 - :func:`make_search_policy`: ``"auto"`` and the measured-best default policy settings;
 - :func:`refine`: fit the meta-learner on the history (and transfer data, ranked within each
   dataset), then propose the next configs, with a record of the round;
@@ -21,17 +24,27 @@ The round is pure: the caller keeps the history and evaluates the proposals.
 from metarl.loop._design import initial_design, round_seed, seed_streams
 from metarl.loop._incumbent import best_predicted, recommend
 from metarl.loop._policy import default_policy_kwargs, make_search_policy, resolve_policy_name
-from metarl.loop._round import History, Round, refine
-from metarl.loop._transfer import TRANSFER_SIZE, TransferData, context_label, load_transfer
+from metarl.loop._round import CV_GROWTH, History, Round, cv_due, refine
+from metarl.loop._transfer import (
+    TRANSFER_SIZE,
+    TransferData,
+    context_label,
+    holdout_scores,
+    load_transfer,
+    zero_shot,
+)
 
 __all__ = [
+    "CV_GROWTH",
     "TRANSFER_SIZE",
     "History",
     "Round",
     "TransferData",
     "best_predicted",
     "context_label",
+    "cv_due",
     "default_policy_kwargs",
+    "holdout_scores",
     "initial_design",
     "load_transfer",
     "make_search_policy",
@@ -40,4 +53,5 @@ __all__ = [
     "resolve_policy_name",
     "round_seed",
     "seed_streams",
+    "zero_shot",
 ]
