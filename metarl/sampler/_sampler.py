@@ -116,8 +116,8 @@ class MetaRLSampler(BaseSampler):
 
     The defaults are the best configuration metarl measured under ``PROTOCOL.md``
     (``docs/RESULTS.md``): a GP meta-learner refitted after every result, one proposal per
-    fit, the exact argmax of UCB (kappa 2) over the design grid, and PPO where the grid is
-    too large to enumerate.
+    fit, the exact argmax of UCB (kappa 2) over the design grid, and local search with restarts
+    on it where the grid is too large to enumerate.
 
     The startup trials come from ``independent_sampler``, not from the loop's
     :func:`~metarl.loop.initial_design`: a define-by-run objective reveals its space only
@@ -134,7 +134,8 @@ class MetaRLSampler(BaseSampler):
         learner: a meta-learner or a ``make_learner`` name (default ``"gp"``).
         policy: a search policy, a ``make_policy`` name, or ``"auto"``: ``"exhaustive"``
             (exact argmax of the acquisition) where the design grid has at most
-            ``enumerable`` configs, else ``"ppo"`` (:func:`metarl.loop.make_search_policy`).
+            ``enumerable`` configs, else ``"local_search"`` (:func:`metarl.loop.make_search_policy`);
+            ``"ppo"`` for the PPO design agent.
         policy_kwargs: keyword arguments of a policy given by name (``"auto"`` without
             them: UCB with kappa 2, ``metarl.loop.default_policy_kwargs``).
         n_startup_trials: completed trials sampled by ``independent_sampler`` first
