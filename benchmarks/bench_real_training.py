@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import sys
 import time
 import traceback
@@ -74,21 +75,33 @@ TRIAL_FIELDS = [
 STARTUP = 10  # MetaRLSampler's n_startup_trials default: its first trials are random
 
 
+def _metarl_variant(name: str) -> dict[str, Any] | None:
+    """``policy_kwargs`` of a MetaRLSampler variant: ``metarl-mean`` (the predicted mean) or
+    ``metarl-ucb<kappa>`` (e.g. ``metarl-ucb0.5``); None for any other name."""
+    if name == "metarl-mean":
+        return {"acquisition": "mean"}
+    m = re.fullmatch(r"metarl-ucb(\d+(?:\.\d*)?)", name)
+    return {"acquisition": "ucb", "kappa": float(m[1])} if m else None
+
+
 def make_sampler(name: str, seed: int) -> Any:
-    """The sampler ``name`` with its defaults and ``seed``, as a user builds it."""
+    """The sampler ``name`` with its defaults and ``seed``, as a user builds it (the
+    ``metarl-*`` variants change only the acquisition of the default policy)."""
     import optuna
 
     from metarl import MetaRLSampler
 
     if name == "metarl":
         return MetaRLSampler(seed=seed)
+    if (kwargs := _metarl_variant(name)) is not None:
+        return MetaRLSampler(seed=seed, policy_kwargs=kwargs)
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed)
     if name == "gp":
         return optuna.samplers.GPSampler(seed=seed)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    raise ValueError(f"unknown sampler {name!r}; valid: {', '.join(SAMPLERS)}")
+    raise ValueError(f"unknown sampler {name!r}; valid: {', '.join(SAMPLERS)}, metarl-ucb<k>")
 
 
 def run_one(task: RealTask, seed: int, sampler: str, n_trials: int) -> tuple[dict, list[dict]]:
@@ -307,18 +320,22 @@ def print_summary(s: dict, samplers: list[str]) -> None:
 
 
 # ---------------------------------------------------------------------------- main
-def _names(text: str, valid: tuple[str, ...] | list[str], what: str) -> list[str]:
+def _names(text: str, valid: tuple[str, ...], what: str, extra: str = "") -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
-    bad = [n for n in names if n not in valid]
+    bad = [n for n in names if n not in valid and not (extra and _metarl_variant(n))]
     if bad or not names:
-        raise SystemExit(f"error: unknown {what} {bad or text!r}; valid: {', '.join(valid)}")
+        raise SystemExit(f"error: unknown {what} {bad or text!r}; valid: {', '.join(valid)}{extra}")
     return names
 
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tasks", default="digits,features,mlp", help=f"of {', '.join(TASKS)}")
-    ap.add_argument("--samplers", default=",".join(SAMPLERS), help=f"of {', '.join(SAMPLERS)}")
+    ap.add_argument(
+        "--samplers",
+        default=",".join(SAMPLERS),
+        help=f"of {', '.join(SAMPLERS)}, metarl-mean, metarl-ucb<kappa> (acquisition variants)",
+    )
     ap.add_argument("--seeds", type=int, default=10, help="seeds F .. F+N-1 (F: --first-seed)")
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--trials", type=int, default=50)
@@ -335,7 +352,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=1, help="torch/BLAS threads (1 on shared)")
     args = ap.parse_args(argv)
     tasks = _names(args.tasks, tuple(TASKS), "task")
-    samplers = _names(args.samplers, SAMPLERS, "sampler")
+    samplers = _names(args.samplers, SAMPLERS, "sampler", ", metarl-mean, metarl-ucb<kappa>")
     if args.seeds < 1 or args.trials < 1:
         raise SystemExit(
             f"error: --seeds and --trials must be >= 1, got {args.seeds}, {args.trials}"

@@ -93,9 +93,21 @@ def test_summary_ranks_ties_missing_values_and_worst_seed(bench) -> None:
 
 @pytest.mark.parametrize(
     ("flag", "value", "culprit"),
-    [("--tasks", "digits,nope", "nope"), ("--samplers", "tpe,cmaes", "cmaes")],
+    [
+        ("--tasks", "digits,nope", "nope"),
+        ("--samplers", "tpe,cmaes", "cmaes"),
+        ("--samplers", "metarl-ucbx", "metarl-ucbx"),
+    ],
 )
 def test_unknown_names_are_refused_in_one_line(bench, tmp_path, flag, value, culprit) -> None:
     with pytest.raises(SystemExit, match=culprit) as e:
         bench.main([flag, value, "--out", str(tmp_path)])
     assert "\n" not in str(e.value)
+
+
+def test_metarl_variants_change_only_the_acquisition(bench) -> None:
+    assert bench.make_sampler("metarl", 3).policy_kwargs is None  # the defaults
+    variant = bench.make_sampler("metarl-ucb0.5", 3)
+    assert variant.policy_kwargs == {"acquisition": "ucb", "kappa": 0.5}
+    assert variant.policy == "auto" and variant.seed == 3
+    assert bench.make_sampler("metarl-mean", 3).policy_kwargs == {"acquisition": "mean"}
