@@ -35,7 +35,14 @@ from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from metarl._defaults import DEFAULT_LEARNER
-from metarl.loop import initial_design, load_transfer, make_search_policy, refine, seed_streams
+from metarl.loop import (
+    CV_GROWTH,
+    initial_design,
+    load_transfer,
+    make_search_policy,
+    refine,
+    seed_streams,
+)
 from metarl.space import SearchSpace, config_from_optuna_params
 from metarl.study import _schema as schema
 from metarl.study._checkpoint import save_checkpoint
@@ -70,7 +77,9 @@ from metarl.type_aliases import Config, Direction
 #: ``callback(study, round_record)``, called after each round; returning False stops the
 #: loop (SB3's convention), None or True continues.
 Callback = Callable[["Study", dict[str, Any]], bool | None]
-#: Folds of the learner-quality cross-validation recorded per round (``cv_spearman``).
+#: Folds of the learner-quality cross-validation (``cv_spearman``), measured in the rounds
+#: where the training set has grown by 25 % since the last measurement
+#: (:data:`metarl.loop.CV_GROWTH`); other rounds record None.
 QUALITY_CV = 5
 
 
@@ -307,6 +316,7 @@ class Study:
             metric=self.metric,
             seed=self.seed,
             cv=QUALITY_CV,
+            cv_growth=CV_GROWTH,
             label=self._policy_name,
             focus=self.focus,
         )
