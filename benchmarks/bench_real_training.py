@@ -7,8 +7,9 @@ The tasks (``_real_tasks.py``) really train at every trial: metarl's SklearnTrai
 feature-selection task (~2**49) and a torch MLP with per-layer choices (~2**51). The
 objective suggests a config of the task's SearchSpace define-by-run (``suggest_config``, the
 library's glue: a Subset is one boolean per column, an ordered choice an int index as in
-PROTOCOL.md, a conditional parameter is suggested only when active); a config with an empty
-feature subset is pruned, as the examples do.
+PROTOCOL.md, a conditional parameter is suggested only when active; a subset suggested
+empty gets random columns added). A config the space still refuses would be pruned, as the
+examples do (none was in the runs of docs/RESULTS.md).
 
 Figures: the best value reached after 10/25/50 trials (pruned trials count as trials), the
 mean rank of the samplers over (task, seed) at each budget (1 = best; ties share), the worst
@@ -129,7 +130,7 @@ def run_one(task: RealTask, seed: int, sampler: str, n_trials: int) -> tuple[dic
         trials.append(rec)
         try:
             task.space.validate(config)
-        except SpaceError as e:  # an empty feature subset: no model to train
+        except SpaceError as e:  # not a config of the task: nothing to train
             rec["trainer_s"], rec["state"] = 0.0, "pruned"
             clock["end"] = time.perf_counter()
             raise optuna.TrialPruned(str(e)) from None
