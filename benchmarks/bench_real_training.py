@@ -287,22 +287,23 @@ def summarise(runs: list[dict], samplers: list[str], budgets: list[int]) -> dict
 
 def print_summary(s: dict, samplers: list[str]) -> None:
     budgets = s["budgets"]
+    wd = max(8, *map(len, samplers))
     at = "  ".join(f"@{n:<5}" for n in budgets)
     print(f"\n(task, seed) blocks with every sampler finished: {s['blocks']}")
     for t, d in s["tasks"].items():
         print(f"\n{t} ({d['seeds']} seeds): best value, mean over seeds | worst seed")
-        print(f"  {'sampler':<8}  {at}  | {at}")
+        print(f"  {'sampler':<{wd}}  {at}  | {at}")
         for p in samplers:
             m = "  ".join(f"{v:.4f}" for v in d[p]["mean"])
             w = "  ".join(f"{v:.4f}" for v in d[p]["worst"])
-            print(f"  {p:<8}  {m}  | {w}")
+            print(f"  {p:<{wd}}  {m}  | {w}")
     print("\nrank over (task, seed) blocks (1 = best): mean | worst | wins (rank 1, ties too)")
-    print(f"  {'sampler':<8}  {at}  | {at}  | {'/'.join(f'@{n}' for n in budgets)}")
+    print(f"  {'sampler':<{wd}}  {at}  | {at}  | {'/'.join(f'@{n}' for n in budgets)}")
     for p in samplers:
         d = s["rank"][p]
         m = "  ".join(f"{v:<6.2f}" for v in d["mean"])
         w = "  ".join(f"{v:<6.1f}" for v in d["worst"])
-        print(f"  {p:<8}  {m}  | {w}  | {'/'.join(map(str, d['wins']))}")
+        print(f"  {p:<{wd}}  {m}  | {w}  | {'/'.join(map(str, d['wins']))}")
     print(
         "\nsampler overhead per trial (s, trainer excluded; medians over runs): "
         f"all trials | trials > {STARTUP} | p90 | max;\n  per run: trainer s | wall s; "
@@ -311,7 +312,7 @@ def print_summary(s: dict, samplers: list[str]) -> None:
     for p in samplers:
         o = s["overhead"][p]
         print(
-            f"  {p:<8}  {o['overhead_median']:.3f}  {o['overhead_median_after_startup']:.3f}"
+            f"  {p:<{wd}}  {o['overhead_median']:.3f}  {o['overhead_median_after_startup']:.3f}"
             f"  {o['overhead_p90']:.3f}  {o['overhead_max']:.2f}  {o['trainer_total']:.1f}"
             f"  {o['wall']:.1f}"
             f"  {o['duplicates']}  {o['pruned']}"
