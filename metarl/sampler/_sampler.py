@@ -27,18 +27,36 @@ from optuna.trial import FrozenTrial, TrialState
 from metarl._defaults import DEFAULT_LEARNER, ENUMERABLE
 from metarl.loop import History, make_search_policy, refine
 from metarl.sampler._transfer import PastData, check_sources, resolve, transfer_data, with_datasets
-from metarl.space import Boolean, Categorical, SearchSpace, from_optuna
+from metarl.space import Boolean, Categorical, Integer, SearchSpace, from_optuna
 from metarl.space._params import Param
 from metarl.type_aliases import Config
 
+#: The most values an integer parent's inferred condition lists (``n_layers >= t``).
+MAX_INTEGER_CONDITION = 256
+
 
 def _find_parent(name: str, present: list[dict[str, Any]], params: dict[str, Param]) -> Any:
-    """A categorical parameter whose values decide exactly when ``name`` is present."""
-    for p, param in params.items():
-        if p == name or not isinstance(param, (Categorical, Boolean)):
+    """A parameter whose values decide exactly when ``name`` is present: a categorical one
+    (the values seen with it), or an integer one with a threshold (present exactly when
+    ``parent >= t``: per-layer parameters under ``n_layers``). Categorical parents are
+    tried first: an integer's threshold is likelier to hold by chance on few trials."""
+    kinds = [(p, q) for p, q in params.items() if isinstance(q, (Categorical, Boolean))]
+    kinds += [(p, q) for p, q in params.items() if isinstance(q, Integer)]
+    for p, param in kinds:
+        if p == name:
+            continue
+        if any(name in t and p not in t for t in present):
             continue
         on = {repr(t[p]): t[p] for t in present if name in t and p in t}
-        if any(name in t and p not in t for t in present) or not on:
+        if not on:
+            continue
+        if isinstance(param, Integer):
+            off_values = [t[p] for t in present if name not in t and p in t]
+            t_min = min(int(v) for v in on.values())
+            if all(int(v) < t_min for v in off_values) and (
+                param.high - t_min < MAX_INTEGER_CONDITION
+            ):
+                return p, list(range(t_min, int(param.high) + 1))
             continue
         off = {repr(t[p]) for t in present if name not in t and p in t}
         if not (set(on) & off):
@@ -134,8 +152,8 @@ class MetaRLSampler(BaseSampler):
         learner: a meta-learner or a ``make_learner`` name (default ``"gp"``).
         policy: a search policy, a ``make_policy`` name, or ``"auto"``: ``"exhaustive"``
             (exact argmax of the acquisition) where the design grid has at most
-            ``enumerable`` configs, else ``"local_search"`` (:func:`metarl.loop.make_search_policy`);
-            ``"ppo"`` for the PPO design agent.
+            ``enumerable`` configs, else ``"local_search"``
+            (:func:`metarl.loop.make_search_policy`); ``"ppo"`` for the PPO design agent.
         policy_kwargs: keyword arguments of a policy given by name (``"auto"`` without
             them: UCB with kappa 2, ``metarl.loop.default_policy_kwargs``).
         n_startup_trials: completed trials sampled by ``independent_sampler`` first

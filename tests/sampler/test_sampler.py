@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import optuna
 import pytest
 
@@ -87,3 +88,41 @@ def test_infer_space_finds_the_parent_of_a_conditional_param() -> None:
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="n_startup_trials"):
         MetaRLSampler(n_startup_trials=0)
+
+
+def test_infer_space_finds_an_integer_parent_by_its_threshold() -> None:
+    """Per-layer parameters asked only for ``i < n_layers`` hang on ``n_layers >= i + 1``."""
+    d = {
+        "n_layers": optuna.distributions.IntDistribution(1, 4),
+        "w1": optuna.distributions.IntDistribution(8, 64),
+        "w2": optuna.distributions.IntDistribution(8, 64),
+    }
+    params = [
+        {"n_layers": 1, "w1": 8},
+        {"n_layers": 3, "w1": 16, "w2": 32},
+        {"n_layers": 2, "w1": 64, "w2": 8},
+        {"n_layers": 1, "w1": 32},
+    ]
+    space = infer_space(d, params)
+    assert space.params["w2"].active_if == {"n_layers": [2, 3, 4]}
+    assert "w2?" not in space.params
+
+
+def _layers(trial: optuna.Trial) -> float:
+    """Best with one layer of ~20 units: the region where proposals differing only in
+    layers 2-4 (never asked for) would repeat the same trial (9 repeats in 24 before)."""
+    n = trial.suggest_int("n_layers", 1, 4)
+    widths = [trial.suggest_int(f"w{i}", 8, 64, log=True) for i in range(n)]
+    act = trial.suggest_categorical("act", ["relu", "tanh"])
+    return (n - 1) * 0.3 + sum((np.log2(w) - 4.3) ** 2 for w in widths) + (act == "tanh") * 0.2
+
+
+def test_a_per_layer_objective_gets_no_repeated_trials() -> None:
+    """With per-layer parameters hidden behind presence flags, proposals that differed only
+    in layers the objective never asks for ran as the same trial again and again."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = MetaRLSampler(n_startup_trials=8, seed=0)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(_layers, n_trials=24)
+    seen = [tuple(sorted(t.params.items())) for t in study.trials]
+    assert len(set(seen)) == len(seen)
