@@ -77,12 +77,21 @@ STARTUP = 10  # MetaRLSampler's n_startup_trials default: its first trials are r
 
 
 def _metarl_variant(name: str) -> dict[str, Any] | None:
-    """``policy_kwargs`` of a MetaRLSampler variant: ``metarl-mean`` (the predicted mean) or
-    ``metarl-ucb<kappa>`` (e.g. ``metarl-ucb0.5``); None for any other name."""
-    if name == "metarl-mean":
-        return {"acquisition": "mean"}
-    m = re.fullmatch(r"metarl-ucb(\d+(?:\.\d*)?)", name)
-    return {"acquisition": "ucb", "kappa": float(m[1])} if m else None
+    """``policy_kwargs`` of a MetaRLSampler variant: ``metarl-mean`` (the predicted mean),
+    ``metarl-ucb<kappa>`` (e.g. ``metarl-ucb0.5``), and either with ``-elite`` before it
+    (``metarl-elite``, ``metarl-elite-ucb0.5``: local search also climbs from the 8 best
+    evaluated configs, ``n_history_starts=8``); None for any other name."""
+    m = re.fullmatch(r"metarl(-elite)?(?:-(mean)|-ucb(\d+(?:\.\d*)?))?", name)
+    if m is None or name == "metarl":
+        return None
+    kwargs: dict[str, Any] = {"acquisition": "ucb", "kappa": 2.0}  # the default's
+    if m[2]:
+        kwargs = {"acquisition": "mean"}
+    elif m[3]:
+        kwargs["kappa"] = float(m[3])
+    if m[1]:
+        kwargs["n_history_starts"] = 8
+    return kwargs
 
 
 def make_sampler(name: str, seed: int) -> Any:
@@ -336,7 +345,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument(
         "--samplers",
         default=",".join(SAMPLERS),
-        help=f"of {', '.join(SAMPLERS)}, metarl-mean, metarl-ucb<kappa> (acquisition variants)",
+        help=f"of {', '.join(SAMPLERS)}, metarl-mean, metarl-ucb<kappa>, metarl-elite[-ucb<kappa>]",
     )
     ap.add_argument("--seeds", type=int, default=10, help="seeds F .. F+N-1 (F: --first-seed)")
     ap.add_argument("--first-seed", type=int, default=0)
@@ -354,7 +363,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=1, help="torch/BLAS threads (1 on shared)")
     args = ap.parse_args(argv)
     tasks = _names(args.tasks, tuple(TASKS), "task")
-    samplers = _names(args.samplers, SAMPLERS, "sampler", ", metarl-mean, metarl-ucb<kappa>")
+    extra = ", metarl-mean, metarl-[elite-]ucb<kappa>"
+    samplers = _names(args.samplers, SAMPLERS, "sampler", extra)
     if args.seeds < 1 or args.trials < 1:
         raise SystemExit(
             f"error: --seeds and --trials must be >= 1, got {args.seeds}, {args.trials}"

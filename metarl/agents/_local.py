@@ -13,7 +13,7 @@ import numpy as np
 from metarl.agents._sampling import sample_grid
 from metarl.agents._scored import Problem, ScoredPolicy
 from metarl.agents._threads import torch_threads
-from metarl.space import SearchSpace, Subset
+from metarl.space import SearchSpace, SpaceError, Subset
 from metarl.type_aliases import AcquisitionKind, ConfigMatrix
 
 
@@ -67,17 +67,20 @@ class LocalSearch(ScoredPolicy):
     """Best-improvement hill climbing on the acquisition, from several starting points.
 
     Starting points: the best ``n_starts`` of ``n_initial`` configs drawn uniformly on the
-    design grid (override :meth:`_starting_points` to start elsewhere, e.g. from another
-    policy's proposals). Every step scores all one-decision neighbours (:func:`neighbours`)
-    of every current point in one learner call and moves each point to its best neighbour
-    while that improves; it stops when every point is at a local optimum or after
+    design grid, plus the ``n_history_starts`` best evaluated configs (as SMAC's local search
+    starts from its incumbents; override :meth:`_starting_points` to start elsewhere, e.g.
+    from another policy's proposals). Every step scores all one-decision neighbours
+    (:func:`neighbours`) of every current point in one learner call and moves each point to
+    its best neighbour while that improves; it stops when every point is at a local optimum or after
     ``max_steps``. Every config scored is a candidate: the base ranks them by the same
     acquisition, drops duplicates and excluded configs and keeps a diverse top ``n``. Each
     ``propose`` is one restart: the refinement loop reseeds the policy every round.
 
     Args:
         n_initial: uniform samples scored to choose the starting points.
-        n_starts: points climbed in parallel.
+        n_starts: uniform points climbed in parallel.
+        n_history_starts: the best evaluated configs (by observed value) climbed too
+            (0: none; those outside the space searched, e.g. outside a focus, are skipped).
         max_steps: climbing steps at most.
         n_threads: torch CPU threads while a learner that predicts in torch (GP, MLP)
             scores (restored afterwards; ``None`` leaves the setting alone). One is
@@ -94,6 +97,7 @@ class LocalSearch(ScoredPolicy):
         *,
         n_initial: int = 2048,
         n_starts: int = 16,
+        n_history_starts: int = 0,
         max_steps: int = 50,
         n_threads: int | None = 1,
         acquisition: AcquisitionKind = "mean",
@@ -101,14 +105,16 @@ class LocalSearch(ScoredPolicy):
         min_distance: int = 2,
         seed: int | None = None,
     ) -> None:
-        if n_initial < 1 or n_starts < 1 or max_steps < 0:
+        if n_initial < 1 or n_starts < 1 or max_steps < 0 or n_history_starts < 0:
             raise ValueError(
-                "local_search: n_initial and n_starts must be >= 1 and max_steps >= 0, got "
-                f"{n_initial}, {n_starts} and {max_steps}"
+                "local_search: n_initial and n_starts must be >= 1, max_steps and "
+                f"n_history_starts >= 0, got {n_initial}, {n_starts}, {max_steps} and "
+                f"{n_history_starts}"
             )
         super().__init__(acquisition=acquisition, kappa=kappa, min_distance=min_distance, seed=seed)
         self.n_initial = n_initial
         self.n_starts = n_starts
+        self.n_history_starts = n_history_starts
         self.max_steps = max_steps
         self.n_threads = n_threads
 
@@ -117,7 +123,29 @@ class LocalSearch(ScoredPolicy):
         M = sample_grid(problem.space, self.n_initial, problem.rng)
         s = problem.score(M)
         best = np.argsort(-s, kind="stable")[: self.n_starts]
-        return M[best], s[best]
+        M, s = M[best], s[best]
+        elite = self._best_evaluated(problem)
+        if len(elite):
+            M, s = np.concatenate([M, elite]), np.concatenate([s, problem.score(elite)])
+        return M, s
+
+    def _best_evaluated(self, problem: Problem) -> ConfigMatrix:
+        """The ``n_history_starts`` best evaluated configs inside the space searched."""
+        rows = [(c, v) for c, v in problem.history if np.isfinite(v)]
+        if not self.n_history_starts or not rows:
+            return np.empty((0, problem.space.n_columns))
+        sign = -1.0 if problem.direction == "minimize" else 1.0
+        kept = []
+        for i in np.argsort([-sign * v for _, v in rows], kind="stable"):
+            try:
+                row = problem.space.to_matrix([rows[i][0]])
+            except SpaceError:  # outside a focus
+                continue
+            if problem.space.contains_matrix(row)[0]:
+                kept.append(row)
+            if len(kept) == self.n_history_starts:
+                break
+        return np.concatenate(kept) if kept else np.empty((0, problem.space.n_columns))
 
     def _candidates(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
         with torch_threads(self.n_threads):

@@ -126,3 +126,31 @@ def test_bad_hyperparameters_are_one_clear_error():
 def test_model_is_required(enum_space):
     with pytest.raises(ValueError):
         make_policy("local_search").propose(enum_space, None, 1)
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_history_starts_are_the_best_evaluated_configs(enum_space, direction):
+    from metarl.agents import Problem
+
+    configs = enum_space.to_configs(enum_space.sample_matrix(6, seed=1))
+    values = [0.5, 0.1, float("nan"), 0.9, 0.3, 0.7]
+    history = list(zip(configs, values))
+    problem = Problem(
+        space=enum_space,
+        learner=fit_learner(enum_space),
+        n=1,
+        direction=direction,
+        exclude=set(),
+        history=history,
+        rng=np.random.default_rng(0),
+    )
+    p = LocalSearch(n_initial=8, n_starts=2, n_history_starts=2)
+    best = p._best_evaluated(problem)
+    want = [1, 4] if direction == "minimize" else [3, 5]  # the NaN (failed) row never
+    np.testing.assert_array_equal(best, enum_space.to_matrix([configs[i] for i in want]))
+    X, _ = p._starting_points(problem)
+    assert len(X) == 4
+    np.testing.assert_array_equal(X[2:], best)
+    assert len(LocalSearch(n_history_starts=0)._best_evaluated(problem)) == 0
+    with pytest.raises(ValueError, match="n_history_starts"):
+        LocalSearch(n_history_starts=-1)
