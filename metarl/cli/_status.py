@@ -47,7 +47,7 @@ def status(args: argparse.Namespace) -> int:
 
     from metarl.study._storage import counts, failure_reasons
 
-    study, _ = _load(args)
+    study, space = _load(args)
     attrs = study.user_attrs
     trials = study.get_trials(deepcopy=False)
     c = counts(trials)
@@ -75,7 +75,14 @@ def status(args: argparse.Namespace) -> int:
                 f"{r['n_proposed']:8d}  {r.get('seconds', 0):7.1f}"
             )
     if c["complete"]:
-        print(f"  best {attrs.get(schema.METRIC)} = {study.best_value:.6g}")
+        from metarl.study._fidelity import best_full_fidelity
+
+        direction = study.direction.name.lower()
+        try:  # with a Fidelity, the incumbent is the best trial at full fidelity
+            value = best_full_fidelity(space, trials, direction).value  # type: ignore[arg-type]
+            print(f"  best {attrs.get(schema.METRIC)} = {value:.6g}")
+        except ValueError as e:
+            print(f"  best: {e}")
     # the lease is a study system attribute, which Optuna's public API no longer shows
     owner = (study._storage.get_study_system_attrs(study._study_id).get(LEASE) or {}).get("owner")
     if owner:
@@ -102,8 +109,16 @@ def best(args: argparse.Namespace) -> int:
             f"reason ({n}x): {reason} (all reasons: metarl status {where})",
             file=sys.stderr,
         )
+    if done and space.fidelity_names:  # only full-fidelity results rank as the best
+        from metarl.loop._fidelity import full_fidelity_rows
+
+        M = space.to_matrix([config_from_optuna_params(space, t.params) for t in done])
+        done = [t for t, full in zip(done, full_fidelity_rows(space, M)) if full]
     if not done:
-        print(f"study {args.study}: no completed trial yet")
+        print(
+            f"study {args.study}: no completed trial yet"
+            + (" at full fidelity" if space.fidelity_names else "")
+        )
         return 1 if reasons else 0
     sign = 1 if study.direction.name == "MINIMIZE" else -1
     done.sort(key=lambda t: sign * t.value)

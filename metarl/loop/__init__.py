@@ -15,6 +15,9 @@
 - :func:`make_search_policy`: ``"auto"`` and the measured-best default policy settings;
 - :func:`refine`: fit the meta-learner on the history (and transfer data, ranked within each
   dataset), then propose the next configs, with a record of the round;
+- :func:`choose_fidelity`: with a :class:`~metarl.space.Fidelity` in the space, the fidelity
+  each proposal is evaluated at (gain at full fidelity per second predicted by a
+  :class:`CostModel`), and promotions of promising cheap results to full fidelity;
 - :func:`recommend`: the noise-aware incumbent, the evaluated config with the best
   posterior mean of the learner the round fits.
 
@@ -22,6 +25,7 @@ The round is pure: the caller keeps the history and evaluates the proposals.
 """
 
 from metarl.loop._design import initial_design, round_seed, seed_streams
+from metarl.loop._fidelity import CostModel, choose_fidelity
 from metarl.loop._incumbent import best_predicted, recommend
 from metarl.loop._policy import default_policy_kwargs, make_search_policy, resolve_policy_name
 from metarl.loop._round import CV_GROWTH, History, Round, cv_due, refine
@@ -36,11 +40,13 @@ from metarl.loop._transfer import (
 
 __all__ = [
     "CV_GROWTH",
+    "CostModel",
     "TRANSFER_SIZE",
     "History",
     "Round",
     "TransferData",
     "best_predicted",
+    "choose_fidelity",
     "context_label",
     "cv_due",
     "default_policy_kwargs",

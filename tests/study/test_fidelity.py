@@ -100,3 +100,22 @@ def test_a_log_grid_end_a_rounding_error_above_its_bound_is_stored() -> None:
     study = optuna.create_study()
     enqueue(study, space, [{"lr": end}], {})
     assert study.trials[0].params["lr"] == 0.1
+
+
+def test_metarl_status_and_best_report_the_full_fidelity_incumbent(tmp_path: Path, capsys) -> None:
+    from metarl.cli import main
+
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    s = _study(n_init=4, batch_size=2, storage=url, study_name="f").optimize(12)
+    full = s.best_value
+    lucky = max(t.value for t in s.trials() if t.value is not None)
+    assert lucky > full  # a low-fidelity result scores higher: Optuna's best_value is it
+    capsys.readouterr()
+    assert main(["status", "--storage", url, "--study", "f"]) == 0
+    assert f"best acc = {full:.6g}" in capsys.readouterr().out
+    assert main(["best", "--storage", url, "--study", "f", "--n", "50", "--json"]) == 0
+    import json
+
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["value"] == pytest.approx(full)
+    assert all(r["config"]["f"] == pytest.approx(1.0) for r in rows)
