@@ -6,7 +6,8 @@ suggested only when active). Ordered numeric Categoricals are suggested as choic
 (``suggest_int``), the others with ``suggest_categorical``, as in ``PROTOCOL.md``.
 
 A restricted space (a focus) is searched inside its focus: the sampler's distributions are
-the focus's (:func:`focus_distributions`), and it learns from the history inside it. A
+the focus's (:func:`focus_distributions`), and it learns from the history inside it (at
+full fidelity only, where the loop chooses a :class:`~metarl.space.Fidelity`). A
 Subset is one on/off decision per item; a suggestion below its ``min_size`` gets random
 free items added (:func:`suggest_config`).
 """
@@ -85,6 +86,18 @@ def focus_distributions(space: SearchSpace) -> dict[str, BaseDistribution]:
         else:
             out.update(param_to_distributions(p))
     return out
+
+
+def _at_full(space: SearchSpace, M: ConfigMatrix) -> np.ndarray:
+    """(n,) bool: the rows whose fidelities not searched by the design are at ``full`` (or
+    inactive): the others lie outside :func:`focus_distributions`."""
+    ok = np.ones(len(M), dtype=bool)
+    for name in space.fidelity_names:
+        p = space.params[name]
+        if not p.search:  # type: ignore[attr-defined]
+            col = np.asarray(M, dtype=np.float64)[:, space.column_slices[name].start]
+            ok &= np.isnan(col) | np.isclose(col, float(p.full))  # type: ignore[attr-defined]
+    return ok
 
 
 def to_focus_params(space: SearchSpace, config: Config) -> dict[str, Any]:
@@ -187,9 +200,11 @@ class _OptunaPolicy(ScoredPolicy):
         study = _quiet_study(problem.direction, self._make_sampler(seed))
         dists = focus_distributions(space)
         history = list(problem.history)
-        if history:  # a sampler kept inside the focus learns from the history there
-            inside = space.contains_matrix(space.to_matrix([cfg for cfg, _ in history]))
-            history = [h for h, keep in zip(history, inside) if keep]
+        if history:  # a sampler kept inside the focus learns from the history there, and
+            # (its loop-chosen fidelities held at full) from the full-fidelity results only
+            M = space.to_matrix([cfg for cfg, _ in history])
+            keep = space.contains_matrix(M) & _at_full(space, M)
+            history = [h for h, k in zip(history, keep) if k]
         trials = []
         for cfg, value in history:
             params = to_focus_params(space, cfg)

@@ -76,3 +76,25 @@ def test_replays_with_a_seed() -> None:
         policy = make_policy("tpe", seed=3)
         runs.append(policy.propose(SPACE.restrict(**FOCUS), None, 5, history=history))
     assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("name", ["tpe", "gp"])
+def test_low_fidelity_history_is_not_told_to_the_sampler(name: str) -> None:
+    # the sampler's fidelity distribution is the full value only: a trial at epochs=5 used to
+    # reach create_trial and raise "isn't contained in IntDistribution(20, 20)"
+    history = _history(SPACE, 12, 0)
+    low = [({**c, "epochs": 5}, v - 100.0) for c, v in _history(SPACE, 6, 1)]
+    policy = make_policy(name, seed=0)
+    out = policy.propose(SPACE, None, 4, history=history + low)
+    assert len(out) == 4 and all(c["epochs"] == 20 for c in out)
+    # only low-fidelity results: nothing to learn from, yet proposals come
+    out = make_policy(name, seed=0).propose(SPACE, None, 3, history=low)
+    assert len(out) == 3 and all(c["epochs"] == 20 for c in out)
+
+
+def test_a_searched_fidelity_keeps_its_history() -> None:
+    space = SearchSpace({"lr": Float(1e-4, 1e-1, log=True), "epochs": Fidelity(1, 20, search=True)})
+    history = [(c, float(c["epochs"])) for c in space.to_configs(space.sample_matrix(10, seed=0))]
+    assert any(c["epochs"] != 20 for c, _ in history)
+    out = make_policy("tpe", seed=0).propose(space, None, 3, history=history)
+    assert len(out) == 3 and space.contains_matrix(space.to_matrix(out)).all()
