@@ -251,6 +251,18 @@ def create_or_load(
     return study
 
 
+def stored_direction(storage: BaseStorage, study_name: str) -> str | None:
+    """The direction of the metarl study ``study_name`` in ``storage`` (None: no such study,
+    or one whose creation never completed)."""
+    try:
+        study_id = storage.get_study_id_from_name(study_name)
+    except KeyError:
+        return None
+    if not is_complete(storage.get_study_user_attrs(study_id)):
+        return None
+    return storage.get_study_directions(study_id)[0].name.lower()
+
+
 def open_for_study(storage: Any, heartbeat: dict[str, Any]) -> BaseStorage:
     """:func:`open_storage`, once more when another process was creating the same new
     database's tables (Optuna's schema set-up then fails on its unique version row)."""

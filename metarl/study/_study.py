@@ -65,6 +65,7 @@ from metarl.study._settings import (
     create_or_load,
     missing_sqlite,
     open_for_study,
+    stored_direction,
     stored_settings,
 )
 from metarl.study._storage import Heartbeat, _heartbeat, artifacts_dir, counts
@@ -202,8 +203,6 @@ class Study:
         )  # fmt: skip
         check_heartbeat(study_name, heartbeat_interval, grace_period)
         self._tensorboard_dir = check_tensorboard(tensorboard)
-        if why is not None:  # not the caller's choice: say which, and why
-            self._console.say(direction_line(self.direction, self.metric, why))
         #: The subspace searched (None: the whole space).
         self.focus = check_focus(self.space, focus)
         searched = self.focus if self.focus is not None else self.space
@@ -230,6 +229,12 @@ class Study:
         # holds none, and is not created until every argument has been checked
         new_file = isinstance(storage, str) and missing_sqlite(storage)
         opened = None if new_file else open_for_study(storage, self._heartbeat)
+        if why is not None and opened is not None:  # a resumed study keeps its direction
+            kept = stored_direction(opened, study_name)
+            if kept is not None:
+                self.direction, why = kept, "the stored study's"  # type: ignore[assignment]
+        if why is not None:  # not the caller's choice: say which, and why
+            self._console.say(direction_line(self.direction, self.metric, why))
         self._transfer = load_transfer(
             transfer, self.space, metric=self.metric, storage=opened, rng=streams["transfer"]
         )

@@ -77,3 +77,16 @@ def test_no_optuna_info_line_and_the_users_level_is_kept(caplog: pytest.LogCaptu
     finally:
         optuna.logging.disable_propagation()
         optuna.logging.set_verbosity(before)
+
+
+def test_a_resumed_study_keeps_its_stored_direction(tmp_path, capsys) -> None:
+    """Resuming without a direction takes the stored study's, not the name's rule (which
+    would refuse: 'exists with direction maximize, not minimize')."""
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    first = _study(metric="value", direction="maximize", storage=url, study_name="d")
+    first.optimize(4)
+    capsys.readouterr()
+    again = _study(metric="value", storage=url, study_name="d")
+    assert again.direction == "maximize"
+    assert "maximize 'value' (the stored study's)" in capsys.readouterr().err
+    assert len(again.optimize(6).trials()) == 6
