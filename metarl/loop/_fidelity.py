@@ -77,6 +77,26 @@ def check_fidelity_learner(learner: Any) -> None:
         )
 
 
+def check_fidelity_policy(policy: Any) -> None:
+    """Refuse a model-free policy on a space with a loop-chosen fidelity (one line naming it).
+
+    Such a policy (``requires_learner = False``: random, evolution, tpe, gp) leaves the
+    round without a fitted learner, so :func:`choose_fidelity` has no gain to weigh: every
+    proposal after the initial design would go to the cheapest level, and none would be
+    promoted to full fidelity.
+
+    Raises:
+        ValueError: ``policy`` does not use the learner.
+    """
+    if not getattr(policy, "requires_learner", True):
+        name = getattr(policy, "name", None) or type(policy).__name__
+        raise ValueError(
+            f"policy {name!r}: a space with a Fidelity needs a policy that uses the learner "
+            "(a model-free one sends every proposal to the cheapest level); drop the "
+            "Fidelity or choose another policy"
+        )
+
+
 def full_fidelity_rows(space: SearchSpace, M: ConfigMatrix) -> np.ndarray:
     """(n,) bool: the rows of a value matrix at full fidelity (every fidelity at ``full``;
     an inactive fidelity counts as full). All rows when the space has no fidelity."""

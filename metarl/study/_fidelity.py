@@ -19,6 +19,7 @@ from optuna.trial import FrozenTrial, TrialState
 from metarl.loop import History
 from metarl.loop._fidelity import (
     check_fidelity_learner,
+    check_fidelity_policy,
     choose_fidelity,
     full_fidelity_rows,
     loop_fidelity,
@@ -30,6 +31,7 @@ from metarl.type_aliases import Config, ConfigMatrix, Direction
 __all__ = [
     "best_full_fidelity",
     "check_fidelity_learner",
+    "check_fidelity_policy",
     "design_at_levels",
     "fidelity_proposals",
     "loop_fidelity",

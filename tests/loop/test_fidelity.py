@@ -11,6 +11,7 @@ from metarl.loop import History
 from metarl.loop._fidelity import (
     CostModel,
     check_fidelity_learner,
+    check_fidelity_policy,
     choose_fidelity,
     full_fidelity_rows,
     loop_fidelity,
@@ -179,3 +180,19 @@ def test_only_a_gp_can_weigh_fidelities():
     check_fidelity_learner(GPLearner())
     with pytest.raises(ValueError, match=r"needs learner 'gp'"):
         check_fidelity_learner(make_learner("forest"))
+
+
+@pytest.mark.parametrize("name", ["random", "evolution", "tpe", "gp"])
+def test_a_model_free_policy_is_refused(name):
+    # without a fitted learner every proposal after the initial design went to the
+    # cheapest level, and nothing was ever promoted
+    from metarl.agents import make_policy
+
+    with pytest.raises(ValueError, match=rf"^policy '{name}': a space with a Fidelity needs"):
+        check_fidelity_policy(make_policy(name))
+
+
+def test_a_policy_using_the_learner_is_accepted():
+    from metarl.agents import make_policy
+
+    check_fidelity_policy(make_policy("local_search"))
