@@ -235,11 +235,11 @@ class MetaRLSampler(BaseSampler):
         dists: dict[str, BaseDistribution] = {}
         clash: set[str] = set()
         seen = [t.distributions for t in done]
-        # past studies reveal the space before the first trial; after it, only the parameters
-        # the objective still suggests (a parameter it dropped would read as conditional)
-        own = {name for d in seen for name in d}
-        for past in self._past_data(study):
-            seen.append({k: d for k, d in past.distributions.items() if not done or k in own})
+        # past studies reveal the space before the first trial; after it, the space is the
+        # parameters the objective suggests, with its own distributions (a parameter it
+        # dropped would read as conditional; a past study's other range is not this one's)
+        if not done:
+            seen = [past.distributions for past in self._past_data(study)]
         for trial_dists in seen:
             for name, d in trial_dists.items():
                 if name in dists and dists[name] != d:

@@ -181,3 +181,28 @@ def test_a_parameter_only_past_studies_have_leaves_the_space_after_the_first_tri
     study.optimize(quadratic(1.2), n_trials=3)
     assert "old" in spaces[0]  # before any trial: the past study's space
     assert spaces[1:] == [["kind", "x"], ["kind", "x"]]
+
+
+def test_a_parameter_whose_range_changed_keeps_this_studys_range(monkeypatch) -> None:
+    """A past study searched x in [-3, 3]; this one in [-1, 1]: x stays in the space searched
+    (with this study's range), not dropped as a clash and sampled at random for good."""
+
+    def narrow(trial: optuna.Trial) -> float:
+        kind = trial.suggest_categorical("kind", ["a", "b", "c"])
+        x = trial.suggest_float("x", -1.0, 1.0)
+        return (x - 0.5) ** 2 + {"a": 0.0, "b": 1.0, "c": 2.0}[kind]
+
+    spaces = []
+    real = mod.refine
+
+    def spy(space, history, k, **kwargs):
+        spaces.append(space)
+        return real(space, history, k, **kwargs)
+
+    monkeypatch.setattr(mod, "refine", spy)
+    study = optuna.create_study(sampler=_sampler(transfer={"wide": past_study(1.0, "wide")}))
+    study.optimize(narrow, n_trials=4)
+    assert len(spaces) >= 3
+    for space in spaces[1:]:
+        assert "x" in space.names
+        assert (space.params["x"].low, space.params["x"].high) == (-1.0, 1.0)
