@@ -363,18 +363,25 @@ def _p_improve(
 ) -> np.ndarray:
     """Posterior probability that each row beats the full-fidelity incumbent: the best
     full-fidelity result, or before any, the best predicted full-fidelity mean of the
-    evaluated configs."""
+    evaluated configs.
+
+    On the learner's standardised scale (``predict_standardized``), where its mean and std
+    combine into a normal posterior; the incumbent's value is mapped there by the learner's
+    fitted target transform (monotone increasing, so the direction holds). On the metric
+    scale, after a log or rank transform, they do not.
+    """
     from scipy.stats import norm
 
     full = full_fidelity_rows(space, history.M)
     if full.any():
         y = np.asarray(history.y, dtype=np.float64)[full]
+        z = learner.transforms_[0].transform(y)
     else:
         name = str(loop_fidelity(space))
         full_value = float(space.params[name].full)  # type: ignore[attr-defined]
         at_full = _at(history.M, space.column_slices[name].start, full_value)
-        y = learner.predict(space.encode_matrix(at_full))
-    best = np.max(y) if direction == "maximize" else np.min(y)
-    mu, sd = learner.predict(X_full, return_std=True)
-    z = (mu - best) / np.maximum(sd, 1e-12)
-    return norm.cdf(z if direction == "maximize" else -z)
+        z = learner.predict_standardized(space.encode_matrix(at_full))[:, 0]
+    best = np.max(z) if direction == "maximize" else np.min(z)
+    mu, sd = learner.predict_standardized(X_full, return_std=True)
+    d = (mu[:, 0] - best) / np.maximum(sd[:, 0], 1e-12)
+    return norm.cdf(d if direction == "maximize" else -d)

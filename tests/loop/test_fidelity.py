@@ -196,3 +196,24 @@ def test_a_policy_using_the_learner_is_accepted():
     from metarl.agents import make_policy
 
     check_fidelity_policy(make_policy("local_search"))
+
+
+@pytest.mark.parametrize("n_full", [0, 4])
+def test_promotion_odds_do_not_depend_on_the_metric_scale(space, n_full):
+    """Under a rank target transform the GP sees only the order of the values, so a
+    monotone distortion of the metric (exp(20 y)) must not change the probability of beating
+    the incumbent. On the metric scale (mean and std mapped back separately) it did."""
+    from metarl.loop._fidelity import _p_improve
+
+    configs = space.sample(12, 0)
+    configs = space.at_fidelity(configs[n_full:], f=LOW) + space.at_full_fidelity(configs[:n_full])
+    y = np.array([value(c) for c in configs])
+    X_full = space.encode_matrix(space.at_full_fidelity(space.to_matrix(space.sample(6, 1))))
+    pi = []
+    for ys in (y, np.exp(20.0 * y)):
+        history = History.from_configs(space, configs, ys)
+        gp = GPLearner(target_transform="rank", random_state=0)
+        gp.fit(space.encode_matrix(history.M), ys)
+        pi.append(_p_improve(space, history, gp, X_full, "maximize"))
+    assert np.allclose(pi[0], pi[1], atol=1e-6)
+    assert np.ptp(pi[0]) > 0.01  # not all 0 or 1: the comparison means something
