@@ -263,7 +263,8 @@ def choose_fidelity(
     n, n_lev = len(M), len(levels)
     active = ~np.isnan(M[:, col])
     at = [_at(M, col, lev) for lev in levels]
-    cost = np.column_stack([CostModel(space, name).fit(history.M, seconds).predict(X) for X in at])
+    cost_model = CostModel(space, name).fit(history.M, seconds)
+    cost = np.column_stack([cost_model.predict(X) for X in at])
     # the levels each config has been seen at (evaluated, failed, pending): never repeated
     seen = history.seen()
     seen_keys = set(space.keys(seen)) if len(seen) else set()

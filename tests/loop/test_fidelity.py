@@ -217,3 +217,13 @@ def test_promotion_odds_do_not_depend_on_the_metric_scale(space, n_full):
         pi.append(_p_improve(space, history, gp, X_full, "maximize"))
     assert np.allclose(pi[0], pi[1], atol=1e-6)
     assert np.ptp(pi[0]) > 0.01  # not all 0 or 1: the comparison means something
+
+
+def test_the_cost_model_is_fitted_once_per_choice(space, monkeypatch):
+    history, seconds, gp = low_history(space)
+    fits = []
+    fit = CostModel.fit
+    monkeypatch.setattr(CostModel, "fit", lambda self, *a: fits.append(1) or fit(self, *a))
+    M = space.at_full_fidelity(space.to_matrix(space.sample(3, 1)))
+    choice = choose_fidelity(space, M, history, seconds, gp, direction="maximize")
+    assert len(fits) == 1 and choice.cost.shape == (3, len(space.params["f"].levels()))
