@@ -92,14 +92,13 @@ def status(args: argparse.Namespace) -> int:
 
 def best(args: argparse.Namespace) -> int:
     """The best configs; says why when trials failed (exit code 1 when none completed)."""
-    from optuna.trial import TrialState
-
     from metarl.space import config_from_optuna_params
+    from metarl.study._fidelity import full_fidelity_trials
     from metarl.study._storage import counts, failure_reasons
 
     study, space = _load(args)
     trials = study.get_trials(deepcopy=False)
-    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    done = full_fidelity_trials(space, trials)  # only full-fidelity results rank as the best
     reasons = failure_reasons(trials)
     if reasons:
         reason, n = reasons[0]
@@ -109,11 +108,6 @@ def best(args: argparse.Namespace) -> int:
             f"reason ({n}x): {reason} (all reasons: metarl status {where})",
             file=sys.stderr,
         )
-    if done and space.fidelity_names:  # only full-fidelity results rank as the best
-        from metarl.loop._fidelity import full_fidelity_rows
-
-        M = space.to_matrix([config_from_optuna_params(space, t.params) for t in done])
-        done = [t for t, full in zip(done, full_fidelity_rows(space, M)) if full]
     if not done:
         print(
             f"study {args.study}: no completed trial yet"

@@ -34,6 +34,7 @@ __all__ = [
     "check_fidelity_policy",
     "design_at_levels",
     "fidelity_proposals",
+    "full_fidelity_trials",
     "loop_fidelity",
 ]
 
@@ -95,20 +96,31 @@ def fidelity_proposals(
     return space.to_configs(choice.M), attrs, choice.record
 
 
-def best_full_fidelity(
-    space: SearchSpace, trials: Sequence[FrozenTrial], direction: Direction
-) -> FrozenTrial:
-    """The COMPLETE trial with the best value among those at full fidelity (every trial of a
-    space without a fidelity), the first one on ties, as Optuna breaks them.
-
-    Raises:
-        ValueError: no trial is complete at full fidelity yet (Optuna's ``best_trial``
-            raises ValueError when none is complete).
+def full_fidelity_trials(space: SearchSpace, trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
+    """The COMPLETE trials at full fidelity, in their order: every fidelity of ``space`` at
+    its ``full`` value (searched by the design or chosen by the loop; an inactive one counts
+    as full), every COMPLETE trial of a space without a fidelity. The one rule for which
+    trials may be the incumbent (:func:`best_full_fidelity`, ``Study.best_trial``,
+    ``metarl status``, ``metarl best``).
     """
     done = [t for t in trials if t.state == TrialState.COMPLETE]
     if done and space.fidelity_names:
         M = space.to_matrix([config_from_optuna_params(space, t.params) for t in done])
         done = [t for t, full in zip(done, full_fidelity_rows(space, M)) if full]
+    return done
+
+
+def best_full_fidelity(
+    space: SearchSpace, trials: Sequence[FrozenTrial], direction: Direction
+) -> FrozenTrial:
+    """The best of :func:`full_fidelity_trials`, the first one on ties, as Optuna breaks
+    them.
+
+    Raises:
+        ValueError: no trial is complete at full fidelity yet (Optuna's ``best_trial``
+            raises ValueError when none is complete).
+    """
+    done = full_fidelity_trials(space, trials)
     if not done:
         raise ValueError("no trial is complete at full fidelity yet")
     values = np.asarray([t.value for t in done], dtype=np.float64)

@@ -119,3 +119,35 @@ def test_metarl_status_and_best_report_the_full_fidelity_incumbent(tmp_path: Pat
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["value"] == pytest.approx(full)
     assert all(r["config"]["f"] == pytest.approx(1.0) for r in rows)
+
+
+def test_full_fidelity_trials_is_the_one_incumbent_rule() -> None:
+    """COMPLETE trials with every fidelity at full, a searched one included; all COMPLETE
+    trials of a space without a fidelity; best_full_fidelity ranks only those."""
+    from optuna.trial import TrialState, create_trial
+
+    from metarl.space import to_optuna
+    from metarl.study._fidelity import best_full_fidelity, full_fidelity_trials
+
+    space = SearchSpace({"x": Float(0.0, 1.0), "f": Fidelity(0.1, 1.0, search=True)})
+    dists = to_optuna(space)
+
+    def trial(f: float, value: float | None, state=TrialState.COMPLETE):
+        return create_trial(
+            params={"x": 0.5, "f": f}, distributions=dists, value=value, state=state
+        )
+
+    trials = [
+        trial(0.1, 9.0),
+        trial(1.0, 1.0),
+        trial(1.0, None, TrialState.FAIL),
+        trial(1.0, 2.0),
+    ]
+    assert [t.value for t in full_fidelity_trials(space, trials)] == [1.0, 2.0]
+    assert best_full_fidelity(space, trials, "maximize").value == 2.0
+    plain = SearchSpace({"x": Float(0.0, 1.0)})
+    plain_trials = [
+        create_trial(params={"x": v}, distributions=to_optuna(plain), value=v) for v in (0.2, 0.7)
+    ]
+    assert full_fidelity_trials(plain, plain_trials) == plain_trials
+    assert full_fidelity_trials(space, trials[:1]) == []
