@@ -12,6 +12,7 @@ from metarl.sampler import MetaRLSampler
 from metarl.space import (
     Boolean,
     Categorical,
+    Fidelity,
     Float,
     Integer,
     SearchSpace,
@@ -25,6 +26,7 @@ import_env_plugins()  # last: a plug-in module imports metarl's subpackages
 __all__ = [
     "Boolean",
     "Categorical",
+    "Fidelity",
     "Float",
     "Integer",
     "MetaRLSampler",

@@ -39,9 +39,11 @@ def _assignment(text: str) -> tuple[str, str]:
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "propose",
-        help="propose configs with a saved meta-learner",
+        help="propose configs with a saved meta-learner, or zero-shot from past runs",
         description="Print the configs a saved meta-learner predicts best, with the "
-        "predicted mean and std of each target. Nothing is trained.",
+        "predicted mean and std of each target; with --transfer, the configs a learner fitted "
+        "on past runs of other datasets predicts best for the --context dataset (a zero-shot "
+        "portfolio). No config is trained.",
     )
     p.add_argument(
         "--learner",
@@ -49,7 +51,11 @@ def add_parser(sub: Any) -> None:
         help="file written by `metarl learner fit`; with --transfer, a learner name (gp, "
         "forest, ...) or such a file (its settings are refitted; default gp)",
     )
-    p.add_argument("--space", required=True, help="space YAML (the one the learner was fit on)")
+    p.add_argument(
+        "--space",
+        required=True,
+        help="space YAML (the one the learner was fit on, or the past runs' space)",
+    )
     p.add_argument("--n", type=int, default=10, help="how many configs (default 10)")
     p.add_argument(
         "--policy",
