@@ -53,6 +53,7 @@ from metarl.study._executors import Executor, make_executor
 from metarl.study._fidelity import (
     best_full_fidelity,
     check_fidelity_learner,
+    check_fidelity_policy,
     design_at_levels,
     fidelity_proposals,
     loop_fidelity,
@@ -241,6 +242,8 @@ class Study:
         self.policy = make_search_policy(
             policy, searched, policy_kwargs, transfer=self._transfer is not None, seed=seed
         )
+        if self.fidelity is not None:
+            check_fidelity_policy(self.policy)
         self._policy_name = policy if isinstance(policy, str) else type(policy).__name__
         self._design = initial_design(
             searched, 0 if self._transfer is not None else n_init, streams["init"]
@@ -285,7 +288,7 @@ class Study:
     def best_trial(self) -> FrozenTrial:
         """The best COMPLETE trial; on a space with a Fidelity, the best at full fidelity
         (ValueError before any is complete, as Optuna's)."""
-        if self.fidelity is None:
+        if not self.space.fidelity_names:
             return self.optuna_study.best_trial
         return best_full_fidelity(self.space, self.trials(), self.direction)
 

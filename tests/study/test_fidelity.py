@@ -151,3 +151,13 @@ def test_full_fidelity_trials_is_the_one_incumbent_rule() -> None:
     ]
     assert full_fidelity_trials(plain, plain_trials) == plain_trials
     assert full_fidelity_trials(space, trials[:1]) == []
+
+
+@pytest.mark.parametrize("policy", ["tpe", "random"])
+def test_a_model_free_policy_on_a_fidelity_space_is_refused_before_anything_is_written(
+    tmp_path: Path, policy: str
+) -> None:
+    db = tmp_path / "m.db"
+    with pytest.raises(ValueError, match=f"^policy '{policy}'"):
+        _study(policy=policy, storage=f"sqlite:///{db}")
+    assert not db.exists()
