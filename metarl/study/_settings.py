@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -264,14 +263,8 @@ def stored_direction(storage: BaseStorage, study_name: str) -> str | None:
 
 
 def open_for_study(storage: Any, heartbeat: dict[str, Any]) -> BaseStorage:
-    """:func:`open_storage`, once more when another process was creating the same new
-    database's tables (Optuna's schema set-up then fails on its unique version row)."""
-    try:
-        return open_storage(storage, **heartbeat)
-    except StorageError as e:
-        if "IntegrityError" not in str(e) and "UniqueViolation" not in str(e):
-            raise
-    time.sleep(0.5)
+    """:func:`open_storage` with the study's heartbeat settings (it retries the race of
+    processes creating one new database's tables)."""
     return open_storage(storage, **heartbeat)
 
 

@@ -151,17 +151,20 @@ def _create_rdb(url: str, *, attempts: int = 8, **kwargs: Any) -> RDBStorage:
 
     Optuna creates its tables with ``create_all`` (check, then ``CREATE TABLE``) and then inserts
     the one version row; processes that open a new database at the same moment race on both and
-    the loser sees "table ... already exists" or a unique-constraint error. The winner's schema
-    is complete and correct, so opening again succeeds.
+    the loser sees "table ... already exists" or a unique-constraint error (SQLite's
+    IntegrityError, PostgreSQL's UniqueViolation). The winner's schema is complete and correct,
+    so opening again succeeds.
     """
+    signs = ("already exists", "unique constraint", "integrityerror", "uniqueviolation")
     for attempt in range(attempts):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return RDBStorage(url, **kwargs)
         except Exception as e:
-            text = str(e).lower()
-            racing = "already exists" in text or "unique constraint" in text
+            chain = (e, e.__cause__, e.__context__)
+            text = " ".join(f"{type(x).__name__} {x}" for x in chain if x is not None).lower()
+            racing = any(sign in text for sign in signs)
             if not racing or attempt == attempts - 1:
                 raise
             time.sleep(0.05 * (attempt + 1) + random.random() * 0.1)
