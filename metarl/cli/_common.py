@@ -9,11 +9,7 @@ from typing import Any
 
 from metarl.cli._main import CliError
 from metarl.space import SearchSpace
-from metarl.study._direction import (  # noqa: F401 - one rule for Study and the commands
-    MAXIMIZE_WORDS,
-    MINIMIZE_WORDS,
-    infer_direction,
-)
+from metarl.study._direction import infer_direction
 
 
 def read_yaml(path: str | Path) -> Any:

@@ -311,7 +311,8 @@ def zero_shot(
     if transfer is None or len(transfer) < 2:
         raise ValueError("zero-shot proposals need transfer data (at least 2 past results)")
     empty = History(np.empty((0, space.n_columns)), np.empty(0))
-    built = make_search_policy(policy, focus or space, None, transfer=True, seed=seed)
+    searched = space if focus is None else focus
+    built = make_search_policy(policy, searched, None, transfer=True, seed=seed)
     return refine(
         space, empty, k, learner=learner, policy=built, direction=direction,  # type: ignore[arg-type]
         transfer=transfer, metric=metric, seed=seed, focus=focus,

@@ -162,7 +162,7 @@ def test_propose_uses_the_direction_recorded_in_the_learner_file(workdir: Path, 
     ],
 )
 def test_direction_is_read_from_common_metric_names(name: str, direction: str | None) -> None:
-    from metarl.cli._common import infer_direction
+    from metarl.study._direction import infer_direction
 
     found = infer_direction(name)
     assert (found and found[0]) == direction

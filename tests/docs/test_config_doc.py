@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 import yaml
 
-from metarl.cli._common import MAXIMIZE_WORDS, MINIMIZE_WORDS
 from metarl.cli._run import KEYS
 from metarl.metadata import load_runs
 from metarl.space import SearchSpace
 from metarl.space._restrict import FOCUS_KEYS
 from metarl.space._serialize import _SECTIONS, KINDS
 from metarl.study import Study
+from metarl.study._direction import MAXIMIZE_WORDS, MINIMIZE_WORDS
 from tests.docs.conftest import ROOT, fenced_blocks, section
 
 CONFIG = (ROOT / "docs" / "CONFIG.md").read_text()
