@@ -30,6 +30,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -216,7 +217,6 @@ def features_space() -> SearchSpace:
 
 def train_features(config: Config, seed: int) -> float:
     """3-fold CV accuracy of ``config``'s model on its columns of the ``features`` table."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
@@ -238,17 +238,24 @@ def train_features(config: Config, seed: int) -> float:
             KNeighborsClassifier(config["knn_n_neighbors"], weights=config["knn_weights"]),
         )
     else:
-        est = HistGradientBoostingClassifier(
-            learning_rate=config["hgb_learning_rate"],
-            max_leaf_nodes=config["hgb_max_leaf_nodes"],
-            max_iter=50,
-            early_stopping=False,
-            random_state=seed,
-        )
+        est = _hgb(config, seed)
     folds = StratifiedKFold(3, shuffle=True, random_state=seed)
     with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore")
         return float(cross_val_score(est, X[:, cols], y, cv=folds).mean())
+
+
+def _hgb(config: Config, seed: int) -> Any:
+    """The boosted-trees model of a config of the features or columns space."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(
+        learning_rate=config["hgb_learning_rate"],
+        max_leaf_nodes=config["hgb_max_leaf_nodes"],
+        max_iter=50,
+        early_stopping=False,
+        random_state=seed,
+    )
 
 
 def features_case(n: int = 150) -> Case:
@@ -293,7 +300,6 @@ def train_columns(config: Config, seed: int) -> float:
     """3-fold CV balanced accuracy of ``config`` on breast_cancer (no column: chance, 0.5)."""
     from sklearn.compose import ColumnTransformer
     from sklearn.datasets import load_breast_cancer
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
@@ -320,13 +326,7 @@ def train_columns(config: Config, seed: int) -> float:
     elif model == "knn":
         est = KNeighborsClassifier(config["knn_n_neighbors"], weights=config["knn_weights"])
     else:
-        est = HistGradientBoostingClassifier(
-            learning_rate=config["hgb_learning_rate"],
-            max_leaf_nodes=config["hgb_max_leaf_nodes"],
-            max_iter=50,
-            early_stopping=False,
-            random_state=seed,
-        )
+        est = _hgb(config, seed)
     folds = StratifiedKFold(3, shuffle=True, random_state=seed)
     with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore")
