@@ -24,10 +24,32 @@ def _matern(r: torch.Tensor, nu: float) -> torch.Tensor:
     return torch.exp(-0.5 * r * r)  # nu = inf: squared exponential
 
 
+def _matern_(r: torch.Tensor, nu: float) -> torch.Tensor:
+    """:func:`_matern` computed in place on ``r``, in the same order (the same bits), with
+    one temporary instead of five: prediction over a large grid is bound by memory passes."""
+    if nu == 0.5:
+        return r.neg_().exp_()
+    if nu == math.inf:
+        return torch.mul(r, -0.5).mul_(r).exp_()
+    c = _SQRT3 if nu == 1.5 else _SQRT5
+    e = torch.mul(r, -c).exp_()
+    if nu == 1.5:
+        return r.mul_(c).add_(1).mul_(e)
+    sq = torch.mul(r, 5.0 / 3.0).mul_(r)
+    return r.mul_(c).add_(1).add_(sq).mul_(e)
+
+
 def _dist(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
     # clamp: the gradient of sqrt at 0 (the diagonal) is infinite
     sq = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2 * A @ B.T
     return torch.sqrt(sq.clamp_min(1e-12))
+
+
+def _dist_(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    """:func:`_dist` in the same order (the same bits), with two temporaries instead of
+    four."""
+    sq = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :]
+    return sq.sub_(2 * A @ B.T).clamp_min_(1e-12).sqrt_()
 
 
 class GPLearner(TransformedTargetLearner):
@@ -60,6 +82,8 @@ class GPLearner(TransformedTargetLearner):
     Fitted per target (``models_``): a dict of numpy arrays (training inputs divided by the
     length scales, Cholesky factor, weights, amplitude, noise, length scales).
     """
+
+    _chunk_rows = 4096
 
     def __init__(
         self,
@@ -190,15 +214,19 @@ class GPLearner(TransformedTargetLearner):
         return max(int(m["n_iter"]) for m in self.models_)
 
     def _predict_target(self, model: dict[str, np.ndarray], X: np.ndarray, return_std: bool):
-        Xs = torch.as_tensor(np.asarray(X, dtype=np.float64)) / torch.as_tensor(
-            model["length_scale"]
-        )
-        Xtr = torch.as_tensor(model["X_scaled"])
-        Ks = float(model["amplitude"]) * _matern(_dist(Xs, Xtr), self.nu)
-        mean = (Ks @ torch.as_tensor(model["alpha"])).numpy()
-        if not return_std:
-            return mean, None
-        v = torch.linalg.solve_triangular(torch.as_tensor(model["L"]), Ks.T, upper=False)
-        noise = float(model["noise"]) if self.predict_noise else 0.0
-        var = float(model["amplitude"]) + noise - (v * v).sum(0)
+        # called on chunks of _chunk_rows rows (a grid of 62,208 configs: 16 chunks), each
+        # on one thread: the (rows x n) kernel of a chunk stays in cache, and threads only
+        # contend on a loaded machine
+        with single_thread():
+            Xs = torch.as_tensor(np.asarray(X, dtype=np.float64)) / torch.as_tensor(
+                model["length_scale"]
+            )
+            Xtr = torch.as_tensor(model["X_scaled"])
+            Ks = _matern_(_dist_(Xs, Xtr), self.nu).mul_(float(model["amplitude"]))
+            mean = (Ks @ torch.as_tensor(model["alpha"])).numpy()
+            if not return_std:
+                return mean, None
+            v = torch.linalg.solve_triangular(torch.as_tensor(model["L"]), Ks.T, upper=False)
+            noise = float(model["noise"]) if self.predict_noise else 0.0
+            var = float(model["amplitude"]) + noise - (v * v).sum(0)
         return mean, np.sqrt(np.clip(var.numpy(), 0.0, None))
