@@ -16,4 +16,4 @@ ConfigMatrix = np.ndarray
 Direction = Literal["minimize", "maximize"]
 #: Which acquisition ranks configs: the ``acquisition=`` keyword of policies, design
 #: environments and ``metarl.learners.acquisition`` (see there).
-AcquisitionKind = Literal["mean", "ucb", "lcb"]
+AcquisitionKind = Literal["mean", "ucb", "lcb", "ei"]

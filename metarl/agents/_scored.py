@@ -16,6 +16,7 @@ from metarl.learners._acquisition import (
     check_acquisition,
     check_direction,
     check_learner,
+    posterior_incumbent,
 )
 from metarl.learners._base import MetaLearner
 from metarl.space import SearchSpace
@@ -32,7 +33,7 @@ class Problem:
     ``score`` is the acquisition of value-matrix rows (higher is better, see
     :func:`metarl.learners.acquisition`, with this problem's ``acquisition`` and ``kappa``);
     it counts the learner evaluations in ``n_evaluations`` (the benchmarks plot acquisition
-    against it).
+    against it). For ``"ei"`` the incumbent is :attr:`incumbent`, from ``history``.
     """
 
     space: SearchSpace
@@ -46,6 +47,28 @@ class Problem:
     kappa: float = 1.0
     exclude_configs: Sequence[Config] = ()
     n_evaluations: int = field(default=0)
+    _incumbent: float | None = field(default=None, init=False, repr=False)
+
+    @property
+    def incumbent(self) -> float | None:
+        """What ``"ei"`` improves on: the best posterior mean among the ``history``'s
+        configs (:func:`~metarl.learners._acquisition.posterior_incumbent`, on the
+        acquisition's scale), computed once; None for another acquisition or no learner.
+
+        Raises:
+            ValueError: ``"ei"`` with a learner and an empty ``history``.
+        """
+        if self.acquisition != "ei" or self.learner is None:
+            return None
+        if self._incumbent is None:
+            if not len(self.history):
+                raise ValueError(
+                    "acquisition 'ei' needs evaluated configs (propose's history=) to set "
+                    "its incumbent; got none"
+                )
+            X = self.space.encode([config for config, _ in self.history])
+            self._incumbent = posterior_incumbent(self.learner, X, self.direction)
+        return self._incumbent
 
     def score(self, M: ConfigMatrix) -> np.ndarray:
         """Acquisition of each row of ``M``; zeros for a model-free policy."""
@@ -57,17 +80,21 @@ class Problem:
         """Acquisition of encoded configs ``X`` (counted in ``n_evaluations``)."""
         if self.learner is None:
             return np.zeros(len(X))
+        incumbent = self.incumbent
         self.n_evaluations += len(X)
-        return acquisition(self.learner, X, self.acquisition, self.kappa, self.direction)
+        return acquisition(
+            self.learner, X, self.acquisition, self.kappa, self.direction, incumbent=incumbent
+        )
 
 
 class ScoredPolicy(SearchPolicy):
     """A policy that generates scored candidates; the base picks the proposals.
 
     Args:
-        acquisition: ``"mean"``, ``"ucb"`` or ``"lcb"``: what ranks the candidates (see
-            :func:`metarl.learners.acquisition`).
-        kappa: weight of the predictive std in ``ucb``/``lcb``.
+        acquisition: ``"mean"``, ``"ucb"``, ``"lcb"`` or ``"ei"`` (log expected improvement
+            over the best posterior mean among the evaluated configs of ``propose``'s
+            ``history``): what ranks the candidates (see :func:`metarl.learners.acquisition`).
+        kappa: weight of the predictive std in ``ucb``/``lcb`` (unused by ``ei``).
         min_distance: proposals of one batch preferably differ pairwise in at least this
             many value columns (1 = just distinct); see :func:`select_top`.
         seed: seed of the policy's random state (see :meth:`reseed`).

@@ -44,6 +44,7 @@ class DesignEnvKwargs(TypedDict):
     direction: Direction
     #: ``"mean"``, ``"ucb"`` or ``"lcb"``: the policy's acquisition, which ranks its
     #: proposals; the reward should follow ``metarl.learners.acquisition`` with it.
+    #: (``"ei"`` is refused before an environment is built: no incumbent is passed.)
     acquisition: AcquisitionKind
     #: the weight of the predictive std in ``"ucb"``/``"lcb"``.
     kappa: float
@@ -156,7 +157,15 @@ def make_design_vec_env(
 ) -> VecEnv:
     """``n_envs`` environments of ``env_id`` built with the contract's keywords, as one
     SB3 ``VecEnv``; ``env_id=None`` is the built-in :class:`~metarl.envs.DesignVecEnv`
-    (``metarl/Design-v0`` stepped in lockstep in numpy)."""
+    (``metarl/Design-v0`` stepped in lockstep in numpy).
+
+    Raises:
+        ValueError: acquisition ``"ei"`` (:func:`~metarl.envs._reward.check_design_acquisition`),
+            or what :func:`check_env_kwargs` and :func:`check_env_id` refuse.
+    """
+    from metarl.envs._reward import check_design_acquisition
+
+    check_design_acquisition(kwargs["acquisition"], kwargs["kappa"])
     all_kwargs = {**kwargs, **check_env_kwargs(env_kwargs)}
     if env_id is None:
         from metarl.envs._vec import DesignVecEnv

@@ -91,7 +91,8 @@ class DesignEnv(gym.Env[np.ndarray, np.int64]):
         learner: a meta-learner fitted on ``space.encode(...)`` features.
         direction: whether the objective is minimised or maximised.
         acquisition: ``"mean"``, ``"ucb"`` (optimistic) or ``"lcb"`` (conservative), as in
-            :func:`metarl.learners.acquisition` and the policies.
+            :func:`metarl.learners.acquisition` and the policies (``"ei"`` is refused: the
+            environment gets no incumbent to improve on).
         kappa: weight of the predictive std in ``"ucb"``/``"lcb"``.
         target: the objective's target name for a multi-target learner (default: the first).
         constraints: ``{metric: (op, bound)}`` on other targets' predicted means, e.g.

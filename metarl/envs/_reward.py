@@ -33,6 +33,23 @@ _OPS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+def check_design_acquisition(acquisition: str, kappa: float) -> tuple[AcquisitionKind, float]:
+    """:func:`~metarl.learners._acquisition.check_acquisition`, refusing ``"ei"``: a
+    design environment's reward gets no incumbent to improve on (the contract,
+    :class:`~metarl.envs.DesignEnvKwargs`, carries none), so PPO cannot optimise it.
+
+    Raises:
+        ValueError: what ``check_acquisition`` refuses, or ``"ei"``.
+    """
+    kind, kappa = check_acquisition(acquisition, kappa)
+    if kind == "ei":
+        raise ValueError(
+            "acquisition 'ei' is not available in the design environments, hence to the ppo "
+            "policy: their reward gets no incumbent to improve on; use 'ucb', 'lcb' or 'mean'"
+        )
+    return kind, kappa
+
+
 @dataclass
 class Rewards:
     """The terminal rewards of a batch of complete configs and what they come from (one
@@ -80,7 +97,8 @@ class DesignReward:
 
     - ``"mean"``: ``s * mu``;
     - ``"ucb"``: ``s * mu + kappa * sd`` (optimistic, explores);
-    - ``"lcb"``: ``s * mu - kappa * sd`` (conservative).
+    - ``"lcb"``: ``s * mu - kappa * sd`` (conservative);
+    - ``"ei"`` is refused (:func:`check_design_acquisition`): no incumbent reaches the reward.
 
     Scaling: rewards are standardised, ``reward = (acq - reward_offset_) / reward_scale_``,
     where offset and scale are the mean and standard deviation of the acquisition over
@@ -103,8 +121,8 @@ class DesignReward:
     call :meth:`refresh`. With ``precompute=False`` every :meth:`rewards` calls the learner.
 
     Raises:
-        ValueError: a bad ``direction``, ``acquisition``, ``kappa``, ``target`` or
-            constraint, or a learner fitted on a different encoding width.
+        ValueError: a bad ``direction``, ``acquisition`` (``"ei"`` included), ``kappa``,
+            ``target`` or constraint, or a learner fitted on a different encoding width.
         sklearn.exceptions.NotFittedError: the learner is not fitted.
     """
 
@@ -131,7 +149,7 @@ class DesignReward:
         self.space = space
         self.learner = learner
         self.direction = direction
-        self.acquisition, self.kappa = check_acquisition(acquisition, kappa)
+        self.acquisition, self.kappa = check_design_acquisition(acquisition, kappa)
         self.infeasible_reward = float(infeasible_reward)
         self.exclude_reward = float(exclude_reward)
         check_learner(space, learner)

@@ -86,6 +86,7 @@ def device_topk(
     seed: int | None = None,
     acquisition: AcquisitionKind = "mean",
     kappa: float = 1.0,
+    incumbent: float | None = None,
     direction: Direction = "minimize",
     target: int = 0,
     exclude: Sequence[Config] = (),
@@ -107,8 +108,11 @@ def device_topk(
             ``exclude``).
         device: where to sample and score (``"cpu"``, ``"cuda"``, ...).
         seed: seed of the sampler's generator.
-        acquisition: ``"mean"``, ``"ucb"`` or ``"lcb"`` (as ``acquisition``'s kind).
+        acquisition: ``"mean"``, ``"ucb"``, ``"lcb"`` or ``"ei"`` (as ``acquisition``'s
+            kind).
         kappa: weight of the std in ``ucb``/``lcb``.
+        incumbent: for ``"ei"`` (required there): what it improves on, as
+            ``acquisition``'s ``incumbent`` (a ``Problem``'s ``incumbent``).
         direction: the metric's direction.
         target: the objective's target column.
         exclude: configs never to return (e.g. those already evaluated).
@@ -144,6 +148,7 @@ def device_topk(
         learner,
         acquisition=acquisition,
         kappa=kappa,
+        incumbent=incumbent,
         direction=direction,
         target=target,
         device=device,
@@ -217,7 +222,13 @@ def _finish(
     direction = "maximize" if scorer.sign > 0 else "minimize"
     target = scorer.target
     scores = exact_acquisition(
-        learner, space.encode_matrix(M), scorer.kind, scorer.kappa, direction, target
+        learner,
+        space.encode_matrix(M),
+        scorer.kind,
+        scorer.kappa,
+        direction,
+        target,
+        incumbent=scorer.incumbent,
     )
     order = np.argsort(-scores, kind="stable")[:k]
     M, scores = M[order], scores[order]

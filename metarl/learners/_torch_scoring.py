@@ -16,6 +16,7 @@ the encoded matrix is never built.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,10 +24,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from metarl.learners._acquisition import ACQUISITION_KINDS, AcquisitionKind, check_direction
+from metarl.learners._acquisition import (
+    EI_MIN_STD,
+    check_acquisition,
+    check_direction,
+    check_incumbent,
+)
 from metarl.learners._base import MetaLearner
 from metarl.space._torch import Codes, TorchSampler, Uniforms
-from metarl.type_aliases import Direction
+from metarl.type_aliases import AcquisitionKind, Direction
 
 
 @dataclass
@@ -119,6 +125,24 @@ def supports_torch_scoring(learner: MetaLearner) -> bool:
     return True
 
 
+def log_h(u: torch.Tensor) -> torch.Tensor:
+    """``log(phi(u) + u * Phi(u))`` in torch, as
+    :func:`metarl.learners._acquisition.log_h` (the same two branches, with the asymptotic
+    threshold of ``u``'s dtype): finite and increasing where ``h(u)`` underflows."""
+    eps = torch.finfo(u.dtype).eps
+    far = -1 / math.sqrt(eps)
+    log_sqrt_2pi = 0.5 * math.log(2 * math.pi)
+    uu = u.clamp(min=-1)  # each branch on its own range: no NaN from the other
+    upper = torch.log(torch.exp(-0.5 * uu * uu - log_sqrt_2pi) + uu * torch.special.ndtr(uu))
+    ul = u.clamp(max=-1)
+    ul_mid = ul.clamp(min=far)
+    w = torch.log(torch.special.erfcx(-ul_mid / math.sqrt(2)) * -ul_mid)
+    w = w + 0.5 * math.log(math.pi / 2)
+    log1mexp = torch.where(w > -math.log(2), torch.log(-torch.expm1(w)), torch.log1p(-torch.exp(w)))
+    lower = -0.5 * ul * ul - log_sqrt_2pi + torch.where(ul < far, -2 * torch.log(-ul), log1mexp)
+    return torch.where(u > -1, upper, lower)
+
+
 class TorchScorer:
     """The acquisition of a fitted learner, computed in torch on one device.
 
@@ -127,8 +151,12 @@ class TorchScorer:
 
     Args:
         learner: a fitted learner with a torch path (see :func:`torch_model`).
-        acquisition: ``"mean"``, ``"ucb"`` or ``"lcb"``.
+        acquisition: ``"mean"``, ``"ucb"``, ``"lcb"`` or ``"ei"`` (log expected
+            improvement over ``incumbent``).
         kappa: weight of the std in ``ucb``/``lcb``.
+        incumbent: for ``"ei"`` (required there): the best posterior mean among the
+            evaluated configs, signed and scaled as the scores
+            (:func:`~metarl.learners._acquisition.posterior_incumbent`).
         direction: the metric's direction (a minimised metric is negated).
         target: the objective's target column.
         device: where to score.
@@ -146,14 +174,13 @@ class TorchScorer:
         kappa: float = 1.0,
         direction: Direction = "minimize",
         target: int = 0,
+        incumbent: float | None = None,
         device: str | torch.device = "cpu",
         dtype: torch.dtype = torch.float32,
         compile: bool | str = False,
     ) -> None:
-        if acquisition not in ACQUISITION_KINDS:
-            raise ValueError(
-                f"acquisition kind must be one of {ACQUISITION_KINDS}, got {acquisition!r}"
-            )
+        check_acquisition(acquisition, kappa)
+        self.incumbent = check_incumbent(acquisition, incumbent) if acquisition == "ei" else None
         self.sign = float(check_direction(direction))
         self.kind = acquisition
         self.kappa = float(kappa)
@@ -180,6 +207,9 @@ class TorchScorer:
             a = a + self.kappa * sd
         elif self.kind == "lcb":
             a = a - self.kappa * sd
+        elif self.kind == "ei":
+            sd = sd.float().clamp(min=EI_MIN_STD)
+            a = log_h((a - self.incumbent) / sd) + torch.log(sd)
         return a
 
     def _score_dense(self, X: torch.Tensor) -> torch.Tensor:

@@ -55,7 +55,7 @@ def test_acquisition_uses_the_chosen_target_of_a_multi_target_learner(small_spac
 def test_acquisition_rejects_bad_kind_and_direction(small_space, small_learner):
     X = small_space.encode_matrix(small_space.sample_matrix(5, 0))
     with pytest.raises(ValueError, match="acquisition must be one of 'mean', 'ucb', 'lcb'"):
-        acquisition(small_learner, X, "ei")  # type: ignore[arg-type]
+        acquisition(small_learner, X, "pi")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="kappa"):
         acquisition(small_learner, X, "ucb", kappa=-1.0)
     with pytest.raises(ValueError, match="kappa"):

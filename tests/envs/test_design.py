@@ -215,6 +215,8 @@ def test_bad_input_gives_clear_errors():
     with pytest.raises(ValueError, match="direction must be 'minimize' or 'maximize'"):
         DesignEnv(space, learner, direction="min")
     with pytest.raises(ValueError, match="acquisition must be one of 'mean', 'ucb', 'lcb'"):
+        DesignEnv(space, learner, acquisition="pi")
+    with pytest.raises(ValueError, match="acquisition 'ei' is not available in the design"):
         DesignEnv(space, learner, acquisition="ei")
     with pytest.raises(ValueError, match="kappa"):
         DesignEnv(space, learner, kappa=-1.0)

@@ -129,8 +129,8 @@ def test_learners_without_a_torch_path_are_refused(data):
     assert not supports_torch_scoring(interactions)
     with pytest.raises(ValueError, match="interactions"):
         TorchScorer(interactions)
-    with pytest.raises(ValueError, match="acquisition kind"):
-        TorchScorer(LinearLearner().fit(X, y), acquisition="ei")
+    with pytest.raises(ValueError, match="acquisition must be one of"):
+        TorchScorer(LinearLearner().fit(X, y), acquisition="pi")
 
 
 def test_scorer_refuses_another_spaces_sampler(learners):
