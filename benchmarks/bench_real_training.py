@@ -80,17 +80,24 @@ def _metarl_variant(name: str) -> dict[str, Any] | None:
     """``policy_kwargs`` of a MetaRLSampler variant: ``metarl-mean`` (the predicted mean),
     ``metarl-ucb<kappa>`` (e.g. ``metarl-ucb0.5``), and either with ``-elite`` before it
     (``metarl-elite``, ``metarl-elite-ucb0.5``: local search also climbs from the 8 best
-    evaluated configs, ``n_history_starts=8``); None for any other name."""
-    m = re.fullmatch(r"metarl(-elite)?(?:-(mean)|-ucb(\d+(?:\.\d*)?))?", name)
+    evaluated configs, ``n_history_starts=8``) and ``-tr[<init>][f<fail_tol>]`` (``metarl-tr``,
+    ``metarl-tr0.5f5``: local search in a trust region around the incumbent,
+    ``trust_region=True`` or those settings); None for any other name."""
+    m = re.fullmatch(
+        r"metarl(-elite)?(-tr(\d*\.?\d+)?(?:f(\d+))?)?(?:-(mean)|-ucb(\d+(?:\.\d*)?))?", name
+    )
     if m is None or name == "metarl":
         return None
     kwargs: dict[str, Any] = {"acquisition": "ucb", "kappa": 2.0}  # the default's
-    if m[2]:
+    if m[5]:
         kwargs = {"acquisition": "mean"}
-    elif m[3]:
-        kwargs["kappa"] = float(m[3])
+    elif m[6]:
+        kwargs["kappa"] = float(m[6])
     if m[1]:
         kwargs["n_history_starts"] = 8
+    if m[2]:
+        tr: dict[str, float] = {"init": float(m[3])} if m[3] else {}
+        kwargs["trust_region"] = tr | ({"fail_tol": int(m[4])} if m[4] else {}) or True
     return kwargs
 
 
@@ -345,7 +352,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument(
         "--samplers",
         default=",".join(SAMPLERS),
-        help=f"of {', '.join(SAMPLERS)}, metarl-mean, metarl-ucb<kappa>, metarl-elite[-ucb<kappa>]",
+        help=f"of {', '.join(SAMPLERS)}, metarl[-elite][-tr][-ucb<kappa>|-mean]",
     )
     ap.add_argument("--seeds", type=int, default=10, help="seeds F .. F+N-1 (F: --first-seed)")
     ap.add_argument("--first-seed", type=int, default=0)

@@ -28,6 +28,7 @@ from metarl.agents._registry import (
 )
 from metarl.agents._sampling import Exhaustive, RandomPolicy, SurrogateSampling, sample_grid
 from metarl.agents._scored import Problem, ScoredPolicy
+from metarl.agents._trust import TrustRegion
 from metarl.learners import acquisition
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ __all__ = [
     "Exhaustive",
     "GPPolicy",
     "LocalSearch",
+    "TrustRegion",
     "PPOPolicy",
     "PolicyTestCase",
     "Problem",

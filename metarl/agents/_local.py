@@ -8,12 +8,15 @@ at equal time; ``"auto"`` uses it beyond the enumerable size.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
-from metarl.agents._sampling import sample_grid
+from metarl.agents._sampling import sample_grid, settle
 from metarl.agents._scored import Problem, ScoredPolicy
 from metarl.agents._threads import torch_threads
-from metarl.space import SearchSpace, SpaceError, Subset
+from metarl.agents._trust import Region, TrustRegion, region_of, sample_around
+from metarl.space import SearchSpace, SpaceError
 from metarl.type_aliases import AcquisitionKind, ConfigMatrix
 
 
@@ -53,13 +56,7 @@ def neighbours(
     if not out:
         return np.empty((0, space.n_columns)), np.empty(0, dtype=np.int64)
     N = np.concatenate(out)
-    act = space.active_matrix(N)
-    keep = np.ones(len(N), dtype=bool)
-    for i, (name, p) in enumerate(space.params.items()):
-        sl = space.column_slices[name]
-        N[~act[:, i], sl] = np.nan
-        if isinstance(p, Subset):
-            keep &= ~act[:, i] | (N[:, sl].sum(axis=1) >= p.min_size)
+    keep = settle(space, N)
     return N[keep], np.concatenate(origin)[keep]
 
 
@@ -100,6 +97,7 @@ class LocalSearch(ScoredPolicy):
         n_history_starts: int = 0,
         max_steps: int = 50,
         n_threads: int | None = 1,
+        trust_region: TrustRegion | Mapping[str, float] | bool = False,
         acquisition: AcquisitionKind = "mean",
         kappa: float = 1.0,
         min_distance: int = 2,
@@ -117,11 +115,26 @@ class LocalSearch(ScoredPolicy):
         self.n_history_starts = n_history_starts
         self.max_steps = max_steps
         self.n_threads = n_threads
+        if isinstance(trust_region, Mapping):  # e.g. from YAML: {init: 0.1}
+            trust_region = TrustRegion(**trust_region)
+        self.trust_region = TrustRegion() if trust_region is True else trust_region
 
-    def _starting_points(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
-        """The points to climb from and their acquisition (best of a uniform sample)."""
-        M = sample_grid(problem.space, self.n_initial, problem.rng)
-        s = problem.score(M)
+    def _starting_points(
+        self, problem: Problem, region: Region | None = None
+    ) -> tuple[ConfigMatrix, np.ndarray]:
+        """The points to climb from and their acquisition: the best of a uniform sample
+        (or, in a trust region, of a sample around its centre, with the centre)."""
+        if region is None:
+            M = sample_grid(problem.space, self.n_initial, problem.rng)
+            s = problem.score(M)
+        else:
+            M = sample_around(
+                problem.space, region.centre, self.n_initial, int(region.radius), problem.rng
+            )
+            M = np.concatenate([region.centre, M])
+            X = problem.space.encode_matrix(M)
+            M, X = M[region.inside(X)], X[region.inside(X)]
+            s = problem.score_encoded(X)
         best = np.argsort(-s, kind="stable")[: self.n_starts]
         M, s = M[best], s[best]
         elite = self._best_evaluated(problem)
@@ -152,14 +165,22 @@ class LocalSearch(ScoredPolicy):
             return self._climb(problem)
 
     def _climb(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
-        X, fx = self._starting_points(problem)
+        region = None
+        if self.trust_region:
+            region = region_of(problem.space, problem.history, problem.direction, self.trust_region)
+        X, fx = self._starting_points(problem, region)
         X, fx = np.array(X, dtype=np.float64), np.array(fx, dtype=np.float64)
         seen, seen_scores = [X.copy()], [fx.copy()]
         for _ in range(self.max_steps):
             N, origin = neighbours(problem.space, X, problem.rng)
+            if region is not None:
+                E = problem.space.encode_matrix(N)
+                inside = region.inside(E)
+                N, origin, fn = N[inside], origin[inside], problem.score_encoded(E[inside])
+            else:
+                fn = problem.score(N)
             if len(N) == 0:
                 break
-            fn = problem.score(N)
             seen.append(N)
             seen_scores.append(fn)
             # each point moves to its best neighbour (the last one among ties)

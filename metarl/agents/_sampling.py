@@ -108,6 +108,20 @@ def sample_grid(
     return sampler.matrix(idx, act if conditioned else None)
 
 
+def settle(space: SearchSpace, M: ConfigMatrix) -> np.ndarray:
+    """Make mutated value rows configs of ``space``: the columns of parameters their
+    changes deactivated become NaN, in place. Returns which rows to keep: (n,) bool, False
+    where a Subset fell below its ``min_size``."""
+    act = space.active_matrix(M)
+    keep = np.ones(len(M), dtype=bool)
+    for i, (name, p) in enumerate(space.params.items()):
+        sl = space.column_slices[name]
+        M[~act[:, i], sl] = np.nan
+        if isinstance(p, Subset):
+            keep &= ~act[:, i] | (M[:, sl].sum(axis=1) >= p.min_size)
+    return keep
+
+
 class RandomPolicy(ScoredPolicy):
     """Uniform random configs (model-free: the learner is not used).
 

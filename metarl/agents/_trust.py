@@ -1,0 +1,180 @@
+"""A trust region around the incumbent for acquisition optimizers on large spaces.
+
+Maximised over 60-100 dimensions with a few dozen results, an optimistic acquisition (UCB)
+lands on the variance maxima at the corners of the space: far from every evaluated config,
+at the extreme bins of every ordered parameter (docs/RESULTS.md, issue 11, real training).
+Trust-region Bayesian optimisation (TuRBO, Eriksson et al. 2019; CASMOPOLITAN, Wan et al.
+2021 for categorical and mixed spaces) keeps the search within a distance of the best
+evaluated config and adapts that distance to the search's successes and failures.
+
+Here the distance is the L1 distance of the meta-learner's encoding with each one-hot block
+halved, so one change of any decision counts at most 1: a categorical or boolean switch, a
+Subset item in or out and an ordered parameter moved from one end of its range to the other
+count 1; an ordered parameter moved by k of its n bins counts k/(n-1). The radius follows
+the results in the order they were evaluated (stateless: a resumed or replayed run gets the
+same radius from the same history): it doubles after ``succ_tol`` improvements of the best
+value in a row, halves after ``fail_tol`` results in a row that do not improve it, and when
+it falls below ``min_radius`` the next round searches the whole space and the radius starts
+again at ``init`` (TuRBO's restart, keeping the data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from metarl.agents._sampling import sample_grid, settle
+from metarl.space import Categorical, SearchSpace, SpaceError
+from metarl.type_aliases import Config, ConfigMatrix, Direction
+
+
+def decision_weights(space: SearchSpace) -> np.ndarray:
+    """Weight of each encoded column in :func:`encoded_distance` (0.5 in a one-hot block)."""
+    w = np.ones(space.encoded_width, dtype=np.float32)
+    for name, p in space.params.items():
+        if isinstance(p, Categorical) and not p.ordered:
+            fs = space.feature_slices[name]
+            start = fs.start + (1 if p.active_if else 0)  # the presence flag counts 1
+            w[start : fs.stop] = 0.5
+    for name in space.context:
+        w[space.feature_slices[name]] = 0.0
+    return w
+
+
+def encoded_distance(X: np.ndarray, centre: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(n,) weighted L1 distance of encoded rows ``X`` to one encoded ``centre``."""
+    return np.abs(X - centre[None, :]) @ weights
+
+
+@dataclass(frozen=True)
+class TrustRegion:
+    """Settings of the trust region (radii in decision changes, see the module docstring).
+
+    Args:
+        init: initial radius as a fraction of the number of decisions (at least 1 change).
+        fail_tol: results in a row without an improvement that halve the radius.
+        succ_tol: improvements in a row that double it (up to every decision).
+        min_radius: below it, one round searches the whole space and the radius restarts.
+        warmup: the first results only set the incumbent (the initial random design:
+            10 in ``MetaRLSampler`` and ``Study`` by default; a random config rarely
+            improves on the best so far, which would shrink the region before it was used).
+    """
+
+    init: float = 0.2
+    fail_tol: int = 3
+    succ_tol: int = 3
+    min_radius: float = 0.5
+    warmup: int = 10
+
+    def __post_init__(self) -> None:
+        if not 0 < self.init <= 1 or self.fail_tol < 1 or self.succ_tol < 1 or self.warmup < 0:
+            raise ValueError(
+                "trust region: init must be in (0, 1], fail_tol and succ_tol >= 1 and warmup "
+                f">= 0, got {self.init}, {self.fail_tol}, {self.succ_tol} and {self.warmup}"
+            )
+        if self.min_radius <= 0:
+            raise ValueError(f"trust region: min_radius must be > 0, got {self.min_radius}")
+
+    def radius(self, values: Sequence[float], direction: Direction, n_decisions: int) -> float:
+        """The radius after ``values`` (in evaluation order; NaN = failed, skipped), or
+        ``inf`` for a round that searches the whole space (no result yet, or a restart).
+        Results past ``warmup`` that beat the best so far are successes, others failures."""
+        top = float(max(n_decisions, 1))
+        init = max(1.0, self.init * top)
+        sign = -1.0 if direction == "minimize" else 1.0
+        y = sign * np.asarray([v for v in values if np.isfinite(v)], dtype=np.float64)
+        if len(y) == 0:
+            return float("inf")
+        k = max(1, self.warmup)
+        best, rad, succ, fail, restart = y[:k].max(), init, 0, 0, False
+        for v in y[k:]:
+            restart = False
+            if v > best:
+                best, succ, fail = v, succ + 1, 0
+            else:
+                succ, fail = 0, fail + 1
+            if succ == self.succ_tol:
+                rad, succ = min(2.0 * rad, top), 0
+            if fail == self.fail_tol:
+                rad, fail = rad / 2.0, 0
+                if rad < self.min_radius:
+                    rad, restart = init, True
+        return float("inf") if restart else rad
+
+
+def incumbent_row(
+    space: SearchSpace, history: Sequence[tuple[Config, float]], direction: Direction
+) -> ConfigMatrix | None:
+    """The value row of the best evaluated config inside ``space`` (None: none there)."""
+    rows = [(c, v) for c, v in history if np.isfinite(v)]
+    sign = -1.0 if direction == "minimize" else 1.0
+    for i in np.argsort([-sign * v for _, v in rows], kind="stable"):
+        try:
+            row = space.to_matrix([rows[i][0]])
+        except SpaceError:  # outside a focus, or of another space
+            continue
+        if space.contains_matrix(row)[0]:
+            return row
+    return None
+
+
+def sample_around(
+    space: SearchSpace, centre: ConfigMatrix, n: int, max_changes: int, rng: np.random.Generator
+) -> ConfigMatrix:
+    """``n`` configs that each change between 1 and ``max_changes`` of the active decisions
+    of the value row ``centre`` to another of their options (newly active parameters get uniform grid
+    values; rows the space refuses, e.g. a Subset below its ``min_size``, are dropped)."""
+    live = space.active_matrix(centre)[0]
+    decisions = [d for d in space.decisions if live[d.index] and len(d.options) > 1]
+    k = rng.integers(1, max(1, max_changes) + 1, size=n)
+    ranks = np.argsort(rng.random((n, len(decisions))), axis=1).argsort(axis=1)
+    change = ranks < k[:, None]
+    M = np.repeat(np.asarray(centre, dtype=np.float64), n, axis=0)
+    fresh = sample_grid(space, n, rng, conditioned=False)
+    for j, d in enumerate(decisions):
+        rows = change[:, j]
+        if not rows.any():
+            continue
+        # another option than the centre's: draw among the others (the centre's skipped)
+        here = np.flatnonzero(np.isclose(d.options, centre[0, d.column]))
+        draw = rng.integers(len(d.options) - (1 if len(here) else 0), size=int(rows.sum()))
+        if len(here):
+            draw += draw >= here[0]
+        M[rows, d.column] = d.options[draw]
+    M = np.where(np.isnan(M), fresh, M)
+    return M[settle(space, M)]
+
+
+@dataclass(frozen=True)
+class Region:
+    """A trust region of one round: the configs within ``radius`` of ``centre``."""
+
+    space: SearchSpace
+    centre: ConfigMatrix  # (1, n_columns) value row of the incumbent
+    radius: float
+
+    @property
+    def weights(self) -> np.ndarray:
+        return decision_weights(self.space)
+
+    def inside(self, X: np.ndarray) -> np.ndarray:
+        """(n,) bool: which encoded rows lie in the region."""
+        c = self.space.encode_matrix(self.centre)[0]
+        return encoded_distance(X, c, self.weights) <= self.radius + 1e-6
+
+
+def region_of(
+    space: SearchSpace,
+    history: Sequence[tuple[Config, float]],
+    direction: Direction,
+    settings: TrustRegion,
+) -> Region | None:
+    """This round's trust region, or None where the round searches the whole space (no
+    result inside ``space`` yet, or a restart)."""
+    radius = settings.radius([v for _, v in history], direction, len(space.decisions))
+    if not np.isfinite(radius):
+        return None
+    centre = incumbent_row(space, history, direction)
+    return None if centre is None else Region(space, centre, radius)
