@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -22,6 +23,26 @@ def _matern(r: torch.Tensor, nu: float) -> torch.Tensor:
     if nu == 2.5:
         return (1 + _SQRT5 * r + (5.0 / 3.0) * r * r) * torch.exp(-_SQRT5 * r)
     return torch.exp(-0.5 * r * r)  # nu = inf: squared exponential
+
+
+def _matern_slope(r: torch.Tensor, nu: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The kernel ``k(r)`` and ``k'(r) / r`` (what the length-scale gradient needs: finite
+    at r = 0 for nu > 0.5); zero slope where :func:`_dist` clamped the distance, as the
+    gradient of the clamp is."""
+    if nu == 0.5:
+        e = torch.exp(-r)
+        k, slope = e, -e / r
+    elif nu == 1.5:
+        e = torch.exp(-_SQRT3 * r)
+        k, slope = (1 + _SQRT3 * r) * e, -3.0 * e
+    elif nu == 2.5:
+        e = torch.exp(-_SQRT5 * r)
+        k = (1 + _SQRT5 * r + (5.0 / 3.0) * r * r) * e
+        slope = -(5.0 / 3.0) * (1 + _SQRT5 * r) * e
+    else:
+        k = torch.exp(-0.5 * r * r)
+        slope = -k
+    return k, torch.where(r > 1e-6, slope, 0.0)
 
 
 def _matern_(r: torch.Tensor, nu: float) -> torch.Tensor:
@@ -50,6 +71,53 @@ def _dist_(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
     four."""
     sq = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :]
     return sq.sub_(2 * A @ B.T).clamp_min_(1e-12).sqrt_()
+
+
+class _Prior(NamedTuple):
+    """The parametrisation of a fit: ``p`` = log length scales (``n_ls``), log amplitude,
+    log noise above ``floor``; and the centres of their weak log-normal priors."""
+
+    n_ls: int
+    mu0: float  # log length scales (sd sqrt 3)
+    mu_noise: float  # log noise above the floor (sd 2); log amplitude: 0 (sd 2)
+    floor: float
+
+    def unpack(self, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        p = p.clamp(-12.0, 12.0)  # keeps every start's kernel numerically sane
+        n_ls = self.n_ls
+        return p[:n_ls].exp(), p[n_ls].exp(), self.floor + p[n_ls + 1].exp()
+
+
+def _neg_log_posterior(
+    p: torch.Tensor, X: torch.Tensor, z: torch.Tensor, nu: float, prior: _Prior
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The negative log posterior per point of the parameters ``p`` and its gradient, in
+    closed form: autograd through the Cholesky cost more than the whole forward pass."""
+    n, n_ls = len(z), prior.n_ls
+    inside = (p >= -12.0) & (p <= 12.0)  # the clamp's gradient
+    ls, amp, noise = prior.unpack(p)
+    Xs = X / ls
+    k, slope = _matern_slope(_dist(Xs, Xs), nu)
+    K = amp * k + (noise + 1e-8 * amp) * torch.eye(n, dtype=X.dtype)
+    L = torch.linalg.cholesky(K)
+    a = torch.cholesky_solve(z[:, None], L)[:, 0]
+    nll = 0.5 * z @ a + torch.log(torch.diagonal(L)).sum()
+    G = 0.5 * (torch.cholesky_inverse(L) - torch.outer(a, a))  # d nll / d K
+    # d K_ij / d log ls_k = -amp * k'(r)/r * (xs_ik - xs_jk)^2, summed against G:
+    # sum_ij W_ij (xs_ik - xs_jk)^2 = 2 (xs_k^2 . W 1 - xs_k . W xs_k), W symmetric
+    W = G * slope * amp
+    g_ls = -2.0 * ((Xs * Xs).T @ W.sum(1) - (Xs * (W @ Xs)).sum(0))
+    trace = torch.diagonal(G).sum()
+    grad = torch.empty_like(p)
+    grad[:n_ls] = g_ls if n_ls == X.shape[1] else g_ls.sum()
+    grad[n_ls] = amp * ((G * k).sum() + 1e-8 * trace)
+    grad[n_ls + 1] = (noise - prior.floor) * trace
+    sd = torch.full_like(p, 2.0)
+    sd[:n_ls] = math.sqrt(3.0)
+    centre = torch.zeros_like(p)
+    centre[:n_ls], centre[n_ls + 1] = prior.mu0, prior.mu_noise
+    u = (p - centre) / sd
+    return (nll + 0.5 * (u * u).sum()) / n, (grad * inside + u / sd) / n
 
 
 class GPLearner(TransformedTargetLearner):
@@ -141,24 +209,11 @@ class GPLearner(TransformedTargetLearner):
         n_ls = d if self.ard else 1
         mu0 = math.sqrt(2.0) + 0.5 * math.log(max(d, 1))  # prior mean of log length scale
         mu_noise = math.log(self.noise_prior)  # prior mean of log noise (above the floor)
+        prior = _Prior(n_ls, mu0, mu_noise, floor)
         gen = torch.Generator().manual_seed(seed)
-        eye = torch.eye(n, dtype=torch.float64)
 
-        def unpack(p: torch.Tensor):
-            p = p.clamp(-12.0, 12.0)  # keeps every start's kernel numerically sane
-            return p[:n_ls].exp(), p[n_ls].exp(), floor + p[n_ls + 1].exp()
-
-        def loss_fn(p: torch.Tensor) -> torch.Tensor:
-            ls, amp, noise = unpack(p)
-            K = amp * _matern(_dist(Xt / ls, Xt / ls), self.nu) + (noise + 1e-8 * amp) * eye
-            L = torch.linalg.cholesky(K)
-            a = torch.cholesky_solve(zt[:, None], L)[:, 0]
-            nll = 0.5 * zt @ a + torch.log(torch.diagonal(L)).sum()
-            log_prior = -0.5 * (((p[:n_ls] - mu0) / math.sqrt(3.0)) ** 2).sum()
-            # weak priors: amplitude around 1, noise around noise_prior (log-normal, wide)
-            log_prior = log_prior - 0.5 * (p[n_ls] / 2.0) ** 2
-            log_prior = log_prior - 0.5 * ((p[n_ls + 1] - mu_noise) / 2) ** 2
-            return (nll - log_prior) / n
+        def loss_and_grad(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            return _neg_log_posterior(p, Xt, zt, self.nu, prior)
 
         best, best_loss, n_iter = None, math.inf, 0
         for r in range(int(self.n_restarts) + 1):
@@ -172,16 +227,14 @@ class GPLearner(TransformedTargetLearner):
                 [p], lr=1.0, max_iter=int(self.max_iter), line_search_fn="strong_wolfe"
             )
 
-            def closure(p=p, opt=opt):
-                opt.zero_grad()
-                loss = loss_fn(p)
-                loss.backward()
+            def closure(p=p):
+                loss, p.grad = loss_and_grad(p.detach())
                 return loss
 
             try:
-                opt.step(closure)
                 with torch.no_grad():
-                    loss = float(loss_fn(p))
+                    opt.step(closure)
+                    loss = float(loss_and_grad(p.detach())[0])
             except (RuntimeError, torch.linalg.LinAlgError):  # non-PD kernel: a bad start
                 continue
             if math.isfinite(loss) and loss < best_loss:
@@ -190,9 +243,11 @@ class GPLearner(TransformedTargetLearner):
         if best is None:
             return None
         with torch.no_grad():
-            ls, amp, noise = unpack(best)
+            ls, amp, noise = prior.unpack(best)
             Xs = Xt / ls
-            K = amp * _matern(_dist(Xs, Xs), self.nu) + (noise + 1e-8 * amp) * eye
+            K = amp * _matern(_dist(Xs, Xs), self.nu) + (noise + 1e-8 * amp) * torch.eye(
+                n, dtype=torch.float64
+            )
             L, info = torch.linalg.cholesky_ex(K)
             if int(info) != 0:
                 return None
