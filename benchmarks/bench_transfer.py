@@ -115,7 +115,8 @@ def cost(args: argparse.Namespace) -> None:
     )
     header = (
         "| learner | round | target rows | fit | table mean | table mean+std | "
-        f"{args.n_random:.0e} random mean | fit + table mean | models weighted |"
+        f"{args.n_random:.0e} random mean | {args.n_random:.0e} random mean+std "
+        "| fit + table mean | models weighted |"
     )
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
@@ -128,17 +129,22 @@ def cost(args: argparse.Namespace) -> None:
         y = group_normal_scores(np.concatenate([y_past, y_t]), groups)
         random_X = target.space.encode_matrix(target.space.sample_matrix(args.n_random, rng))
         with Clock() as fit:
-            learner = RGPE(random_state=0).fit(X, y, groups=groups, target_group="target")
+            learner = RGPE(random_state=0, **args.rgpe).fit(
+                X, y, groups=groups, target_group="target"
+            )
         with Clock() as mean:
             learner.predict_standardized(table)
         with Clock() as std:  # UCB's mean+std; the past means are cached by now, not the stds
             learner.predict_standardized(table, return_std=True)
         with Clock() as rand:  # a sampling policy's fresh candidates: nothing cached
             learner.predict_standardized(random_X)
+        random_X = target.space.encode_matrix(target.space.sample_matrix(args.n_random, rng))
+        with Clock() as rand_std:  # UCB on fresh candidates
+            learner.predict_standardized(random_X, return_std=True)
         n_w = int((learner.weights_ > 0).sum())
         print(
             f"| RGPE | {r + 1}{' (cold)' if r == 0 else ''} | {n_t} | {fit} | {mean} | {std} "
-            f"| {rand} | {fit.wall + mean.wall:.2f} / {fit.cpu + mean.cpu:.2f} "
+            f"| {rand} | {rand_std} | {fit.wall + mean.wall:.2f} / {fit.cpu + mean.cpu:.2f} "
             f"| {n_w} of {args.past + 1} |",
             flush=True,
         )
@@ -156,7 +162,7 @@ def cost(args: argparse.Namespace) -> None:
             )
         full = args.past * args.points
         print(
-            f"| pooled GP | any | {len(keep)} pooled | {fit} | {mean} | — | {rand} | "
+            f"| pooled GP | any | {len(keep)} pooled | {fit} | {mean} | — | {rand} | — | "
             f"{fit.wall + mean.wall:.2f} / {fit.cpu + mean.cpu:.2f} | 1 |",
             flush=True,
         )
@@ -320,6 +326,15 @@ def sampler_quality(args: argparse.Namespace) -> None:
     print(df.groupby("sampler")[cols].mean().round(3).to_string())
 
 
+def _literal(text: str) -> object:
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quality", action="store_true", help="search quality instead of cost")
@@ -334,6 +349,9 @@ def main() -> None:
     p.add_argument("--points", type=int, default=500, help="points per past dataset (cost)")
     p.add_argument("--rounds", default="0,5,10,15,20,25,50", help="target rows per round")
     p.add_argument("--n-random", type=int, default=10**5, help="random encodings predicted")
+    p.add_argument(
+        "--rgpe", default="", help="RGPE keyword arguments (cost), e.g. 'past_std=False'"
+    )
     p.add_argument("--pooled-sizes", default="1000,2000", help="pooled GP sizes ('' to skip)")
     p.add_argument("--tasks", default="hpolib/*", help="tasks (quality)")
     p.add_argument(
@@ -346,6 +364,9 @@ def main() -> None:
     p.add_argument("--out", default="runs/transfer_rgpe")
     args = p.parse_args()
     args.rounds = [int(v) for v in args.rounds.split(",")]
+    args.rgpe = {
+        k: _literal(v) for k, _, v in (kv.partition("=") for kv in args.rgpe.split(",") if kv)
+    }
     args.pooled_sizes = [int(v) for v in args.pooled_sizes.split(",") if v]
     args.families = [v for v in args.families.split(",") if v]
     args.learners = [v for v in args.learners.split(",") if v]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from metarl.learners import GPLearner, load_learner, save_learner
-from metarl.learners._transfer import RGPE, clear_transfer_cache
+from metarl.learners._transfer import RGPE, _normal_scores, clear_transfer_cache
 from metarl.learners.testing import LearnerTestCase
 
 D = 4
@@ -38,17 +38,65 @@ def test_past_models_are_fitted_once_and_cached():
     clear_transfer_cache()
     X, y, g = _data({"a": 1.0, "b": 1.0, "c": -1.0})
     first = _fit(X, y, g)
-    assert (first.n_past_fitted_, first.n_past_cached_) == (3, 0)
+    assert (first.n_past_fitted_, first.n_past_cached_, first.hypers_cached_) == (3, 0, False)
     # a later round: the same past data, more target rows, another seed -> none refitted
     X2, y2, g2 = _data({"a": 1.0, "b": 1.0, "c": -1.0}, n_target=15)
     second = RGPE(n_restarts=0, random_state=7).fit(X2, y2, groups=g2, target_group="target")
-    assert (second.n_past_fitted_, second.n_past_cached_) == (0, 3)
+    assert (second.n_past_fitted_, second.n_past_cached_, second.hypers_cached_) == (0, 3, True)
     assert all(m1 is m2 for m1, m2 in zip(first.past_models_, second.past_models_))
-    # one past dataset changes: only its model is refitted
+    # one past dataset changes: the shared hyperparameters change, so every model with them
     y3 = y2.copy()
     y3[g2 == "b"] += 0.1 * np.arange((g2 == "b").sum())
     third = _fit(X2, y3, g2)
-    assert (third.n_past_fitted_, third.n_past_cached_) == (1, 2)
+    assert (third.n_past_fitted_, third.n_past_cached_, third.hypers_cached_) == (3, 0, False)
+    # with each past GP's own hyperparameters, only the changed dataset's is refitted
+    own = _fit(X2, y2, g2, share_hyperparameters=False)
+    assert own.n_past_fitted_ == 3
+    again = _fit(X2, y3, g2, share_hyperparameters=False)
+    assert (again.n_past_fitted_, again.n_past_cached_) == (1, 2)
+
+
+def test_shared_hyperparameters_predict_like_own_ones_on_alike_datasets():
+    X, y, g = _data({"a": 1.0, "b": 1.0, "c": 1.0}, n_target=10)
+    Xq = np.random.default_rng(3).random((200, D))
+    shared = _fit(X, y, g).predict_standardized(Xq)[:, 0]
+    own = _fit(X, y, g, share_hyperparameters=False).predict_standardized(Xq)[:, 0]
+    assert np.corrcoef(shared, own)[0, 1] > 0.95
+    assert np.corrcoef(shared, _f(Xq))[0, 1] > 0.9
+
+
+def test_past_gp_matches_an_exact_gp_with_its_hyperparameters():
+    """The batched predictor is the GP posterior on the past dataset's standardised scores."""
+    X, y, g = _data({"a": 1.0}, n_target=0)
+    model = _fit(X, y, g).past_models_[0]
+    inv_ls, amp, noise = model["inv_ls"][0], model["amplitude"][0], model["noise"][0]
+
+    def k(A, B):  # Matern 5/2 on scaled inputs
+        r = np.sqrt((((A[:, None] - B[None]) * inv_ls) ** 2).sum(-1))
+        return amp * (1 + np.sqrt(5) * r + 5 / 3 * r**2) * np.exp(-np.sqrt(5) * r)
+
+    z = _normal_scores(y[:, None])[:, 0]
+    z = (z - z.mean()) / z.std()
+    A = k(X, X) + (noise + 1e-8 * amp) * np.eye(len(X))
+    np.testing.assert_allclose(model["alpha"][0], np.linalg.solve(A, z), rtol=1e-6, atol=1e-8)
+    Xq = np.random.default_rng(4).random((9, D))
+    mean, std = _fit(X, y, g, past_std=True).predict_standardized(Xq, return_std=True)
+    Ks = k(Xq, X)
+    # the batched predictor runs in float32: ~1e-4 of the standardised scale
+    np.testing.assert_allclose(mean[:, 0], Ks @ np.linalg.solve(A, z), atol=1e-3)
+    var = amp + noise - np.einsum("ij,ji->i", Ks, np.linalg.solve(A, Ks.T))
+    np.testing.assert_allclose(std[:, 0], np.sqrt(var), rtol=1e-2)
+
+
+def test_without_past_std_only_the_target_gp_is_uncertain():
+    X, y, g = _data({"a": 1.0, "b": 1.0}, n_target=0)
+    _, std = _fit(X, y, g, past_std=False).predict(X[:5], return_std=True)
+    np.testing.assert_array_equal(std, 0.0)
+    X, y, g = _data({"a": 1.0, "b": 1.0}, n_target=10)
+    learner = _fit(X, y, g, past_std=False)
+    _, std = learner.predict_standardized(X[:5], return_std=True)
+    _, sd_t = learner.target_model_.predict_standardized(X[:5], return_std=True)
+    np.testing.assert_allclose(std, learner.weights_[:, -1] * sd_t)
 
 
 def test_identical_past_dataset_outweighs_its_negation():
@@ -143,7 +191,8 @@ def test_groups_without_target_group_raises():
 def test_large_past_dataset_is_subsampled():
     X, y, g = _data({"big": 1.0}, n_past=120, n_target=5)
     learner = _fit(X, y, g, max_past_points=40)
-    assert len(learner.past_models_[0].models_[0]["alpha"]) == 40
+    assert learner.past_models_[0]["alpha"].shape == (1, 40)
+    assert learner.past_models_[0]["X"].shape == (40, D)
 
 
 def test_persistence_with_past_models(tmp_path):
