@@ -203,7 +203,7 @@ class Study:
             max_consecutive_failures,
         )  # fmt: skip
         check_heartbeat(study_name, heartbeat_interval, grace_period)
-        self._tensorboard_dir = check_tensorboard(tensorboard)
+        tensorboard_dir = check_tensorboard(tensorboard)
         #: The subspace searched (None: the whole space).
         self.focus = check_focus(self.space, focus)
         searched = self.focus if self.focus is not None else self.space
@@ -265,11 +265,9 @@ class Study:
             self.policy.load(self.artifacts / "policy")
         self._finished_before: set[int] = set()
         #: Writes each round to TensorBoard (None: ``tensorboard`` not set).
-        self.tensorboard: TensorBoardLog | None = None
-        if self._tensorboard_dir is not None:
-            self.tensorboard = TensorBoardLog(
-                self._tensorboard_dir / study_name, self.policy, self._policy_name
-            )
+        self.tensorboard = TensorBoardLog.for_study(
+            tensorboard_dir, study_name, self.policy, self._policy_name
+        )
 
     # ------------------------------------------------------------------ data
     def trials(self, states: Sequence[TrialState] | None = None) -> list[FrozenTrial]:
@@ -312,22 +310,14 @@ class Study:
         enqueued, when this process lost the proposer lease meanwhile)."""
         trials = self.trials()
         history = history_of(self.space, trials)
-        step = refine(
-            self.space,
-            history,
-            k,
-            learner=self.learner,
-            policy=self.policy,
-            direction=self.direction,
-            transfer=self._transfer,
-            design=self._design,
-            metric=self.metric,
-            seed=self.seed,
-            cv=QUALITY_CV,
-            cv_growth=CV_GROWTH,
-            label=self._policy_name,
-            focus=self.focus,
-        )
+        tb = self.tensorboard
+        with tb.policy_logging() if tb is not None else contextlib.nullcontext():
+            step = refine(
+                self.space, history, k, learner=self.learner, policy=self.policy,
+                direction=self.direction, transfer=self._transfer, design=self._design,
+                metric=self.metric, seed=self.seed, cv=QUALITY_CV, cv_growth=CV_GROWTH,
+                label=self._policy_name, focus=self.focus,
+            )  # fmt: skip
         if step.learner is not None:
             self.fitted_learner = step.learner
         attrs = {

@@ -11,7 +11,9 @@ writes under ``DIR/<study_name>/``:
   ``learner/cv_spearman_focus`` and ``learner/n_train_in_focus``; and what the policy says of
   its last training (``agent/timesteps``, ``agent/entropy``, ... of PPO's ``last_training_``).
 - ``ppo_0/``: a policy that trains with SB3 (its ``tensorboard_log`` attribute, e.g. PPO)
-  logs there itself, against its timesteps, which continue from round to round:
+  logs there itself, against its timesteps, which continue from round to round (the folder
+  is its ``tensorboard_log`` only while a round runs: the policy object the user passed
+  keeps the value it had):
   ``train/entropy_loss``, ``train/explained_variance``, ``train/value_loss``, ... and, where
   the environment reports finished episodes as SB3's ``Monitor`` does (``info["episode"]``),
   ``rollout/ep_rew_mean`` (an episode's reward is the acquisition of the config it designed).
@@ -26,6 +28,7 @@ import contextlib
 import importlib.util
 import math
 import numbers
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,12 +67,12 @@ def check_tensorboard(logdir: Any) -> Path | None:
 
 class TensorBoardLog:
     """A study callback that writes each round's record as scalars, and points the policy's
-    own SB3 logging (``tensorboard_log``) into the same folder.
+    own SB3 logging (``tensorboard_log``) into the same folder while a round runs.
 
     Args:
         folder: the study's log folder (``DIR/<study_name>``).
         policy: the study's search policy; one with a ``tensorboard_log`` attribute that is
-            still None logs its training to ``folder``.
+            None logs its training to ``folder`` (see :meth:`policy_logging`).
         policy_label: the round origin that means "this policy proposed" (its agent scalars
             are written only for those rounds).
     """
@@ -78,9 +81,32 @@ class TensorBoardLog:
         self.folder = Path(folder)
         self.policy = policy
         self.policy_label = policy_label
-        if hasattr(policy, "tensorboard_log") and policy.tensorboard_log is None:
-            policy.tensorboard_log = str(self.folder)
         self._writer: Any = None
+
+    @classmethod
+    def for_study(
+        cls, logdir: Path | None, study_name: str, policy: Any, policy_label: str
+    ) -> TensorBoardLog | None:
+        """The log of a study under ``logdir`` (a :func:`check_tensorboard` result; None: no
+        log)."""
+        if logdir is None:
+            return None
+        return cls(logdir / study_name, policy, policy_label)
+
+    @contextlib.contextmanager
+    def policy_logging(self) -> Iterator[None]:
+        """For the block (a round), a policy whose ``tensorboard_log`` is None logs its SB3
+        training to the folder; the attribute is None again after it. The policy is the
+        user's object where they passed one: a setting of theirs is never left changed (the
+        SB3 model a round builds keeps the folder, so its timesteps continue in one run)."""
+        if not hasattr(self.policy, "tensorboard_log") or self.policy.tensorboard_log is not None:
+            yield
+            return
+        self.policy.tensorboard_log = str(self.folder)
+        try:
+            yield
+        finally:
+            self.policy.tensorboard_log = None
 
     def __call__(self, study: Any, record: dict[str, Any]) -> None:
         if self._writer is None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import optuna
 import pytest
 
+from metarl.agents import RandomPolicy
 from metarl.learners import ForestLearner
 from metarl.study import Study
 from tests.study._trainers import SPACE, quadratic
@@ -89,6 +90,39 @@ def test_any_policy_gets_the_round_scalars(tmp_path: Path) -> None:
     rounds = _scalars(folder / "rounds")
     assert [step for step, _ in rounds["study/n_trials"]] == [r["round"] for r in s.rounds]
     assert not any(tag.startswith("agent/") for tag in rounds)
+
+
+class _SeesTensorBoardLog(RandomPolicy):
+    """A random policy with SB3's ``tensorboard_log`` setting, recording it at each call."""
+
+    def __init__(self, tensorboard_log: str | None = None, seed: int | None = None) -> None:
+        super().__init__(seed=seed)
+        self.tensorboard_log = tensorboard_log
+        self.seen: list[str | None] = []
+
+    def propose(self, *args, **kwargs):
+        self.seen.append(self.tensorboard_log)
+        return super().propose(*args, **kwargs)
+
+
+def test_the_users_policy_object_keeps_its_tensorboard_log(tmp_path: Path) -> None:
+    policy = _SeesTensorBoardLog()
+    s = _study(tmp_path, policy=policy)
+    assert s.policy is policy and policy.tensorboard_log is None
+    s.optimize(9)
+    # the study's folder while the rounds ran, the user's setting (None) again after them
+    assert policy.seen == [str(tmp_path / "tb" / "s")] * 2
+    assert policy.tensorboard_log is None
+    # a folder the user chose is theirs: the study does not point it elsewhere
+    mine = _SeesTensorBoardLog(tensorboard_log=str(tmp_path / "mine"))
+    _study(tmp_path / "other", policy=mine).optimize(6)
+    assert mine.seen == [str(tmp_path / "mine")] and mine.tensorboard_log == str(tmp_path / "mine")
+
+
+def test_a_policy_by_name_keeps_what_its_kwargs_say(tmp_path: Path) -> None:
+    kwargs = dict(TINY_PPO)
+    s = _study(tmp_path, policy="ppo", policy_kwargs=kwargs)
+    assert kwargs == TINY_PPO and s.policy.tensorboard_log is None
 
 
 def test_a_resumed_study_continues_the_round_steps(tmp_path: Path) -> None:
