@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from metarl.loop import History
+from metarl.loop import History, Round
 from metarl.loop._fidelity import (
     check_fidelity_learner,
     check_fidelity_policy,
@@ -30,12 +31,14 @@ from metarl.type_aliases import Config, ConfigMatrix, Direction
 
 __all__ = [
     "best_full_fidelity",
+    "best_trial",
     "check_fidelity_learner",
     "check_fidelity_policy",
     "design_at_levels",
     "fidelity_proposals",
     "full_fidelity_trials",
     "loop_fidelity",
+    "round_proposals",
 ]
 
 
@@ -96,6 +99,25 @@ def fidelity_proposals(
     return space.to_configs(choice.M), attrs, choice.record
 
 
+def round_proposals(
+    space: SearchSpace,
+    step: Round,
+    history: History,
+    trials: Sequence[FrozenTrial],
+    direction: Direction,
+    focus: SearchSpace | None = None,
+) -> tuple[list[Config], list[dict[str, Any]] | None, dict[str, Any]]:
+    """A round's proposals as a study enqueues them: on a space with a loop fidelity, at
+    their chosen fidelities (:func:`fidelity_proposals`), else as the round made them (no
+    per-config attributes, nothing added to the record)."""
+    if loop_fidelity(space) is None or not len(step.M):
+        return step.configs, None, {}
+    return fidelity_proposals(
+        space, step.M, history, trials, step.learner, direction, focus,
+        design=step.record["origin"] == "init",
+    )  # fmt: skip
+
+
 def full_fidelity_trials(space: SearchSpace, trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
     """The COMPLETE trials at full fidelity, in their order: every fidelity of ``space`` at
     its ``full`` value (searched by the design or chosen by the loop; an inactive one counts
@@ -125,3 +147,11 @@ def best_full_fidelity(
         raise ValueError("no trial is complete at full fidelity yet")
     values = np.asarray([t.value for t in done], dtype=np.float64)
     return done[int(np.argmax(values) if direction == "maximize" else np.argmin(values))]
+
+
+def best_trial(space: SearchSpace, study: optuna.Study, direction: Direction) -> FrozenTrial:
+    """A metarl study's best COMPLETE trial: Optuna's on a space without a Fidelity, else
+    :func:`best_full_fidelity` (ValueError before any counts, as Optuna's)."""
+    if not space.fidelity_names:
+        return study.best_trial
+    return best_full_fidelity(space, study.get_trials(deepcopy=False), direction)

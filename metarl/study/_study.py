@@ -45,18 +45,25 @@ from metarl.loop import (
 )
 from metarl.space import SearchSpace, config_from_optuna_params
 from metarl.study import _schema as schema
+from metarl.study._arguments import (
+    built_learner,
+    label_of,
+    open_existing,
+    resumed_direction,
+    trainer_parts,
+)
 from metarl.study._checkpoint import save_checkpoint
 from metarl.study._console import Console, quiet_optuna
 from metarl.study._direction import direction_line, study_direction
 from metarl.study._drain import Drain
 from metarl.study._executors import Executor, make_executor
 from metarl.study._fidelity import (
-    best_full_fidelity,
+    best_trial,
     check_fidelity_learner,
     check_fidelity_policy,
     design_at_levels,
-    fidelity_proposals,
     loop_fidelity,
+    round_proposals,
 )
 from metarl.study._lease import ProposerLease
 from metarl.study._settings import (
@@ -64,9 +71,7 @@ from metarl.study._settings import (
     check_heartbeat,
     check_settings,
     create_or_load,
-    missing_sqlite,
     open_for_study,
-    stored_direction,
     stored_settings,
 )
 from metarl.study._storage import Heartbeat, _heartbeat, artifacts_dir, counts
@@ -188,20 +193,13 @@ class Study:
         focus: Any = None,
         tensorboard: str | Path | None = None,
     ) -> None:
-        self.trainer_spec = TrainerSpec.of(trainer) if trainer is not None else None
         self._trainer = trainer
-        built = trainer.build() if isinstance(trainer, TrainerSpec) else trainer
-        self.space = space if space is not None else getattr(built, "space", None)
-        if not isinstance(self.space, SearchSpace):
-            raise ValueError("space: none given and the trainer has no .space")
-        self.metric = metric or getattr(built, "metric", None) or "value"
+        self.trainer_spec, built, self.space, self.metric = trainer_parts(trainer, space, metric)
         self._console = Console()
         chosen, why = study_direction(direction, built, self.metric)
-        self.direction: Direction = chosen  # type: ignore[assignment]
         check_settings(
-            self.direction, n_init, batch_size, timeout, n_workers, executor,
-            max_consecutive_failures,
-        )  # fmt: skip
+            chosen, n_init, batch_size, timeout, n_workers, executor, max_consecutive_failures
+        )
         check_heartbeat(study_name, heartbeat_interval, grace_period)
         tensorboard_dir = check_tensorboard(tensorboard)
         #: The subspace searched (None: the whole space).
@@ -212,28 +210,19 @@ class Study:
         self.n_init, self.batch_size, self.seed = n_init, batch_size, seed
         self.timeout, self.max_consecutive_failures = timeout, max_consecutive_failures
         self.executor, self.n_workers = executor, n_workers
-        self._learner_name = learner if isinstance(learner, str) else type(learner).__name__
-        if isinstance(learner, str):
-            from metarl.learners import make_learner
-
-            learner = make_learner(learner, **(learner_kwargs or {}))
-        if self.fidelity is not None:
-            check_fidelity_learner(learner)
+        self._learner_name = label_of(learner)
         #: The learner as configured; each round fits a clone of it.
-        self.learner = learner
+        self.learner = built_learner(learner, learner_kwargs)
+        if self.fidelity is not None:
+            check_fidelity_learner(self.learner)
         #: The learner fitted by the last round (None before the first fit).
         self.fitted_learner: Any = None
         self._heartbeat = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
         self.study_name = study_name
         streams = seed_streams(seed)
-        # transfer sources may name studies of the storage; a SQLite file that does not exist
-        # holds none, and is not created until every argument has been checked
-        new_file = isinstance(storage, str) and missing_sqlite(storage)
-        opened = None if new_file else open_for_study(storage, self._heartbeat)
-        if why is not None and opened is not None:  # a resumed study keeps its direction
-            kept = stored_direction(opened, study_name)
-            if kept is not None:
-                self.direction, why = kept, "the stored study's"  # type: ignore[assignment]
+        opened = open_existing(storage, self._heartbeat)
+        chosen, why = resumed_direction(opened, study_name, chosen, why)
+        self.direction: Direction = chosen  # type: ignore[assignment]
         if why is not None:  # not the caller's choice: say which, and why
             self._console.say(direction_line(self.direction, self.metric, why))
         self._transfer = load_transfer(
@@ -244,7 +233,7 @@ class Study:
         )
         if self.fidelity is not None:
             check_fidelity_policy(self.policy)
-        self._policy_name = policy if isinstance(policy, str) else type(policy).__name__
+        self._policy_name = label_of(policy)
         self._design = initial_design(
             searched, 0 if self._transfer is not None else n_init, streams["init"]
         )
@@ -286,9 +275,7 @@ class Study:
     def best_trial(self) -> FrozenTrial:
         """The best COMPLETE trial; on a space with a Fidelity, the best at full fidelity
         (ValueError before any is complete, as Optuna's)."""
-        if not self.space.fidelity_names:
-            return self.optuna_study.best_trial
-        return best_full_fidelity(self.space, self.trials(), self.direction)
+        return best_trial(self.space, self.optuna_study, self.direction)
 
     @property
     def best_config(self) -> Config:
@@ -326,12 +313,9 @@ class Study:
             schema.SEED: self.seed,
             schema.CONTEXT: dict(self.space.context_values),
         }
-        configs, per_config, extra = step.configs, None, {}
-        if self.fidelity is not None and len(step.M):
-            configs, per_config, extra = fidelity_proposals(
-                self.space, step.M, history, trials, step.learner, self.direction, self.focus,
-                design=step.record["origin"] == "init",
-            )  # fmt: skip
+        configs, per_config, extra = round_proposals(
+            self.space, step, history, trials, self.direction, self.focus
+        )
         if not lease.renew():  # a round may outlast the grace period of a stalled renewal
             return None
         enqueue(self.optuna_study, self.space, configs, attrs, per_config)
