@@ -1,4 +1,5 @@
-"""Helpers shared by the commands: YAML files, spaces, storages."""
+"""Helpers shared by the commands: YAML files, spaces, storages, and the options several
+commands take."""
 
 from __future__ import annotations
 
@@ -89,6 +90,22 @@ def add_import_arg(p: Any, where: str = "") -> None:
         help=f"import MODULE first{where}, from the working directory too, so that the "
         "trainers, policies, learners and environments it registers are known; repeatable "
         "(e.g. --import envs)",
+    )
+
+
+def comma_list(text: str) -> list[str]:
+    """An argparse type: comma-separated names (blanks dropped)."""
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+def add_fit_args(p: Any) -> None:
+    """``--ignore`` and ``--cv`` of a command that fits a learner on ``--runs`` (``metarl
+    learner fit``, ``metarl propose --runs``)."""
+    p.add_argument(
+        "--ignore", type=comma_list, default=[], help="other columns of --runs, comma-separated"
+    )
+    p.add_argument(
+        "--cv", type=int, default=5, help="folds of the cross-validated quality (default 5)"
     )
 
 

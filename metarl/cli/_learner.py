@@ -9,14 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from metarl.cli._common import CliError, directions_for, load_space
+from metarl.cli._common import CliError, add_fit_args, comma_list, directions_for, load_space
 
 #: Quality figures printed, in order.
 SCORES = ("spearman", "kendall", "top10_recall", "rmse", "r2")
-
-
-def _names(text: str) -> list[str]:
-    return [s.strip() for s in text.split(",") if s.strip()]
 
 
 def add_parser(sub: Any) -> None:
@@ -33,22 +29,22 @@ def add_parser(sub: Any) -> None:
     f.add_argument("--runs", required=True, help="CSV of past runs")
     f.add_argument("--space", required=True, help="space YAML")
     f.add_argument(
-        "--target", required=True, type=_names, help="metric column(s) to predict, comma-separated"
+        "--target",
+        required=True,
+        type=comma_list,
+        help="metric column(s) to predict, comma-separated",
     )
     f.add_argument("--out", required=True, help="file to save the learner to (e.g. learner.mrl)")
     f.add_argument("--learner", default="auto", help="make_learner name (default: auto)")
     f.add_argument(
         "--direction",
-        type=_names,
+        type=comma_list,
         default=None,
         help="minimize or maximize, one for all targets or comma-separated (default: read "
         "from each target's name, e.g. acc, auc, f1, r2, score: maximize; loss, error, mse, "
         "mae, time: minimize; required for other names)",
     )
-    f.add_argument(
-        "--ignore", type=_names, default=[], help="other columns to skip, comma-separated"
-    )
-    f.add_argument("--cv", type=int, default=5, help="cross-validation folds (default: 5)")
+    add_fit_args(f)
     f.add_argument("--seed", type=int, default=0, help="seed of the folds and the learner")
     f.set_defaults(func=fit)
 
