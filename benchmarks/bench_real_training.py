@@ -76,49 +76,62 @@ TRIAL_FIELDS = [
 STARTUP = 10  # MetaRLSampler's n_startup_trials default: its first trials are random
 
 
-def _metarl_variant(name: str) -> dict[str, Any] | None:
-    """``policy_kwargs`` of a MetaRLSampler variant: ``metarl-mean`` (the predicted mean),
-    ``metarl-ucb<kappa>`` (e.g. ``metarl-ucb0.5``), and either with ``-elite`` before it
-    (``metarl-elite``, ``metarl-elite-ucb0.5``: local search also climbs from the 8 best
-    evaluated configs, ``n_history_starts=8``) and ``-tr[<init>][f<fail_tol>]`` (``metarl-tr``,
-    ``metarl-tr0.5f5``: local search in a trust region around the incumbent,
-    ``trust_region=True`` or those settings); None for any other name."""
-    m = re.fullmatch(
-        r"metarl(-elite)?(-tr(\d*\.?\d+)?(?:f(\d+))?)?(?:-(mean)|-ucb(\d+(?:\.\d*)?))?", name
-    )
-    if m is None or name == "metarl":
+def _metarl_variant(name: str) -> tuple[dict[str, Any], Any] | None:
+    """``(policy_kwargs, learner)`` of a MetaRLSampler variant, ``metarl`` followed by
+    ``-``-separated changes of the default: ``mean`` (rank by the predicted mean),
+    ``ucb<kappa>`` (e.g. ``ucb0.5``), ``elite`` (local search also climbs from the 8 best
+    evaluated configs, ``n_history_starts=8``), ``tr[<init>][f<fail_tol>]`` (``tr``,
+    ``tr0.5f5``: local search in a trust region around the incumbent, ``trust_region=True``
+    or those settings), ``L<learner>`` (``Llinear``; ``Lgp+linear`` the equal-weight
+    ensemble of both). E.g. ``metarl-elite-ucb0.5``, ``metarl-tr-Llinear``. None for any
+    other name."""
+    parts = name.split("-")
+    if parts[0] != "metarl" or len(parts) == 1:
         return None
     kwargs: dict[str, Any] = {"acquisition": "ucb", "kappa": 2.0}  # the default's
-    if m[5]:
-        kwargs = {"acquisition": "mean"}
-    elif m[6]:
-        kwargs["kappa"] = float(m[6])
-    if m[1]:
-        kwargs["n_history_starts"] = 8
-    if m[2]:
-        tr: dict[str, float] = {"init": float(m[3])} if m[3] else {}
-        kwargs["trust_region"] = tr | ({"fail_tol": int(m[4])} if m[4] else {}) or True
-    return kwargs
+    learner: Any = None
+    for part in parts[1:]:
+        if part == "mean":
+            kwargs = {k: v for k, v in kwargs.items() if k != "kappa"} | {"acquisition": "mean"}
+        elif m := re.fullmatch(r"ucb(\d+(?:\.\d*)?)", part):
+            kwargs["kappa"] = float(m[1])
+        elif part == "elite":
+            kwargs["n_history_starts"] = 8
+        elif m := re.fullmatch(r"tr(\d*\.?\d+)?(?:f(\d+))?", part):
+            tr: dict[str, float] = {"init": float(m[1])} if m[1] else {}
+            kwargs["trust_region"] = tr | ({"fail_tol": int(m[2])} if m[2] else {}) or True
+        elif part.startswith("L") and len(part) > 1:
+            members = part[1:].split("+")
+            learner = members[0] if len(members) == 1 else ("ensemble", members)
+        else:
+            return None
+    return kwargs, learner
 
 
 def make_sampler(name: str, seed: int) -> Any:
     """The sampler ``name`` with its defaults and ``seed``, as a user builds it (the
-    ``metarl-*`` variants change only the acquisition of the default policy)."""
+    ``metarl-*`` variants change the acquisition, policy or learner of the default)."""
     import optuna
 
     from metarl import MetaRLSampler
+    from metarl.learners import make_learner
 
     if name == "metarl":
         return MetaRLSampler(seed=seed)
-    if (kwargs := _metarl_variant(name)) is not None:
-        return MetaRLSampler(seed=seed, policy_kwargs=kwargs)
+    if (variant := _metarl_variant(name)) is not None:
+        kwargs, learner = variant
+        if learner is None:
+            return MetaRLSampler(seed=seed, policy_kwargs=kwargs)
+        if isinstance(learner, tuple):
+            learner = make_learner("ensemble", members=learner[1])
+        return MetaRLSampler(seed=seed, policy_kwargs=kwargs, learner=learner)
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed)
     if name == "gp":
         return optuna.samplers.GPSampler(seed=seed)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    raise ValueError(f"unknown sampler {name!r}; valid: {', '.join(SAMPLERS)}, metarl-ucb<k>")
+    raise ValueError(f"unknown sampler {name!r}; valid: {', '.join(SAMPLERS)}, metarl-<change>-...")
 
 
 def run_one(task: RealTask, seed: int, sampler: str, n_trials: int) -> tuple[dict, list[dict]]:
@@ -352,7 +365,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument(
         "--samplers",
         default=",".join(SAMPLERS),
-        help=f"of {', '.join(SAMPLERS)}, metarl[-elite][-tr][-ucb<kappa>|-mean]",
+        help=f"of {', '.join(SAMPLERS)}, metarl-<change>-... (e.g. metarl-tr-Llinear)",
     )
     ap.add_argument("--seeds", type=int, default=10, help="seeds F .. F+N-1 (F: --first-seed)")
     ap.add_argument("--first-seed", type=int, default=0)
@@ -370,7 +383,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=1, help="torch/BLAS threads (1 on shared)")
     args = ap.parse_args(argv)
     tasks = _names(args.tasks, tuple(TASKS), "task")
-    extra = ", metarl-mean, metarl-[elite-]ucb<kappa>"
+    extra = ", metarl-<change>-... (mean, ucb<k>, elite, tr[<init>][f<tol>], L<learner>)"
     samplers = _names(args.samplers, SAMPLERS, "sampler", extra)
     if args.seeds < 1 or args.trials < 1:
         raise SystemExit(

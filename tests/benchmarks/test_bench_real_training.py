@@ -97,6 +97,7 @@ def test_summary_ranks_ties_missing_values_and_worst_seed(bench) -> None:
         ("--tasks", "digits,nope", "nope"),
         ("--samplers", "tpe,cmaes", "cmaes"),
         ("--samplers", "metarl-ucbx", "metarl-ucbx"),
+        ("--samplers", "metarl-tr-foo", "metarl-tr-foo"),
     ],
 )
 def test_unknown_names_are_refused_in_one_line(bench, tmp_path, flag, value, culprit) -> None:
@@ -105,9 +106,20 @@ def test_unknown_names_are_refused_in_one_line(bench, tmp_path, flag, value, cul
     assert "\n" not in str(e.value)
 
 
-def test_metarl_variants_change_only_the_acquisition(bench) -> None:
+def test_metarl_variants_change_what_they_name(bench) -> None:
     assert bench.make_sampler("metarl", 3).policy_kwargs is None  # the defaults
     variant = bench.make_sampler("metarl-ucb0.5", 3)
     assert variant.policy_kwargs == {"acquisition": "ucb", "kappa": 0.5}
     assert variant.policy == "auto" and variant.seed == 3
     assert bench.make_sampler("metarl-mean", 3).policy_kwargs == {"acquisition": "mean"}
+    tr = bench.make_sampler("metarl-elite-tr0.5f5-ucb1", 3)
+    assert tr.policy_kwargs == {
+        "acquisition": "ucb",
+        "kappa": 1.0,
+        "n_history_starts": 8,
+        "trust_region": {"init": 0.5, "fail_tol": 5},
+    }
+    assert bench.make_sampler("metarl-tr", 3).policy_kwargs["trust_region"] is True
+    assert bench.make_sampler("metarl-Llinear", 3).learner == "linear"
+    ens = bench.make_sampler("metarl-Lgp+linear", 3).learner
+    assert type(ens).__name__ == "EnsembleLearner" and ens.members == ["gp", "linear"]
