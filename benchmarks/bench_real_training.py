@@ -80,11 +80,11 @@ def _metarl_variant(name: str) -> tuple[dict[str, Any], Any] | None:
     """``(policy_kwargs, learner)`` of a MetaRLSampler variant, ``metarl`` followed by
     ``-``-separated changes of the default: ``mean`` (rank by the predicted mean),
     ``ucb<kappa>`` (e.g. ``ucb0.5``), ``elite`` (local search also climbs from the 8 best
-    evaluated configs, ``n_history_starts=8``), ``tr[<init>][f<fail_tol>]`` (``tr``,
-    ``tr0.5f5``: local search in a trust region around the incumbent, ``trust_region=True``
-    or those settings), ``L<learner>`` (``Llinear``; ``Lgp+linear`` the equal-weight
-    ensemble of both). E.g. ``metarl-elite-ucb0.5``, ``metarl-tr-Llinear``. None for any
-    other name."""
+    evaluated configs, ``n_history_starts=8``), ``tr[<init>][f<fail_tol>][r]`` (``tr``,
+    ``tr0.5f5r``: local search in a trust region around the incumbent, ``trust_region=True``
+    or those settings, ``r``: ``recentre``), ``L<learner>`` (``Llinear``; ``Lgp+linear``
+    the equal-weight ensemble of both). E.g. ``metarl-elite-ucb0.5``, ``metarl-tr-Llinear``.
+    None for any other name."""
     parts = name.split("-")
     if parts[0] != "metarl" or len(parts) == 1:
         return None
@@ -97,9 +97,10 @@ def _metarl_variant(name: str) -> tuple[dict[str, Any], Any] | None:
             kwargs["kappa"] = float(m[1])
         elif part == "elite":
             kwargs["n_history_starts"] = 8
-        elif m := re.fullmatch(r"tr(\d*\.?\d+)?(?:f(\d+))?", part):
-            tr: dict[str, float] = {"init": float(m[1])} if m[1] else {}
-            kwargs["trust_region"] = tr | ({"fail_tol": int(m[2])} if m[2] else {}) or True
+        elif m := re.fullmatch(r"tr(\d*\.?\d+)?(?:f(\d+))?(r)?", part):
+            tr: dict[str, Any] = {"init": float(m[1])} if m[1] else {}
+            tr |= {"fail_tol": int(m[2])} if m[2] else {}
+            kwargs["trust_region"] = tr | ({"recentre": True} if m[3] else {}) or True
         elif part.startswith("L") and len(part) > 1:
             members = part[1:].split("+")
             learner = members[0] if len(members) == 1 else ("ensemble", members)

@@ -60,6 +60,8 @@ class TrustRegion:
         warmup: the first results only set the incumbent (the initial random design:
             10 in ``MetaRLSampler`` and ``Study`` by default; a random config rarely
             improves on the best so far, which would shrink the region before it was used).
+        recentre: after a restart, centre the region on the best result since then
+            rather than on the best of all (see :meth:`state`).
     """
 
     init: float = 0.2
@@ -67,6 +69,7 @@ class TrustRegion:
     succ_tol: int = 3
     min_radius: float = 0.5
     warmup: int = 10
+    recentre: bool = False
 
     def __post_init__(self) -> None:
         if not 0 < self.init <= 1 or self.fail_tol < 1 or self.succ_tol < 1 or self.warmup < 0:
@@ -81,15 +84,29 @@ class TrustRegion:
         """The radius after ``values`` (in evaluation order; NaN = failed, skipped), or
         ``inf`` for a round that searches the whole space (no result yet, or a restart).
         Results past ``warmup`` that beat the best so far are successes, others failures."""
+        return self.state(values, direction, n_decisions)[0]
+
+    def state(
+        self, values: Sequence[float], direction: Direction, n_decisions: int
+    ) -> tuple[float, int]:
+        """``(radius, start)``: :meth:`radius`, and the position in ``values`` where the
+        current region began: 0, or with ``recentre`` the result after the last restart
+        (the region is centred on the best result from there on, and only those count
+        as successes: TuRBO's restart, which keeps the data for the model)."""
         top = float(max(n_decisions, 1))
         init = max(1.0, self.init * top)
         sign = -1.0 if direction == "minimize" else 1.0
-        y = sign * np.asarray([v for v in values if np.isfinite(v)], dtype=np.float64)
+        pos = [i for i, v in enumerate(values) if np.isfinite(v)]
+        y = sign * np.asarray([values[i] for i in pos], dtype=np.float64)
         if len(y) == 0:
-            return float("inf")
+            return float("inf"), 0
         k = max(1, self.warmup)
-        best, rad, succ, fail, restart = y[:k].max(), init, 0, 0, False
-        for v in y[k:]:
+        best, rad, succ, fail, restart, start = y[:k].max(), init, 0, 0, False, 0
+        for j in range(k, len(y)):
+            v = y[j]
+            if restart and self.recentre:  # the first result of a new region
+                best, start, restart = v, pos[j], False
+                continue
             restart = False
             if v > best:
                 best, succ, fail = v, succ + 1, 0
@@ -101,7 +118,7 @@ class TrustRegion:
                 rad, fail = rad / 2.0, 0
                 if rad < self.min_radius:
                     rad, restart = init, True
-        return float("inf") if restart else rad
+        return (float("inf") if restart else rad), start
 
 
 def incumbent_row(
@@ -124,8 +141,9 @@ def sample_around(
     space: SearchSpace, centre: ConfigMatrix, n: int, max_changes: int, rng: np.random.Generator
 ) -> ConfigMatrix:
     """``n`` configs that each change between 1 and ``max_changes`` of the active decisions
-    of the value row ``centre`` to another of their options (newly active parameters get uniform grid
-    values; rows the space refuses, e.g. a Subset below its ``min_size``, are dropped)."""
+    of the value row ``centre`` to another of their options (newly active parameters get
+    uniform grid values; rows the space refuses, e.g. a Subset below its ``min_size``, are
+    dropped)."""
     live = space.active_matrix(centre)[0]
     decisions = [d for d in space.decisions if live[d.index] and len(d.options) > 1]
     k = rng.integers(1, max(1, max_changes) + 1, size=n)
@@ -173,8 +191,10 @@ def region_of(
 ) -> Region | None:
     """This round's trust region, or None where the round searches the whole space (no
     result inside ``space`` yet, or a restart)."""
-    radius = settings.radius([v for _, v in history], direction, len(space.decisions))
+    radius, start = settings.state([v for _, v in history], direction, len(space.decisions))
     if not np.isfinite(radius):
         return None
-    centre = incumbent_row(space, history, direction)
+    centre = incumbent_row(space, history[start:], direction)
+    if centre is None:
+        centre = incumbent_row(space, history, direction)
     return None if centre is None else Region(space, centre, radius)

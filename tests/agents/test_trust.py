@@ -66,6 +66,18 @@ def test_radius_schedule(direction):
     assert TrustRegion().radius([1.0] * 11, direction, 3) == pytest.approx(1.0)  # >= 1 change
 
 
+def test_recentre_after_a_restart():
+    values = [1.0, 2.0, 3.0] + [0.0] * 10  # warmup 3, then failures down to a restart
+    plain = TrustRegion(init=0.2, fail_tol=2, warmup=3)
+    moved = TrustRegion(init=0.2, fail_tol=2, warmup=3, recentre=True)
+    assert plain.state(values, "maximize", 50) == (float("inf"), 0)
+    assert moved.state(values, "maximize", 50) == (float("inf"), 0)
+    # the global round's result starts a new region, centred on the best from there on
+    after = values + [0.5, NAN, 0.7]
+    assert moved.state(after, "maximize", 50) == (pytest.approx(10.0), 13)  # 0.7: a success
+    assert plain.state(after, "maximize", 50) == (pytest.approx(5.0), 0)  # 2 failures below 3
+
+
 def test_bad_settings_are_one_clear_error():
     with pytest.raises(ValueError, match="init"):
         TrustRegion(init=0)
