@@ -177,26 +177,38 @@ def quality(args: argparse.Namespace) -> None:
 
     from metarl.compare import run_comparison
 
-    runs = run_comparison(
-        args.tasks,
-        args.policies,
-        args.seeds,
-        args.budget,
-        out_dir=args.out,
-        batch_size=args.batch_size,
-        transfer=True,
-        n_jobs=args.n_jobs,
-        plugins=["benchmarks.bench_transfer"],
+    common = dict(
+        batch_size=args.batch_size, n_jobs=args.n_jobs, plugins=["benchmarks.bench_transfer"],
         progress=False,
-    )
-    at = runs[runs["n_evals"].isin([10, 25])]
+    )  # fmt: skip
+    runs = run_comparison(
+        args.tasks, args.policies, args.seeds, args.budget, out_dir=args.out, transfer=True,
+        **common,
+    )  # fmt: skip
+    if args.cold:  # the cold-start default, the bar each task must clear at the last checkpoint
+        cold = run_comparison(
+            args.tasks, "default", args.seeds, args.budget, out_dir=f"{args.out}_cold",
+            transfer=False, **common,
+        )  # fmt: skip
+        runs = pd.concat([runs, cold.assign(policy="cold")], ignore_index=True)
+    last = runs["n_evals"].max()
+    at = runs[runs["n_evals"].isin([10, last])]
     table = at.pivot_table(index=["task"], columns=["policy", "n_evals"], values="norm_regret")
     table.loc["mean"] = table.mean()
-    secs = runs[runs["n_evals"] == runs["n_evals"].max()].groupby("policy")["seconds"].mean()
-    with pd.option_context("display.width", 200, "display.max_columns", 50):
+    per_run = at.groupby(["policy", "n_evals"])["norm_regret"]
+    table.loc["p90 (runs)"] = per_run.quantile(0.9)
+    table.loc["worst (runs)"] = per_run.max()
+    secs = runs[runs["n_evals"] == last].groupby("policy")["seconds"].mean()
+    with pd.option_context("display.width", 250, "display.max_columns", 50):
         print(table.round(3).to_string())
     print("\nseconds per run (policy + learner, whole budget):")
     print(secs.round(1).to_string())
+    if args.cold:
+        print(f"\ntasks (mean over seeds) worse than cold start @{last} (by > 0.005):")
+        end = table.drop(index=["mean", "p90 (runs)", "worst (runs)"]).xs(last, axis=1, level=1)
+        for policy in end.columns.drop("cold"):
+            worse = end.index[end[policy] > end["cold"] + 0.005].tolist()
+            print(f"  {policy}: {len(worse)} of {len(end)} {worse}")
 
 
 def random_best_of(g: np.ndarray, k: int) -> float:
@@ -357,6 +369,7 @@ def main() -> None:
     p.add_argument(
         "--policies", default="default,rgpe=default(learner=rgpe,acquisition=ucb,kappa=1)"
     )
+    p.add_argument("--cold", action="store_true", help="also the cold-start default (quality)")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--budget", type=int, default=25)
     p.add_argument("--batch-size", type=int, default=5)

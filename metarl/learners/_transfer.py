@@ -78,6 +78,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from metarl.learners._base import MetaLearner, StandardizedPredict, check_target_names
 from metarl.learners._gp import GPLearner, _matern
 from metarl.learners._torch import single_thread
+from metarl.learners._transform import TargetTransform
 
 
 class _LRU:
@@ -318,6 +319,26 @@ def _predict_units(
     return mu, var
 
 
+#: ``stack``: the pseudo-observation that shrinks the ensemble's slope toward 1.
+_SLOPE_PRIOR = 1.0
+
+
+def _boot_losses(D: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``(models, samples)`` bootstrap-weighted counts of discordant pairs ``D`` (models,
+    n, n), each sample a row of ``counts`` (how often each observation was drawn)."""
+    counts = counts.astype(float)
+    return np.einsum("gjs,sj->gs", D @ counts.T, counts)
+
+
+def _wins(losses: np.ndarray) -> np.ndarray:
+    """Share of samples (columns) each model (row) has the least loss in, ties split; a
+    model with infinite losses (dropped) never wins, and none does if all are dropped."""
+    finite = np.isfinite(losses)
+    wins = finite & (losses == losses.min(axis=0, keepdims=True))
+    share = wins / np.maximum(wins.sum(axis=0, keepdims=True), 1)
+    return share.mean(axis=1)
+
+
 class RGPE(StandardizedPredict, MetaLearner):
     """Ranking-weighted ensemble of one GP per past dataset and one on the target.
 
@@ -337,6 +358,18 @@ class RGPE(StandardizedPredict, MetaLearner):
             past dataset, the slower first round).
         past_std: whether the ensemble's std includes the past GPs' (the paper's) or only
             the target GP's (cheaper: no O(m^2) per config and past GP).
+        stack: instead of competing with the past GPs for weight, the target GP models the
+            target's residual from their ensemble (stacking, as Google Vizier's transfer):
+            the past GPs are weighted among themselves by how they rank the target's
+            results (one worse than its own negation gets weight 0), the ensemble is
+            scaled to the target's standardised values by a least-squares slope (>= 0,
+            shrunk toward 1 by one pseudo-observation) and intercept, and the target GP
+            fits what is left. The past data thus keep shaping the prediction after the
+            target GP has enough rows to rank them better than any past GP.
+        target_hypers: ``"own"``: the target GP fits its hyperparameters on the target's
+            rows; ``"past"``: it takes the past GPs' shared ones (needs
+            ``share_hyperparameters``; with no past dataset, its own), fitted on far more
+            points than the target's first few dozen.
         max_iter: L-BFGS iterations of a past hyperparameter fit.
         n_bootstrap: bootstrap samples of the target's observations for the weights.
         dilution_percentile: a past model whose median ranking loss exceeds this
@@ -354,8 +387,15 @@ class RGPE(StandardizedPredict, MetaLearner):
     inputs ``X``, and per target ``inv_ls`` (inverse length scales, 0 on the features it
     ignores), ``alpha``, ``L_inv`` (inverse Cholesky factor), ``amplitude``, ``noise``),
     ``past_columns_`` (the features each uses), ``target_model_`` (a :class:`GPLearner`;
-    ``None`` before the target's first row), ``weights_`` (``(n_targets, n_past + 1)``, the
-    target's last; rows sum to 1), ``n_target_`` (target rows), ``n_past_fitted_`` and
+    ``None`` before the target's first row, with ``stack`` before its second, and with
+    ``target_hypers="past"``, where ``target_fixed_`` holds it as a past GP's dict and
+    ``transforms_`` its targets' transforms), ``hypers_`` (the shared hyperparameters per
+    target, or None),
+    ``weights_`` (``(n_targets, n_past + 1)``, the target's last; rows sum to 1, with
+    ``stack`` the past weights sum to 1 and the target's is 1, its residual added),
+    ``prior_coef_`` (with ``stack``: ``(n_targets, 2)`` intercept and slope of the target's
+    standardised values on the past ensemble), ``n_target_`` (target rows),
+    ``n_past_fitted_`` and
     ``n_past_cached_`` (past GPs conditioned by this ``fit`` and found in the cache),
     ``hypers_cached_`` (whether the shared hyperparameters came from the cache).
     """
@@ -368,6 +408,8 @@ class RGPE(StandardizedPredict, MetaLearner):
         hyper_points: int = 1000,
         share_hyperparameters: bool = True,
         past_std: bool = True,
+        stack: bool = False,
+        target_hypers: str = "own",
         max_iter: int = 100,
         n_bootstrap: int = 256,
         dilution_percentile: float = 95.0,
@@ -380,6 +422,8 @@ class RGPE(StandardizedPredict, MetaLearner):
         self.hyper_points = hyper_points
         self.share_hyperparameters = share_hyperparameters
         self.past_std = past_std
+        self.stack = stack
+        self.target_hypers = target_hypers
         self.max_iter = max_iter
         self.n_bootstrap = n_bootstrap
         self.dilution_percentile = dilution_percentile
@@ -428,21 +472,62 @@ class RGPE(StandardizedPredict, MetaLearner):
             self._fit_past([X[groups == g] for g in past], [Y[groups == g] for g in past])
 
         self.n_target_ = int(is_target.sum())
-        self.target_model_ = None
+        self.target_model_ = self.target_fixed_ = self.transforms_ = None
+        if self.stack:
+            self._fit_stacked(X[is_target], Y[is_target], int(seed))
+            return self
         if self.n_target_ > 0:
-            self.target_model_ = GPLearner(
-                nu=self.nu,
-                n_restarts=self.n_restarts,
-                target_transform=self.target_transform,
-                random_state=int(seed),
-            )
-            self.target_model_.fit(X[is_target], Y[is_target], target_names=self.target_names_)
+            self._fit_target(X[is_target], Y[is_target], int(seed), self.target_transform)
         self.weights_ = self._weights(X[is_target], Y[is_target], int(seed))
         return self
+
+    def _fit_target(self, X: np.ndarray, Y: np.ndarray, seed: int, transform: str) -> None:
+        """The target GP on ``(X, Y)``: its own hyperparameters (a :class:`GPLearner` with
+        ``transform``), or the past GPs' (``target_fixed_``, after ``transforms_``)."""
+        if self.target_hypers == "own" or self.hypers_ is None:
+            self.target_model_ = GPLearner(
+                nu=self.nu, n_restarts=self.n_restarts, target_transform=transform,
+                random_state=seed,
+            ).fit(X, Y, target_names=self.target_names_)  # fmt: skip
+            return
+        if transform != "none":
+            self.transforms_ = [
+                TargetTransform(transform, name).fit(Y[:, j])
+                for j, name in enumerate(self.target_names_)
+            ]
+            Y = np.stack([t.transform(Y[:, j]) for j, t in enumerate(self.transforms_)], axis=1)
+        X = np.asarray(X, dtype=np.float64)
+        out: dict[str, list] = {k: [] for k in ("inv_ls", "alpha", "L_inv", "amplitude", "noise")}
+        for j, (ls, amp, noise) in enumerate(self.hypers_):
+            inv_ls = 1.0 / ls
+            alpha, L_inv = _condition(X, Y[:, j], inv_ls, amp, noise, float(self.nu))
+            for name, value in zip(out, (inv_ls, alpha, L_inv, amp, noise)):
+                out[name].append(value)
+        self.target_fixed_ = {"X": X, **{k: np.asarray(v, np.float64) for k, v in out.items()}}
+
+    def _target_predict(
+        self, X: np.ndarray, return_std: bool
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The target (or, with ``stack``, residual) GP's ``(n, n_targets)`` mean and std on
+        the scale it was fitted on (standardised)."""
+        if self.target_fixed_ is not None:
+            units = [(self.target_fixed_, j) for j in range(self.n_targets_)]
+            mu, var = _predict_units(units, X, float(self.nu), return_std)
+            return mu.T, None if var is None else np.sqrt(var).T
+        with single_thread():
+            out = self.target_model_.predict_standardized(X, return_std)
+        m, s = out if return_std else (out, None)
+        if self.stack:  # fitted without a transform: back to the residual's own scale
+            m, s = self.target_model_.to_metric_scale(m, s)
+        return m, s
 
     def _check_params(self) -> None:
         if int(self.max_past_points) < 2 or int(self.hyper_points) < 2:
             raise ValueError("max_past_points and hyper_points must be >= 2")
+        if self.target_hypers not in ("own", "past"):
+            raise ValueError(f"target_hypers must be 'own' or 'past', got {self.target_hypers!r}")
+        if self.target_hypers == "past" and not self.share_hyperparameters:
+            raise ValueError("target_hypers='past' needs share_hyperparameters=True")
         if int(self.n_bootstrap) < 1 or int(self.max_iter) < 1:
             raise ValueError("n_bootstrap and max_iter must be >= 1")
         if not 0 <= float(self.dilution_percentile) <= 100:
@@ -465,6 +550,7 @@ class RGPE(StandardizedPredict, MetaLearner):
         settings = (float(self.nu), cap, int(self.max_iter))
         hypers = None
         self.hypers_cached_ = False
+        self.hypers_ = None
         if self.share_hyperparameters and Xs:
             per = min(cap, max(int(self.hyper_points) // len(Xs), 2))
             hyper_key = _digest(keys, settings, int(self.hyper_points))
@@ -481,6 +567,7 @@ class RGPE(StandardizedPredict, MetaLearner):
                     for j in range(self.n_targets_)
                 ]
                 _HYPERS.put(hyper_key, hypers)
+            self.hypers_ = hypers
             settings = (*settings, hyper_key)
         self.past_models_, self.past_columns_, self.past_keys_ = [], [], []
         self.n_past_fitted_ = self.n_past_cached_ = 0
@@ -539,7 +626,7 @@ class RGPE(StandardizedPredict, MetaLearner):
             W[:, :-1] = 1.0 / n_past
             return W
         rng = np.random.default_rng(seed)
-        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=int(self.n_bootstrap)).astype(float)
+        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=int(self.n_bootstrap))
         units = [(m, j) for m in self.past_models_ for j in range(self.n_targets_)]
         past = _predict_units(units, X, float(self.nu), False)[0]
         past = past.reshape(n_past, self.n_targets_, n).transpose(0, 2, 1)  # (past, n, targets)
@@ -551,9 +638,52 @@ class RGPE(StandardizedPredict, MetaLearner):
             # target: model without j predicts x_j below x_k?  loo[j][k, j] = mu_{-j}(x_k)
             M = loo[j]
             D[-1] = (np.diagonal(M)[:, None] < M.T) ^ truth
-            losses = np.einsum("gjs,sj->gs", D @ counts.T, counts)  # (models, samples)
-            W[j] = self._rank_weights(losses)
+            W[j] = self._rank_weights(_boot_losses(D, counts))
         return W
+
+    def _fit_stacked(self, X: np.ndarray, Y: np.ndarray, seed: int) -> None:
+        """``stack``: past weights among the past GPs, the ensemble's affine map to the
+        target's standardised values, and the target GP on the residual."""
+        n_past, n, T = len(self.past_models_), len(Y), self.n_targets_
+        W = np.zeros((T, n_past + 1))
+        W[:, :-1] = 1.0 / max(n_past, 1)
+        self.prior_coef_ = np.tile([0.0, 1.0 if n_past else 0.0], (T, 1))
+        self.transforms_ = None
+        self.weights_ = W
+        if n < 2:  # nothing to rank or scale by yet: the past ensemble alone
+            return
+        self.transforms_ = [
+            TargetTransform(self.target_transform, name).fit(Y[:, j])
+            for j, name in enumerate(self.target_names_)
+        ]
+        Z = np.stack([t.transform(Y[:, j]) for j, t in enumerate(self.transforms_)], axis=1)
+        R = Z.copy()
+        if n_past:
+            units = [(m, j) for m in self.past_models_ for j in range(T)]
+            past = _predict_units(units, X, float(self.nu), False)[0]
+            past = past.reshape(n_past, T, n).transpose(0, 2, 1)  # (past, n, targets)
+            rng = np.random.default_rng(seed)
+            counts = rng.multinomial(n, np.full(n, 1.0 / n), size=int(self.n_bootstrap))
+            for j in range(T):
+                truth = Y[:, j][:, None] < Y[:, j][None, :]
+                below = past[:, :, j, None] < past[:, None, :, j]
+                above = past[:, :, j, None] > past[:, None, :, j]
+                losses = _boot_losses(below ^ truth, counts)
+                negated = _boot_losses(above ^ truth, counts)  # the reversed ranking's
+                losses[np.median(losses - negated, axis=1) > 0] = np.inf  # worse than chance
+                W[j, :-1] = _wins(losses)
+                p = past[:, :, j].T @ W[j, :-1]
+                dp, dz = p - p.mean(), Z[:, j] - Z[:, j].mean()
+                # least squares shrunk toward slope 1 by one unit pseudo-observation: a
+                # sibling ensemble that ranks well is trusted at its scale until the data
+                # say otherwise; one that does not (slope <= 0) is dropped
+                slope = max(0.0, float(dp @ dz + _SLOPE_PRIOR) / float(dp @ dp + _SLOPE_PRIOR))
+                if not W[j, :-1].any():
+                    slope = 0.0
+                self.prior_coef_[j] = [Z[:, j].mean() - slope * p.mean(), slope]
+                R[:, j] = Z[:, j] - self.prior_coef_[j, 0] - slope * p
+        W[:, -1] = 1.0
+        self._fit_target(X, R, seed, "none")
 
     def _rank_weights(self, losses: np.ndarray) -> np.ndarray:
         """Share of bootstrap samples each model wins (ties split), after dilution."""
@@ -561,8 +691,7 @@ class RGPE(StandardizedPredict, MetaLearner):
         target_cut = np.percentile(losses[-1], float(self.dilution_percentile))
         dropped = np.median(losses[:-1], axis=1) > target_cut
         losses[:-1][dropped] = np.inf
-        wins = losses == losses.min(axis=0, keepdims=True)
-        return (wins / wins.sum(axis=0, keepdims=True)).mean(axis=1)
+        return _wins(losses)
 
     def _target_loo(self) -> list[np.ndarray]:
         """Per target, ``M[k, j] = mu_{-j}(x_k)``: the target GP without row ``j`` (same
@@ -573,13 +702,22 @@ class RGPE(StandardizedPredict, MetaLearner):
         (A^-1)_jj`` with ``K A^-1 = I - s2 A^-1`` and ``mu = z - s2 alpha``.
         """
         out = []
-        for model in self.target_model_.models_:
-            L = np.asarray(model["L"])
-            alpha = np.asarray(model["alpha"])
-            A_inv = cho_solve((L, True), np.eye(len(L)))
-            s2 = float((L[0] ** 2).sum() - model["amplitude"])  # the diagonal's noise part
-            mu = L @ (L.T @ alpha) - s2 * alpha  # = K alpha, the fitted means
-            KA_inv = np.eye(len(L)) - s2 * A_inv
+        for j in range(self.n_targets_):
+            if self.target_fixed_ is not None:
+                L_inv = self.target_fixed_["L_inv"][j]
+                alpha = self.target_fixed_["alpha"][j]
+                A_inv = L_inv.T @ L_inv
+                s2 = 1.0 / float(L_inv[0, 0]) ** 2 - float(self.target_fixed_["amplitude"][j])
+                z = np.linalg.solve(A_inv, alpha)
+            else:
+                model = self.target_model_.models_[j]
+                L = np.asarray(model["L"])
+                alpha = np.asarray(model["alpha"])
+                A_inv = cho_solve((L, True), np.eye(len(L)))
+                s2 = float((L[0] ** 2).sum() - model["amplitude"])  # the diagonal's noise part
+                z = L @ (L.T @ alpha)
+            mu = z - s2 * alpha  # = K alpha, the fitted means
+            KA_inv = np.eye(len(A_inv)) - s2 * A_inv
             out.append(mu[:, None] - KA_inv * (alpha / np.diagonal(A_inv))[None, :])
         return out
 
@@ -626,10 +764,18 @@ class RGPE(StandardizedPredict, MetaLearner):
             mu += W[:, i] * m
             if var is not None and v is not None:
                 var += W[:, i] ** 2 * v
+        if self.stack:
+            mu = self.prior_coef_[:, 0] + self.prior_coef_[:, 1] * mu
+            if var is not None:
+                var *= self.prior_coef_[:, 1] ** 2
+            if self.target_model_ is not None or self.target_fixed_ is not None:  # the residual
+                m, s = self._target_predict(X, return_std)
+                mu += m
+                if var is not None:
+                    var += s**2
+            return (mu, np.sqrt(var)) if var is not None else mu
         if (W[:, -1] > 0).any():
-            with single_thread():
-                out = self.target_model_.predict_standardized(X, return_std)
-            m, s = out if return_std else (out, None)
+            m, s = self._target_predict(X, return_std)
             mu += W[:, -1] * m
             if var is not None:
                 var += W[:, -1] ** 2 * s**2
@@ -641,6 +787,13 @@ class RGPE(StandardizedPredict, MetaLearner):
         """Standardised ``(n, n_targets)`` -> the target's metric scale (the target GP's
         transform); unchanged while the target has no rows."""
         check_is_fitted(self, "weights_")
+        if self.transforms_ is not None:
+            pairs = [
+                t.inverse(mu[:, j], None if sd is None else sd[:, j])
+                for j, t in enumerate(self.transforms_)
+            ]
+            mean = np.stack([m for m, _ in pairs], axis=1)
+            return mean, None if sd is None else np.stack([s for _, s in pairs], axis=1)
         if self.target_model_ is None:
             return mu.copy(), None if sd is None else sd.copy()
         return self.target_model_.to_metric_scale(mu, sd)

@@ -212,3 +212,54 @@ class TestRGPEConformance(LearnerTestCase):
 
     def make_learner(self):
         return RGPE(n_restarts=0, random_state=0)
+
+
+def test_stack_drops_a_sibling_worse_than_chance_and_follows_a_good_one():
+    Xq = np.random.default_rng(5).random((300, D))
+    X, y, g = _data({"negated": -1.0, "same": 1.0}, n_target=6)
+    learner = _fit(X, y, g, stack=True)
+    np.testing.assert_allclose(learner.weights_, [[0.0, 1.0, 1.0]])  # target residual: 1
+    assert learner.prior_coef_[0, 1] > 0.5  # the good sibling's scale is kept
+    assert np.corrcoef(learner.predict(Xq), _f(Xq))[0, 1] > 0.9
+    X, y, g = _data({"negated": -1.0}, n_target=6)
+    alone = _fit(X, y, g, stack=True)
+    assert alone.weights_[0, 0] == 0.0 and alone.prior_coef_[0, 1] == 0.0
+    t = g == "target"
+    gp = GPLearner(n_restarts=0, random_state=0).fit(X[t], y[t])
+    # no trusted sibling: the residual GP is the target's own GP (same transform)
+    assert np.corrcoef(alone.predict(Xq), gp.predict(Xq))[0, 1] > 0.99
+
+
+@pytest.mark.parametrize("stack", [False, True])
+def test_target_gp_with_the_past_hyperparameters(stack):
+    X, y, g = _data({"a": 1.0, "b": 1.0}, n_target=8)
+    learner = _fit(X, y, g, stack=stack, target_hypers="past")
+    assert learner.target_model_ is None and learner.target_fixed_ is not None
+    np.testing.assert_allclose(1.0 / learner.target_fixed_["inv_ls"][0], learner.hypers_[0][0])
+    Xq = np.random.default_rng(6).random((200, D))
+    mean, std = learner.predict(Xq, return_std=True)
+    assert np.corrcoef(mean, _f(Xq))[0, 1] > 0.9 and (std > 0).all()
+    np.testing.assert_allclose(
+        mean, learner.to_metric_scale(learner.predict_standardized(Xq))[0][:, 0]
+    )
+    with pytest.raises(ValueError, match="share_hyperparameters"):
+        _fit(X, y, g, target_hypers="past", share_hyperparameters=False)
+
+
+def test_target_gp_leave_one_out_with_the_past_hyperparameters():
+    """The closed-form leave-one-out means equal a refit without the row."""
+    X, y, g = _data({"a": 1.0}, n_target=9)
+    learner = _fit(X, y, g, target_hypers="past")
+    M = learner._target_loo()[0]
+    t = g == "target"
+    z = learner.transforms_[0].transform(y[t])
+    for j in (0, 4):
+        keep = np.arange(len(z)) != j
+        fixed = learner.target_fixed_
+        part = RGPE(n_restarts=0, target_hypers="past", random_state=0)
+        part.hypers_, part.n_targets_, part.target_names_ = learner.hypers_, 1, ["y"]
+        part.target_fixed_ = None
+        part._fit_target(X[t][keep], z[keep, None], 0, "none")
+        mu = part._target_predict(X[t], False)[0][:, 0]
+        np.testing.assert_allclose(M[:, j], mu, atol=1e-3)
+        assert fixed is learner.target_fixed_
