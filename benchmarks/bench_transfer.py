@@ -172,6 +172,25 @@ def cost(args: argparse.Namespace) -> None:
         )
 
 
+def _policy_specs(text: str) -> list:
+    """``metarl compare``'s policy specs, separated by ``;`` here, where a spec may hold
+    ``learner_kwargs={a: 1, b: 2}`` (compare's own list splits at that mapping's commas)."""
+    import dataclasses
+    import re
+
+    import yaml
+
+    from metarl.compare import parse_policy
+
+    specs = []
+    for item in (t.strip() for t in text.split(";") if t.strip()):
+        m = re.search(r",?\s*learner_kwargs=(\{[^}]*\})", item)
+        kwargs = yaml.safe_load(m.group(1)) if m else {}
+        spec = parse_policy(item[: m.start()] + item[m.end() :] if m else item)
+        specs.append(dataclasses.replace(spec, learner_kwargs=kwargs))
+    return specs
+
+
 def quality(args: argparse.Namespace) -> None:
     import pandas as pd
 
@@ -182,8 +201,8 @@ def quality(args: argparse.Namespace) -> None:
         progress=False,
     )  # fmt: skip
     runs = run_comparison(
-        args.tasks, args.policies, args.seeds, args.budget, out_dir=args.out, transfer=True,
-        **common,
+        args.tasks, _policy_specs(args.policies), args.seeds, args.budget, out_dir=args.out,
+        transfer=True, **common,
     )  # fmt: skip
     if args.cold:  # the cold-start default, the bar each task must clear at the last checkpoint
         cold = run_comparison(
@@ -367,7 +386,9 @@ def main() -> None:
     p.add_argument("--pooled-sizes", default="1000,2000", help="pooled GP sizes ('' to skip)")
     p.add_argument("--tasks", default="hpolib/*", help="tasks (quality)")
     p.add_argument(
-        "--policies", default="default,rgpe=default(learner=rgpe,acquisition=ucb,kappa=1)"
+        "--policies",
+        default="default;rgpe=default(learner=rgpe,acquisition=ucb,kappa=1)",
+        help="policy specs (quality), separated by ';'",
     )
     p.add_argument("--cold", action="store_true", help="also the cold-start default (quality)")
     p.add_argument("--seeds", type=int, default=3)

@@ -762,7 +762,7 @@ class RGPE(StandardizedPredict, MetaLearner):
         past_var = return_std and bool(self.past_std)
         for i, (m, v) in self._past_predictions(needed, X, past_var).items():
             mu += W[:, i] * m
-            if var is not None and v is not None:
+            if var is not None and past_var:  # (a cached v may be there all the same)
                 var += W[:, i] ** 2 * v
         if self.stack:
             mu = self.prior_coef_[:, 0] + self.prior_coef_[:, 1] * mu

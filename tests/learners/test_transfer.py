@@ -263,3 +263,10 @@ def test_target_gp_leave_one_out_with_the_past_hyperparameters():
         mu = part._target_predict(X[t], False)[0][:, 0]
         np.testing.assert_allclose(M[:, j], mu, atol=1e-3)
         assert fixed is learner.target_fixed_
+
+
+def test_without_past_std_ignores_cached_past_variances():
+    X, y, g = _data({"a": 1.0, "b": 1.0}, n_target=0)
+    _fit(X, y, g, past_std=True).predict(X[:5], return_std=True)  # caches the past variances
+    _, std = _fit(X, y, g, past_std=False).predict(X[:5], return_std=True)
+    np.testing.assert_array_equal(std, 0.0)
