@@ -13,14 +13,19 @@ and its fit extrapolated as O(n^3). Wall and CPU seconds: the machine may be sha
     python benchmarks/bench_transfer.py --past 20 --points 500 --pooled-sizes 1000,2000
 
 Quality (``--quality``): the transfer protocol of PROTOCOL.md through ``metarl compare``
-(``run_comparison``), the pooled-GP ``default`` against RGPE, regret @10/@25 per task and
-seconds per run. RGPE's acquisition was chosen on HPOLib alone (3 seeds, budget 25, batch
-5): UCB with kappa 1 (0.113 @10 / 0.060 @25) over the predicted mean (0.124 / 0.110, which
-stalls once the target's own GP takes the weight) and kappa 2 or 3::
+(``run_comparison``), policies given as compare's specs separated by ``;`` (a spec's
+``learner_kwargs={...}`` may hold several keys), regret @10/@25 per task, the mean, the
+90th percentile and the worst over runs; with ``--cold`` also the cold-start ``default``
+(no transfer) and the tasks and runs worse than it at the last checkpoint. RGPE's settings
+(stacking, the past's hyperparameters for the target GP, UCB kappa 1) were chosen on HPOLib
+alone (10 seeds, budget 25, batch 5; docs/RESULTS.md)::
 
-    python benchmarks/bench_transfer.py --quality --tasks 'hpolib/*' --seeds 3 \
-        --policies 'default,rgpe=default(learner=rgpe,acquisition=ucb,kappa=1)' \
-        --out runs/transfer_rgpe_hpolib
+    python benchmarks/bench_transfer.py --quality --tasks 'hpolib/*' --seeds 10 --cold \
+        --policies 'default;rgpe=default(learner=rgpe,acquisition=ucb,kappa=1)' \
+        --out runs/h17_hpolib
+
+(The ``seconds`` column is per run in one process: a later policy finds the past GPs, and
+their predictions on the table, that an earlier one of the same seed cached.)
 
 The quality figures need the refinement round to pass ``groups=``/``target_group=`` to a
 learner whose ``fit`` takes them (see :mod:`metarl.learners._transfer`); a round that does
@@ -228,6 +233,14 @@ def quality(args: argparse.Namespace) -> None:
         for policy in end.columns.drop("cold"):
             worse = end.index[end[policy] > end["cold"] + 0.005].tolist()
             print(f"  {policy}: {len(worse)} of {len(end)} {worse}")
+        final = runs[runs["n_evals"] == last].pivot_table(
+            index=["task", "seed"], columns="policy", values="norm_regret"
+        )
+        print(f"runs (task, seed) worse than the cold run of the same seed @{last} (by > 0.005):")
+        for policy in final.columns.drop("cold"):
+            pair = final[[policy, "cold"]].dropna()
+            worse = pair.index[pair[policy] > pair["cold"] + 0.005].tolist()
+            print(f"  {policy}: {len(worse)} of {len(pair)} {worse}")
 
 
 def random_best_of(g: np.ndarray, k: int) -> float:

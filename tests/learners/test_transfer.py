@@ -31,6 +31,9 @@ def _data(pasts: dict[str, float], n_past: int = 60, n_target: int = 12, seed: i
 
 
 def _fit(X, y, g, **kw):
+    """The paper's RGPE (the target GP competes for weight, its own hyperparameters) unless
+    ``kw`` says otherwise; the defaults (stacking, the past's hyperparameters) where said."""
+    kw = {"stack": False, "target_hypers": "own", **kw}
     return RGPE(n_restarts=0, random_state=0, **kw).fit(X, y, groups=g, target_group="target")
 
 
