@@ -269,10 +269,10 @@ class GPLearner(TransformedTargetLearner):
         return max(int(m["n_iter"]) for m in self.models_)
 
     def _predict_target(self, model: dict[str, np.ndarray], X: np.ndarray, return_std: bool):
-        # called on chunks of _chunk_rows rows (a grid of 62,208 configs: 16 chunks), each
-        # on one thread: the (rows x n) kernel of a chunk stays in cache, and threads only
-        # contend on a loaded machine
-        with single_thread():
+        # called on chunks of _chunk_rows rows (a grid of 62,208 configs: 16 chunks): the
+        # (rows x n) kernel of a chunk stays in cache; on one thread up to the size the fit
+        # runs on one (threads cost more than they save there, badly on a loaded machine)
+        with single_thread(len(model["alpha"]) <= 2000):
             Xs = torch.as_tensor(np.asarray(X, dtype=np.float64)) / torch.as_tensor(
                 model["length_scale"]
             )
