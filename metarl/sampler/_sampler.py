@@ -10,6 +10,7 @@ distributions) are sampled by the independent sampler (random by default).
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +31,10 @@ from metarl.sampler._transfer import PastData, check_sources, resolve, transfer_
 from metarl.space import Boolean, Categorical, Integer, SearchSpace, from_optuna
 from metarl.space._params import Param
 from metarl.type_aliases import Config
+
+#: Proposals a round makes beyond ``batch_size`` on a conditional space, to replace those
+#: that repeat a trial (:func:`_repeats`).
+_SPARE = 4
 
 #: The most values an integer parent's inferred condition lists (``n_layers >= t``).
 MAX_INTEGER_CONDITION = 256
@@ -112,6 +117,39 @@ def _loose(space: SearchSpace, cfg: Config) -> np.ndarray:
     for name, v in cfg.items():
         M[0, space.column_slices[name]] = space.params[name].from_value(v)
     return M
+
+
+def _repeats(
+    space: SearchSpace, proposals: list[Config], asked: list[dict[str, Any]]
+) -> np.ndarray:
+    """(len(proposals),) bool: which proposals repeat a trial whose params are ``asked``.
+
+    A define-by-run objective asks its next parameter from the answers it got so far, so a
+    proposal that gives every parameter a trial asked the value it got runs that trial
+    again, whatever it says of parameters the trial never asked (an inferred space may
+    hold those, e.g. behind presence flags where no parent explains them).
+    """
+    if not proposals or not asked:
+        return np.zeros(len(proposals), dtype=bool)
+    P = space.to_matrix(proposals)
+    out = np.zeros(len(proposals), dtype=bool)
+    for params in asked:
+        try:
+            cfg = _config(space, params)
+            D = _loose(space, cfg)[0]
+        except Exception:  # noqa: BLE001 - a value outside the inferred space: no repeat
+            continue
+        cols = [c for n in cfg if n in params for c in range(*_span(space, n))]
+        if not cols:
+            continue
+        D = D[cols]
+        out |= np.isclose(P[:, cols], D, rtol=1e-12, atol=0.0).all(axis=1)
+    return out
+
+
+def _span(space: SearchSpace, name: str) -> tuple[int, int]:
+    sl = space.column_slices[name]
+    return sl.start, sl.stop
 
 
 def _to_optuna_value(d: BaseDistribution, v: Any) -> Any:
@@ -345,14 +383,22 @@ class MetaRLSampler(BaseSampler):
         step = refine(
             space,
             history,
-            self.batch_size,
+            self.batch_size + (_SPARE if space.conditional else 0),
             learner=learner,
             policy=self._make_policy(space),
             direction=direction,
             transfer=transfer,
             seed=self._loop_seed,
         )
-        return step.configs
+        asked = [t.params for t in trials if t.state != TrialState.RUNNING]
+        fresh = [c for c, r in zip(step.configs, _repeats(space, step.configs, asked)) if not r]
+        if not fresh:
+            warnings.warn(
+                f"MetaRLSampler: every proposal of this round repeats a trial; trial "
+                f"{len(trials) - 1} is left to the independent sampler",
+                stacklevel=2,
+            )
+        return fresh[: self.batch_size]
 
     def _transfer_data(self, space: SearchSpace, past: list[PastData]) -> Any:
         """The past trials encoded in ``space`` (cached while the inferred space stays)."""
