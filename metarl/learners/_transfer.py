@@ -128,7 +128,7 @@ def _nbytes(value: Any) -> float:
 
 #: Shared hyperparameters of a set of past datasets.
 _HYPERS = _LRU(64, lambda _: 1)
-#: Conditioned past GPs (``max_past_points`` rows each: ~0.5 MB apiece at 250), by bytes.
+#: Conditioned past GPs (``max_past_points`` rows each: ~0.2 MB apiece at 150), by bytes.
 _MODELS = _LRU(512 * 2**20, _nbytes)
 #: Past GPs' predictions on a given X, bounded by their bytes.
 _PREDICTIONS = _LRU(512 * 2**20, _nbytes)
@@ -349,8 +349,9 @@ class RGPE(StandardizedPredict, MetaLearner):
     """Ranking-weighted ensemble of one GP per past dataset and one on the target.
 
     See the module docstring for the ``fit(X, y, groups=..., target_group=...)`` contract,
-    the shared hyperparameters, the scales and the caching. The defaults of ``stack`` and
-    ``target_hypers`` were chosen on HPOLib alone (regret @10/@25, transfer protocol).
+    the shared hyperparameters, the scales and the caching. The defaults of ``stack``,
+    ``target_hypers`` and ``max_past_points`` were chosen on HPOLib alone (regret @10/@25,
+    transfer protocol).
 
     Args:
         nu: Matern smoothness of every GP (see :class:`GPLearner`).
@@ -411,7 +412,7 @@ class RGPE(StandardizedPredict, MetaLearner):
         self,
         nu: float = 2.5,
         n_restarts: int = 2,
-        max_past_points: int = 250,
+        max_past_points: int = 150,
         hyper_points: int = 1000,
         share_hyperparameters: bool = True,
         past_std: bool = True,
