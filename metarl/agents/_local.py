@@ -15,8 +15,8 @@ import numpy as np
 from metarl.agents._sampling import sample_grid, settle
 from metarl.agents._scored import Problem, ScoredPolicy
 from metarl.agents._threads import torch_threads
-from metarl.agents._trust import Region, TrustRegion, region_of, sample_around
-from metarl.space import SearchSpace, SpaceError
+from metarl.agents._trust import Region, TrustRegion, best_rows, region_of, sample_around
+from metarl.space import SearchSpace
 from metarl.type_aliases import AcquisitionKind, ConfigMatrix
 
 
@@ -117,6 +117,11 @@ class LocalSearch(ScoredPolicy):
         self.n_threads = n_threads
         if isinstance(trust_region, Mapping):  # e.g. from YAML: {init: 0.1}
             trust_region = TrustRegion(**trust_region)
+        if not isinstance(trust_region, (bool, TrustRegion)):
+            raise TypeError(
+                "local_search: trust_region must be True, False, a TrustRegion or a dict of "
+                f"its settings, got {trust_region!r}"
+            )
         self.trust_region = TrustRegion() if trust_region is True else trust_region
 
     def _starting_points(
@@ -144,21 +149,9 @@ class LocalSearch(ScoredPolicy):
 
     def _best_evaluated(self, problem: Problem) -> ConfigMatrix:
         """The ``n_history_starts`` best evaluated configs inside the space searched."""
-        rows = [(c, v) for c, v in problem.history if np.isfinite(v)]
-        if not self.n_history_starts or not rows:
+        if not self.n_history_starts:
             return np.empty((0, problem.space.n_columns))
-        sign = -1.0 if problem.direction == "minimize" else 1.0
-        kept = []
-        for i in np.argsort([-sign * v for _, v in rows], kind="stable"):
-            try:
-                row = problem.space.to_matrix([rows[i][0]])
-            except SpaceError:  # outside a focus
-                continue
-            if problem.space.contains_matrix(row)[0]:
-                kept.append(row)
-            if len(kept) == self.n_history_starts:
-                break
-        return np.concatenate(kept) if kept else np.empty((0, problem.space.n_columns))
+        return best_rows(problem.space, problem.history, problem.direction, self.n_history_starts)
 
     def _candidates(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
         with torch_threads(self.n_threads):

@@ -28,7 +28,7 @@ from optuna.trial import FrozenTrial, TrialState
 from metarl._defaults import DEFAULT_LEARNER, ENUMERABLE
 from metarl.loop import History, make_search_policy, refine
 from metarl.sampler._transfer import PastData, check_sources, resolve, transfer_data, with_datasets
-from metarl.space import Boolean, Categorical, Integer, SearchSpace, from_optuna
+from metarl.space import Boolean, Categorical, Integer, SearchSpace, SpaceError, from_optuna
 from metarl.space._params import Param
 from metarl.type_aliases import Config
 
@@ -137,7 +137,7 @@ def _repeats(
         try:
             cfg = _config(space, params)
             D = _loose(space, cfg)[0]
-        except Exception:  # noqa: BLE001 - a value outside the inferred space: no repeat
+        except (SpaceError, ValueError):  # a value outside the inferred space: no repeat
             continue
         cols = [c for n in cfg if n in params for c in range(*_span(space, n))]
         if not cols:
@@ -394,8 +394,8 @@ class MetaRLSampler(BaseSampler):
         fresh = [c for c, r in zip(step.configs, _repeats(space, step.configs, asked)) if not r]
         if not fresh:
             warnings.warn(
-                f"MetaRLSampler: every proposal of this round repeats a trial; trial "
-                f"{len(trials) - 1} is left to the independent sampler",
+                "MetaRLSampler: every proposal of this round repeats a trial; the next trial "
+                "is left to the independent sampler",
                 stacklevel=2,
             )
         return fresh[: self.batch_size]

@@ -301,3 +301,16 @@ def test_auto_policy_resolves_per_space_and_transfer(small_space, big_space):
     assert make_search_policy("auto", small_space, transfer=True).acquisition == "mean"
     assert default_policy_kwargs("evolution") == {}
     assert make_search_policy("auto", small_space, {"acquisition": "lcb"}).acquisition == "lcb"
+    # beyond the enumerable size: local search in a trust region, unless there is transfer
+    # data (not measured there) or the caller says otherwise
+    from metarl.agents import LocalSearch, TrustRegion
+
+    big = make_search_policy("auto", big_space, enumerable=1000)
+    assert isinstance(big, LocalSearch) and big.trust_region == TrustRegion()
+    assert (big.acquisition, big.kappa) == ("ucb", 2.0)
+    assert not make_search_policy("auto", big_space, enumerable=1000, transfer=True).trust_region
+    mine = make_search_policy("auto", big_space, {"kappa": 0.5}, enumerable=1000)
+    assert mine.trust_region == TrustRegion() and mine.kappa == 0.5
+    off = make_search_policy("auto", big_space, {"trust_region": False}, enumerable=1000)
+    assert not off.trust_region
+    assert not make_search_policy("local_search", big_space).trust_region  # by name: as given

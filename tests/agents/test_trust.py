@@ -63,7 +63,7 @@ def test_radius_schedule(direction):
     fails = up + [s * 0] * 10
     assert tr.radius(fails, direction, 50) == float("inf")
     assert tr.radius(fails + [s * 0], direction, 50) == pytest.approx(10.0)
-    assert TrustRegion().radius([1.0] * 11, direction, 3) == pytest.approx(1.0)  # >= 1 change
+    assert TrustRegion(init=0.2).radius([1.0] * 11, direction, 3) == pytest.approx(1.0)  # >= 1
 
 
 def test_recentre_after_a_restart():
@@ -85,6 +85,8 @@ def test_bad_settings_are_one_clear_error():
         TrustRegion(min_radius=0)
     with pytest.raises(TypeError):
         LocalSearch(trust_region={"radius": 3})
+    with pytest.raises(TypeError, match="trust_region must be"):
+        LocalSearch(trust_region=0.3)
 
 
 def test_sample_around_changes_at_most_k_decisions(space):

@@ -140,7 +140,7 @@ def _float_parent(trial: optuna.Trial) -> float:
 
 def test_proposals_that_repeat_a_trial_are_dropped() -> None:
     """A proposal that gives every parameter a trial asked that trial's value runs it again,
-    whatever its flags say: 9-17 repeats in 30 trials (3 seeds) before, none after."""
+    whatever its flags say: 9-17 repeats in 30 trials (seeds 0-2) before, none after."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     for seed in range(2):
         study = optuna.create_study(sampler=MetaRLSampler(seed=seed))
