@@ -123,12 +123,12 @@ class LocalSearch(ScoredPolicy):
                 f"its settings, got {trust_region!r}"
             )
         self.trust_region = TrustRegion() if trust_region is True else trust_region
+        self._round_region: Region | None = None  # the region of the round in progress
 
-    def _starting_points(
-        self, problem: Problem, region: Region | None = None
-    ) -> tuple[ConfigMatrix, np.ndarray]:
+    def _starting_points(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
         """The points to climb from and their acquisition: the best of a uniform sample
         (or, in a trust region, of a sample around its centre, with the centre)."""
+        region = self._round_region
         if region is None:
             M = sample_grid(problem.space, self.n_initial, problem.rng)
             s = problem.score(M)
@@ -154,14 +154,23 @@ class LocalSearch(ScoredPolicy):
         return best_rows(problem.space, problem.history, problem.direction, self.n_history_starts)
 
     def _candidates(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
+        self._round_region: Region | None = None
+        if self.trust_region:
+            self._round_region = region_of(
+                problem.space, problem.history, problem.direction, self.trust_region
+            )
         with torch_threads(self.n_threads):
-            return self._climb(problem)
+            M, scores = self._climb(problem)
+            if self._round_region is not None and not set(problem.space.keys(M)) - problem.exclude:
+                # nothing unexplored in the region (e.g. a radius under one decision where
+                # no parameter is ordered): this round searches the whole space
+                self._round_region = None
+                M, scores = self._climb(problem)
+        return M, scores
 
     def _climb(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
-        region = None
-        if self.trust_region:
-            region = region_of(problem.space, problem.history, problem.direction, self.trust_region)
-        X, fx = self._starting_points(problem, region)
+        region = self._round_region
+        X, fx = self._starting_points(problem)
         X, fx = np.array(X, dtype=np.float64), np.array(fx, dtype=np.float64)
         seen, seen_scores = [X.copy()], [fx.copy()]
         for _ in range(self.max_steps):
@@ -169,11 +178,10 @@ class LocalSearch(ScoredPolicy):
             if region is not None:
                 E = problem.space.encode_matrix(N)
                 inside = region.inside(E)
-                N, origin, fn = N[inside], origin[inside], problem.score_encoded(E[inside])
-            else:
-                fn = problem.score(N)
+                N, origin, E = N[inside], origin[inside], E[inside]
             if len(N) == 0:
                 break
+            fn = problem.score(N) if region is None else problem.score_encoded(E)
             seen.append(N)
             seen_scores.append(fn)
             # each point moves to its best neighbour (the last one among ties)
