@@ -31,298 +31,40 @@ residual from their ranking-weighted ensemble (stacking, as Google Vizier's tran
 the past GPs' shared hyperparameters. ``stack=False, target_hypers="own"`` is the paper's
 RGPE.
 
-Past GPs: by default they share one set of hyperparameters (ARD length scales, amplitude,
-noise), the maximum a posteriori of the sum of their marginal likelihoods, each dataset an
-independent GP, fitted on at most ``hyper_points`` past points spread over the datasets
-(the datasets of one space weigh its parameters alike; one small batched fit replaces one
-fit per dataset, the first round's cost). Each past GP is then conditioned on its own
-``max_past_points`` points with them (one Cholesky factor). ``share_hyperparameters=False``
-fits each dataset's own instead.
+The past GPs (:mod:`metarl.learners._past_gps`: shared hyperparameters, conditioning,
+process-wide caches, batched prediction) are fitted on each dataset's rank normal scores;
+:func:`clear_transfer_cache` empties their caches.
 
-Scales: each past GP is fitted on its dataset's rank normal scores (values of different
-datasets are not comparable, their ranks are; a caller that already applied
-:func:`~metarl.learners.group_normal_scores` gets the same scores back), standardised. The
-target GP fits the target's values with its own ``target_transform``, standardised. The
-ensemble mean ``sum_i w_i mu_i`` is on that common standardised scale
+Scales: the target GP fits the target's values with its own ``target_transform``,
+standardised. The ensemble mean ``sum_i w_i mu_i`` is on that common standardised scale
 (:meth:`RGPE.predict_standardized`, which acquisitions use); :meth:`RGPE.predict` maps it to
 the target's metric scale through the target GP's transform (with no target rows, it stays
 on the standardised normal-score scale). The std is ``sqrt(sum_i w_i^2 sd_i^2)``, the
 combination of the paper's BoTorch implementation, or with ``past_std=False`` the target
 GP's alone (``w_t sd_t``, as TST-R has it: a past GP's mean costs O(m) per config, its std
-O(m^2)).
-
-A past GP ignores the features that are constant on its own data: the dataset's context
-columns, which differ at prediction time (the target's context) and would otherwise
-shrink its predictions by an amount it never learned.
-
-Prediction: every weighted past GP in one batched torch pass over chunks of rows; past GPs
-of weight 0 are not evaluated.
-
-Caching: the shared hyperparameters and the conditioned past GPs live in process-wide LRU
-caches keyed by a digest of the datasets' data and the settings, so a new learner every
-round (as the comparison builds) refits none of them. Each past GP's predictions on a given
-``X`` (the same enumerated table every round under the ``exhaustive`` policy) are cached
-too. :func:`clear_transfer_cache` empties all three.
+O(m^2)). Past GPs of weight 0 are not evaluated.
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
-from typing import Any
+from collections.abc import Hashable, Sequence
 
 import numpy as np
-import torch
 from scipy.linalg import cho_solve
-from scipy.special import ndtri
-from scipy.stats import rankdata
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from metarl.learners import _past_gps
 from metarl.learners._base import MetaLearner, StandardizedPredict, check_target_names
-from metarl.learners._gp import GPLearner, _matern
+from metarl.learners._gp import GPLearner
+from metarl.learners._past_gps import condition, fit_past, past_predictions, predict_units
 from metarl.learners._torch import single_thread
 from metarl.learners._transform import TargetTransform
-
-
-class _LRU:
-    """A small thread-safe LRU mapping bounded by the total weight of its values."""
-
-    def __init__(self, capacity: float, weigh: Callable[[Any], float]) -> None:
-        self.capacity = capacity
-        self._weigh = weigh
-        self._items: OrderedDict[str, Any] = OrderedDict()
-        self._weight = 0.0
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> Any | None:
-        with self._lock:
-            if key not in self._items:
-                return None
-            self._items.move_to_end(key)
-            return self._items[key]
-
-    def put(self, key: str, value: Any) -> None:
-        with self._lock:
-            if key in self._items:
-                self._weight -= self._weigh(self._items.pop(key))
-            self._items[key] = value
-            self._weight += self._weigh(value)
-            while self._weight > self.capacity and len(self._items) > 1:
-                _, old = self._items.popitem(last=False)
-                self._weight -= self._weigh(old)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._weight = 0.0
-
-
-def _nbytes(value: Any) -> float:
-    if isinstance(value, dict):
-        value = list(value.values())
-    return sum(a.nbytes for a in value if isinstance(a, np.ndarray))
-
-
-#: Shared hyperparameters of a set of past datasets.
-_HYPERS = _LRU(64, lambda _: 1)
-#: Conditioned past GPs (``max_past_points`` rows each: ~0.2 MB apiece at 150), by bytes.
-_MODELS = _LRU(512 * 2**20, _nbytes)
-#: Past GPs' predictions on a given X, bounded by their bytes.
-_PREDICTIONS = _LRU(512 * 2**20, _nbytes)
 
 
 def clear_transfer_cache() -> None:
     """Forget every cached hyperparameter, past GP and prediction (e.g. to time a first
     round)."""
-    _HYPERS.clear()
-    _MODELS.clear()
-    _PREDICTIONS.clear()
-
-
-def _digest(*parts: Any) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for p in parts:
-        if isinstance(p, np.ndarray):
-            p = np.ascontiguousarray(p)
-            h.update(f"{p.dtype.str}{p.shape}".encode())
-            h.update(p.data)
-        else:
-            h.update(repr(p).encode())
-        h.update(b"|")
-    return h.hexdigest()
-
-
-def _normal_scores(Y: np.ndarray) -> np.ndarray:
-    """Rank normal scores of each column, ``Phi^-1(rank / (n + 1))`` (ties share a rank)."""
-    return ndtri(rankdata(Y, axis=0) / (len(Y) + 1))
-
-
-def _standardize(z: np.ndarray) -> np.ndarray:
-    sd = z.std()
-    return (z - z.mean()) / (sd if sd > 1e-12 else 1.0)
-
-
-def _bdist(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
-    """Batched Euclidean distances ``(..., n, m)``, clamped off 0 (sqrt's gradient)."""
-    sq = (A * A).sum(-1)[..., :, None] + (B * B).sum(-1)[..., None, :] - 2 * A @ B.transpose(-1, -2)
-    return torch.sqrt(sq.clamp_min(1e-12))
-
-
-#: The GP's priors (:class:`GPLearner`'s): length scales log-normal around sqrt(d), log-sd
-#: sqrt(3); amplitude log-normal around 1, log-sd 2; noise above the floor log-normal around
-#: e^-4, log-sd 2.
-_NOISE_FLOOR, _NOISE_PRIOR = 1e-4, math.exp(-4.0)
-
-
-def _fit_hypers(
-    Xs: list[np.ndarray], zs: list[np.ndarray], nu: float, max_iter: int
-) -> tuple[np.ndarray, float, float]:
-    """MAP ``(length scales (d,), amplitude, noise)`` shared by independent GPs, one per
-    dataset ``(X, z)`` (``z`` standardised): a batched marginal likelihood, the datasets
-    padded to one size (a padded row is its own unit-variance block with target 0, which
-    adds nothing to the likelihood)."""
-    G, m, d = len(Xs), max(len(z) for z in zs), Xs[0].shape[1]
-    X = torch.zeros(G, m, d, dtype=torch.float64)
-    z = torch.zeros(G, m, dtype=torch.float64)
-    mask = torch.zeros(G, m, dtype=torch.float64)
-    for g, (Xg, zg) in enumerate(zip(Xs, zs)):
-        X[g, : len(zg)] = torch.as_tensor(Xg, dtype=torch.float64)
-        z[g, : len(zg)] = torch.as_tensor(zg)
-        mask[g, : len(zg)] = 1.0
-    outer = mask[:, :, None] * mask[:, None, :]
-    n = float(mask.sum())
-    mu0 = math.sqrt(2.0) + 0.5 * math.log(max(d, 1))
-    mu_noise = math.log(_NOISE_PRIOR)
-
-    for floor in (_NOISE_FLOOR, 1e-2, 1e-1):  # a non-PD kernel: raise the floor, as the GP does
-
-        def unpack(p: torch.Tensor, floor: float = floor):
-            p = p.clamp(-12.0, 12.0)
-            return p[:d].exp(), p[d].exp(), floor + p[d + 1].exp()
-
-        def loss_fn(p: torch.Tensor, unpack=unpack) -> torch.Tensor:
-            ls, amp, noise = unpack(p)
-            A = X / ls
-            diag = (noise + 1e-8 * amp) * mask + (1.0 - mask)
-            K = amp * _matern(_bdist(A, A), nu) * outer + torch.diag_embed(diag)
-            L = torch.linalg.cholesky(K)
-            a = torch.cholesky_solve(z[..., None], L)[..., 0]
-            nll = 0.5 * (z * a).sum() + torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum()
-            log_prior = -0.5 * (((p[:d] - mu0) / math.sqrt(3.0)) ** 2).sum()
-            log_prior = log_prior - 0.5 * (p[d] / 2.0) ** 2
-            log_prior = log_prior - 0.5 * ((p[d + 1] - mu_noise) / 2.0) ** 2
-            return (nll - log_prior) / n
-
-        p = torch.empty(d + 2, dtype=torch.float64)
-        p[:d], p[d], p[d + 1] = mu0 - 0.5, 0.0, math.log(0.05)
-        p.requires_grad_()
-        opt = torch.optim.LBFGS([p], lr=1.0, max_iter=max_iter, line_search_fn="strong_wolfe")
-
-        def closure(p=p, opt=opt, loss_fn=loss_fn):
-            opt.zero_grad()
-            loss = loss_fn(p)
-            loss.backward()
-            return loss
-
-        try:
-            opt.step(closure)
-            with torch.no_grad():
-                ok = math.isfinite(float(loss_fn(p)))
-        except (RuntimeError, torch.linalg.LinAlgError):
-            ok = False
-        if ok:
-            with torch.no_grad():
-                ls, amp, noise = unpack(p.detach())
-            return ls.numpy().copy(), float(amp), float(noise)
-    raise RuntimeError(
-        "RGPE: the past GPs' hyperparameter fit failed even with noise floor 0.1 (kernel "
-        "matrix not positive definite): are there NaN or constant features?"
-    )
-
-
-def _condition(
-    X: np.ndarray, z: np.ndarray, inv_ls: np.ndarray, amp: float, noise: float, nu: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(alpha, L^-1)`` of a GP with these hyperparameters on ``(X, z)``."""
-    A = torch.as_tensor(X * inv_ls, dtype=torch.float64)
-    K = amp * _matern(_bdist(A, A), nu)
-    eye = torch.eye(len(z), dtype=torch.float64)
-    for jitter in (0.0, 1e-6, 1e-4, 1e-2):
-        L, info = torch.linalg.cholesky_ex(K + (noise + 1e-8 * amp + jitter * amp) * eye)
-        if int(info) == 0:
-            break
-    else:
-        raise RuntimeError("RGPE: a past GP's kernel matrix is not positive definite")
-    L_inv = torch.linalg.solve_triangular(L, eye, upper=False)
-    alpha = L_inv.T @ (L_inv @ torch.as_tensor(z, dtype=torch.float64))
-    return alpha.numpy(), L_inv.numpy()
-
-
-def _kernel_(D2: torch.Tensor, nu: float) -> torch.Tensor:
-    """Matern correlation of squared distances ``D2``, computed in place (no autograd): a
-    prediction's cost is this elementwise pass over ``(models, rows, points)``."""
-    r = D2.clamp_(min=0.0).sqrt_()
-    if nu not in (1.5, 2.5):
-        return _matern(r, nu)
-    s = r.mul_(math.sqrt(5.0) if nu == 2.5 else math.sqrt(3.0))
-    poly = s / 3.0 + 1.0 if nu == 2.5 else torch.ones_like(s)
-    poly.mul_(s).add_(1.0)  # 1 + s + s^2 / 3  (nu 2.5)  or  1 + s  (nu 1.5)
-    return poly.mul_(s.neg_().exp_())
-
-
-def _predict_units(
-    units: list[tuple[dict[str, np.ndarray], int]],
-    X: np.ndarray,
-    nu: float,
-    return_std: bool,
-    max_elements: int = 1 << 20,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Standardised means ``(U, n)`` (and variances) of past GPs ``(model, target)`` on
-    ``X``, all of them in one batched pass over chunks of rows (each model padded to the
-    largest's points with zero weights).
-
-    In float32 on one thread: measured 3-4x faster than float64 and many times faster than
-    torch's threads on a shared machine; the GP's own fit and ``alpha`` stay float64.
-    """
-    U, n = len(units), len(X)
-    m = max(len(model["X"]) for model, _ in units)
-    d = X.shape[1]
-    f32 = torch.float32
-    T = torch.zeros(U, m, d, dtype=f32)
-    alpha = torch.zeros(U, m, 1, dtype=f32)  # amplitude folded in
-    inv = torch.zeros(U, 1, d, dtype=f32)
-    L_inv_t = torch.zeros(U, m, m, dtype=f32) if return_std else None
-    amp = np.zeros((U, 1))
-    prior = np.zeros((U, 1))
-    for u, (model, j) in enumerate(units):
-        k = len(model["X"])
-        a = float(model["amplitude"][j])
-        inv[u, 0] = torch.as_tensor(model["inv_ls"][j])
-        T[u, :k] = torch.as_tensor(model["X"] * model["inv_ls"][j])
-        alpha[u, :k, 0] = torch.as_tensor(a * model["alpha"][j])
-        amp[u], prior[u] = a, a + float(model["noise"][j])
-        if L_inv_t is not None:
-            L_inv_t[u, :k, :k] = torch.as_tensor(a * model["L_inv"][j]).T
-    T_sq = (T * T).sum(-1)[:, None, :]
-    mu = np.empty((U, n))
-    var = np.empty((U, n)) if return_std else None
-    Xt = torch.as_tensor(np.asarray(X, dtype=np.float32))
-    step = max(1, max_elements // (U * m))
-    with torch.no_grad(), single_thread():
-        for s in range(0, n, step):
-            A = Xt[s : s + step][None] * inv
-            D2 = torch.baddbmm(T_sq + (A * A).sum(-1)[..., None], A, T.transpose(-1, -2), alpha=-2)
-            K = _kernel_(D2, nu)  # correlation; the amplitude is in alpha and L_inv
-            mu[:, s : s + step] = (K @ alpha)[..., 0].numpy()
-            if var is not None:
-                v = K @ L_inv_t
-                var[:, s : s + step] = prior - (v * v).sum(-1).numpy()
-    if var is not None:
-        np.clip(var, 1e-12, None, out=var)
-    return mu, var
+    _past_gps.clear_caches()
 
 
 #: ``stack``: the pseudo-observation that shrinks the ensemble's slope toward 1.
@@ -348,10 +90,10 @@ def _wins(losses: np.ndarray) -> np.ndarray:
 class RGPE(StandardizedPredict, MetaLearner):
     """Ranking-weighted ensemble of one GP per past dataset and one on the target.
 
-    See the module docstring for the ``fit(X, y, groups=..., target_group=...)`` contract,
-    the shared hyperparameters, the scales and the caching. The defaults of ``stack``,
-    ``target_hypers`` and ``max_past_points`` were chosen on HPOLib alone (regret @10/@25,
-    transfer protocol).
+    See the module docstring for the ``fit(X, y, groups=..., target_group=...)`` contract
+    and the scales, :mod:`~metarl.learners._past_gps`'s for the past GPs and the caching.
+    The defaults of ``stack``, ``target_hypers`` and ``max_past_points`` were chosen on
+    HPOLib alone (regret @10/@25, transfer protocol).
 
     Args:
         nu: Matern smoothness of every GP (see :class:`GPLearner`).
@@ -391,21 +133,19 @@ class RGPE(StandardizedPredict, MetaLearner):
             models, found in the cache, whatever the seed of the learner that asks for them.
 
     Fitted attributes: ``n_features_in_``, ``n_targets_``, ``target_names_``;
-    ``past_groups_`` (labels), ``past_models_`` (a dict of arrays each: its training
-    inputs ``X``, and per target ``inv_ls`` (inverse length scales, 0 on the features it
-    ignores), ``alpha``, ``L_inv`` (inverse Cholesky factor), ``amplitude``, ``noise``),
-    ``past_columns_`` (the features each uses), ``target_model_`` (a :class:`GPLearner`;
-    ``None`` before the target's first row, with ``stack`` before its second, and with
-    ``target_hypers="past"``, where ``target_fixed_`` holds it as a past GP's dict and
-    ``transforms_`` its targets' transforms), ``hypers_`` (the shared hyperparameters per
-    target, or None),
+    ``past_groups_`` (labels), ``past_models_`` (a :data:`~._past_gps.GPDict` each),
+    ``past_keys_`` (their cache keys), ``past_columns_`` (the features each uses),
+    ``target_model_`` (a :class:`GPLearner`; ``None`` before the target's first row, with
+    ``stack`` before its second, and with ``target_hypers="past"``, where ``target_fixed_``
+    holds it as a ``GPDict``), ``transforms_`` (the target GP's transforms, where it is no
+    :class:`GPLearner`), ``hypers_`` (the shared hyperparameters per target, or None),
     ``weights_`` (``(n_targets, n_past + 1)``, the target's last; rows sum to 1, with
     ``stack`` the past weights sum to 1 and the target's is 1, its residual added),
     ``prior_coef_`` (with ``stack``: ``(n_targets, 2)`` intercept and slope of the target's
     standardised values on the past ensemble), ``n_target_`` (target rows),
-    ``n_past_fitted_`` and
-    ``n_past_cached_`` (past GPs conditioned by this ``fit`` and found in the cache),
-    ``hypers_cached_`` (whether the shared hyperparameters came from the cache).
+    ``n_past_fitted_`` and ``n_past_cached_`` (past GPs conditioned by this ``fit`` and
+    found in the cache), ``hypers_cached_`` (whether the shared hyperparameters came from
+    the cache).
     """
 
     def __init__(
@@ -477,7 +217,14 @@ class RGPE(StandardizedPredict, MetaLearner):
         past = [g for g in np.unique(groups[~is_target])]
         self.past_groups_ = [g.item() if isinstance(g, np.generic) else g for g in past]
         with single_thread():
-            self._fit_past([X[groups == g] for g in past], [Y[groups == g] for g in past])
+            fitted = fit_past(
+                [X[groups == g] for g in past], [Y[groups == g] for g in past], self.n_targets_,
+                nu=self.nu, max_past_points=self.max_past_points, hyper_points=self.hyper_points,
+                share_hyperparameters=self.share_hyperparameters, max_iter=self.max_iter,
+            )  # fmt: skip
+        self.past_models_, self.past_keys_, self.hypers_ = fitted[:3]
+        self.hypers_cached_, self.n_past_fitted_, self.n_past_cached_ = fitted[3:]
+        self.past_columns_ = [np.flatnonzero(m["inv_ls"][0] > 0) for m in self.past_models_]
 
         self.n_target_ = int(is_target.sum())
         self.target_model_ = self.target_fixed_ = self.transforms_ = None
@@ -485,33 +232,31 @@ class RGPE(StandardizedPredict, MetaLearner):
             self._fit_stacked(X[is_target], Y[is_target], int(seed))
             return self
         if self.n_target_ > 0:
-            self._fit_target(X[is_target], Y[is_target], int(seed), self.target_transform)
+            self._fit_target(X[is_target], Y[is_target], int(seed))
         self.weights_ = self._weights(X[is_target], Y[is_target], int(seed))
         return self
 
-    def _fit_target(self, X: np.ndarray, Y: np.ndarray, seed: int, transform: str) -> None:
-        """The target GP on ``(X, Y)``: its own hyperparameters (a :class:`GPLearner` with
-        ``transform``), or the past GPs' (``target_fixed_``, after ``transforms_``)."""
+    def _fit_target(
+        self, X: np.ndarray, Y: np.ndarray, seed: int, standardized: bool = False
+    ) -> None:
+        """The target GP on ``(X, Y)``: its own hyperparameters (a :class:`GPLearner`), or
+        the past GPs' (``target_fixed_``). ``Y`` is the target's values, transformed and
+        standardised here by ``target_transform``; with ``standardized`` (the stacked
+        residual) it is already on the standardised scale and is taken as it is (a
+        :class:`GPLearner` standardises it again, undone in :meth:`_target_predict`)."""
         if self.target_hypers == "own" or self.hypers_ is None:
             self.target_model_ = GPLearner(
-                nu=self.nu, n_restarts=self.n_restarts, target_transform=transform,
-                random_state=seed,
+                nu=self.nu, n_restarts=self.n_restarts, random_state=seed,
+                target_transform="none" if standardized else self.target_transform,
             ).fit(X, Y, target_names=self.target_names_)  # fmt: skip
             return
-        if transform != "none":
+        if not standardized:
             self.transforms_ = [
-                TargetTransform(transform, name).fit(Y[:, j])
+                TargetTransform(self.target_transform, name).fit(Y[:, j])
                 for j, name in enumerate(self.target_names_)
             ]
             Y = np.stack([t.transform(Y[:, j]) for j, t in enumerate(self.transforms_)], axis=1)
-        X = np.asarray(X, dtype=np.float64)
-        out: dict[str, list] = {k: [] for k in ("inv_ls", "alpha", "L_inv", "amplitude", "noise")}
-        for j, (ls, amp, noise) in enumerate(self.hypers_):
-            inv_ls = 1.0 / ls
-            alpha, L_inv = _condition(X, Y[:, j], inv_ls, amp, noise, float(self.nu))
-            for name, value in zip(out, (inv_ls, alpha, L_inv, amp, noise)):
-                out[name].append(value)
-        self.target_fixed_ = {"X": X, **{k: np.asarray(v, np.float64) for k, v in out.items()}}
+        self.target_fixed_ = condition(X, Y, self.hypers_, float(self.nu))
 
     def _target_predict(
         self, X: np.ndarray, return_std: bool
@@ -520,7 +265,7 @@ class RGPE(StandardizedPredict, MetaLearner):
         the scale it was fitted on (standardised)."""
         if self.target_fixed_ is not None:
             units = [(self.target_fixed_, j) for j in range(self.n_targets_)]
-            mu, var = _predict_units(units, X, float(self.nu), return_std)
+            mu, var = predict_units(units, X, float(self.nu), return_std)
             return mu.T, None if var is None else np.sqrt(var).T
         with single_thread():
             out = self.target_model_.predict_standardized(X, return_std)
@@ -543,85 +288,6 @@ class RGPE(StandardizedPredict, MetaLearner):
                 f"dilution_percentile must be in [0, 100], got {self.dilution_percentile!r}"
             )
 
-    def _fit_past(self, Xs: list[np.ndarray], Ys: list[np.ndarray]) -> None:
-        """Condition (or fetch from the cache) the GP of each past dataset."""
-        # quantiles on the full dataset (the best estimate of each point's), then a subsample
-        # seeded by the data alone, not random_state: a caller that reseeds the learner every
-        # round (the refinement round does) must still find last round's models
-        Zs = [_normal_scores(Y) for Y in Ys]
-        keys = [_digest(X, Z) for X, Z in zip(Xs, Zs)]
-        perms = [
-            np.random.default_rng(int(k[:8], 16)).permutation(len(Z)) for k, Z in zip(keys, Zs)
-        ]
-        cap = int(self.max_past_points)
-        rows = [np.sort(p[:cap]) for p in perms]
-        settings = (float(self.nu), cap, int(self.max_iter))
-        hypers = None
-        self.hypers_cached_ = False
-        self.hypers_ = None
-        if self.share_hyperparameters and Xs:
-            per = min(cap, max(int(self.hyper_points) // len(Xs), 2))
-            hyper_key = _digest(keys, settings, int(self.hyper_points))
-            hypers = _HYPERS.get(hyper_key)
-            self.hypers_cached_ = hypers is not None
-            if hypers is None:
-                hypers = [
-                    _fit_hypers(
-                        [X[p[:per]] for X, p in zip(Xs, perms)],
-                        [_standardize(Z[p[:per], j]) for Z, p in zip(Zs, perms)],
-                        float(self.nu),
-                        int(self.max_iter),
-                    )
-                    for j in range(self.n_targets_)
-                ]
-                _HYPERS.put(hyper_key, hypers)
-            self.hypers_ = hypers
-            settings = (*settings, hyper_key)
-        self.past_models_, self.past_columns_, self.past_keys_ = [], [], []
-        self.n_past_fitted_ = self.n_past_cached_ = 0
-        for X, Z, r, data_key in zip(Xs, Zs, rows, keys):
-            key = _digest(data_key, settings)
-            model = _MODELS.get(key)
-            if model is None:
-                model = self._condition_past(X[r], Z[r], hypers)
-                _MODELS.put(key, model)
-                self.n_past_fitted_ += 1
-            else:
-                self.n_past_cached_ += 1
-            self.past_models_.append(model)
-            self.past_columns_.append(np.flatnonzero(model["inv_ls"][0] > 0))
-            self.past_keys_.append(key)
-
-    def _condition_past(
-        self, X: np.ndarray, Z: np.ndarray, hypers: list[tuple] | None
-    ) -> dict[str, np.ndarray]:
-        X = np.asarray(X, dtype=np.float64)
-        used = np.ptp(X, axis=0) > 0
-        if not used.any():  # a single distinct config: nothing to learn from its features
-            used[:] = True
-        out: dict[str, list] = {
-            "inv_ls": [],
-            "alpha": [],
-            "L_inv": [],
-            "amplitude": [],
-            "noise": [],
-        }
-        for j in range(Z.shape[1]):
-            z = _standardize(Z[:, j])
-            if hypers is None:  # its own, on its own rows
-                ls_used, amp, noise = _fit_hypers(
-                    [X[:, used]], [z], float(self.nu), int(self.max_iter)
-                )
-                ls = np.ones(X.shape[1])
-                ls[used] = ls_used
-            else:
-                ls, amp, noise = hypers[j]
-            inv_ls = np.where(used, 1.0 / ls, 0.0)
-            alpha, L_inv = _condition(X, z, inv_ls, amp, noise, float(self.nu))
-            for name, value in zip(out, (inv_ls, alpha, L_inv, amp, noise)):
-                out[name].append(value)
-        return {"X": X, **{k: np.asarray(v, dtype=np.float64) for k, v in out.items()}}
-
     # ------------------------------------------------------------------ weights
     def _weights(self, X: np.ndarray, Y: np.ndarray, seed: int) -> np.ndarray:
         """``(n_targets, n_past + 1)`` ranking weights (the target model's last)."""
@@ -636,7 +302,7 @@ class RGPE(StandardizedPredict, MetaLearner):
         rng = np.random.default_rng(seed)
         counts = rng.multinomial(n, np.full(n, 1.0 / n), size=int(self.n_bootstrap))
         units = [(m, j) for m in self.past_models_ for j in range(self.n_targets_)]
-        past = _predict_units(units, X, float(self.nu), False)[0]
+        past = predict_units(units, X, float(self.nu), False)[0]
         past = past.reshape(n_past, self.n_targets_, n).transpose(0, 2, 1)  # (past, n, targets)
         loo = self._target_loo()
         for j in range(self.n_targets_):
@@ -668,7 +334,7 @@ class RGPE(StandardizedPredict, MetaLearner):
         R = Z.copy()
         if n_past:
             units = [(m, j) for m in self.past_models_ for j in range(T)]
-            past = _predict_units(units, X, float(self.nu), False)[0]
+            past = predict_units(units, X, float(self.nu), False)[0]
             past = past.reshape(n_past, T, n).transpose(0, 2, 1)  # (past, n, targets)
             rng = np.random.default_rng(seed)
             counts = rng.multinomial(n, np.full(n, 1.0 / n), size=int(self.n_bootstrap))
@@ -691,7 +357,7 @@ class RGPE(StandardizedPredict, MetaLearner):
                 self.prior_coef_[j] = [Z[:, j].mean() - slope * p.mean(), slope]
                 R[:, j] = Z[:, j] - self.prior_coef_[j, 0] - slope * p
         W[:, -1] = 1.0
-        self._fit_target(X, R, seed, "none")
+        self._fit_target(X, R, seed, standardized=True)
 
     def _rank_weights(self, losses: np.ndarray) -> np.ndarray:
         """Share of bootstrap samples each model wins (ties split), after dilution."""
@@ -730,32 +396,6 @@ class RGPE(StandardizedPredict, MetaLearner):
         return out
 
     # ------------------------------------------------------------------ predict
-    def _past_predictions(
-        self, needed: list[int], X: np.ndarray, return_std: bool
-    ) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
-        """Past model ``i`` -> its standardised ``(n, n_targets)`` mean (and variance) on
-        ``X``, for each ``i`` in ``needed``: from the cache, the rest in one batched pass."""
-        x_key = _digest(X)
-        out, missing = {}, []
-        for i in needed:
-            hit = _PREDICTIONS.get(_digest(self.past_keys_[i], x_key))
-            if hit is not None and (hit[1] is not None or not return_std):
-                out[i] = hit
-            else:
-                missing.append(i)
-        if missing:
-            T = self.n_targets_
-            units = [(self.past_models_[i], j) for i in missing for j in range(T)]
-            mu, var = _predict_units(units, X, float(self.nu), return_std)
-            for k, i in enumerate(missing):
-                pair = (
-                    mu[k * T : (k + 1) * T].T.copy(),
-                    None if var is None else var[k * T : (k + 1) * T].T.copy(),
-                )
-                _PREDICTIONS.put(_digest(self.past_keys_[i], x_key), pair)
-                out[i] = pair
-        return out
-
     def predict_standardized(
         self, X: np.ndarray, return_std: bool = False
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
@@ -768,7 +408,9 @@ class RGPE(StandardizedPredict, MetaLearner):
         var = np.zeros_like(mu) if return_std else None
         needed = [i for i in range(n_past) if (W[:, i] > 0).any()]
         past_var = return_std and bool(self.past_std)
-        for i, (m, v) in self._past_predictions(needed, X, past_var).items():
+        past = [(self.past_models_[i], self.past_keys_[i]) for i in needed]
+        pairs = past_predictions(past, X, float(self.nu), self.n_targets_, past_var)
+        for i, (m, v) in zip(needed, pairs):
             mu += W[:, i] * m
             if var is not None and past_var:  # (a cached v may be there all the same)
                 var += W[:, i] ** 2 * v

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from metarl.learners import GPLearner, load_learner, save_learner
-from metarl.learners._transfer import RGPE, _normal_scores, clear_transfer_cache
+from metarl.learners._past_gps import normal_scores
+from metarl.learners._transfer import RGPE, clear_transfer_cache
 from metarl.learners.testing import LearnerTestCase
 
 D = 4
@@ -78,7 +79,7 @@ def test_past_gp_matches_an_exact_gp_with_its_hyperparameters():
         r = np.sqrt((((A[:, None] - B[None]) * inv_ls) ** 2).sum(-1))
         return amp * (1 + np.sqrt(5) * r + 5 / 3 * r**2) * np.exp(-np.sqrt(5) * r)
 
-    z = _normal_scores(y[:, None])[:, 0]
+    z = normal_scores(y[:, None])[:, 0]
     z = (z - z.mean()) / z.std()
     A = k(X, X) + (noise + 1e-8 * amp) * np.eye(len(X))
     np.testing.assert_allclose(model["alpha"][0], np.linalg.solve(A, z), rtol=1e-6, atol=1e-8)
@@ -262,7 +263,7 @@ def test_target_gp_leave_one_out_with_the_past_hyperparameters():
         part = RGPE(n_restarts=0, target_hypers="past", random_state=0)
         part.hypers_, part.n_targets_, part.target_names_ = learner.hypers_, 1, ["y"]
         part.target_fixed_ = None
-        part._fit_target(X[t][keep], z[keep, None], 0, "none")
+        part._fit_target(X[t][keep], z[keep, None], 0, standardized=True)
         mu = part._target_predict(X[t], False)[0][:, 0]
         np.testing.assert_allclose(M[:, j], mu, atol=1e-3)
         assert fixed is learner.target_fixed_
@@ -273,3 +274,17 @@ def test_without_past_std_ignores_cached_past_variances():
     _fit(X, y, g, past_std=True).predict(X[:5], return_std=True)  # caches the past variances
     _, std = _fit(X, y, g, past_std=False).predict(X[:5], return_std=True)
     np.testing.assert_array_equal(std, 0.0)
+
+
+@pytest.mark.parametrize("stack", [False, True])
+@pytest.mark.parametrize("target_hypers", ["own", "past"])
+def test_untransformed_target_is_predicted_on_its_scale(stack, target_hypers):
+    """``target_transform="none"`` still standardises the target: far from 0, the
+    predictions stay in the target's range (they once fell to the past scores' scale)."""
+    X, y, g = _data({"a": 1.0, "b": 1.0}, n_target=15)
+    t = g == "target"
+    y[t] = 1100.0 + 50.0 * y[t]
+    learner = _fit(X, y, g, stack=stack, target_hypers=target_hypers, target_transform="none")
+    mean = learner.predict(np.random.default_rng(7).random((200, D)))
+    lo, hi = y[t].min(), y[t].max()  # (the past data may extrapolate beyond them)
+    assert lo - (hi - lo) < mean.min() and mean.max() < hi + (hi - lo)
