@@ -399,23 +399,20 @@ def past_predictions(
     """Each past GP ``(model, key)``'s standardised ``(n, n_targets)`` mean (and variance)
     on ``X``: from the cache, the rest in one batched pass."""
     x_key = digest(X)
-    out: list[tuple[np.ndarray, np.ndarray | None] | None] = []
-    missing = []
+    found: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
     for i, (_, key) in enumerate(past):
         hit = _PREDICTIONS.get(digest(key, x_key))
-        usable = hit is not None and (hit[1] is not None or not return_std)
-        out.append(hit if usable else None)
-        if not usable:
-            missing.append(i)
+        if hit is not None and (hit[1] is not None or not return_std):
+            found[i] = hit
+    missing = [i for i in range(len(past)) if i not in found]
     if missing:
         T = n_targets
         units = [(past[i][0], j) for i in missing for j in range(T)]
         mu, var = predict_units(units, X, nu, return_std)
         for k, i in enumerate(missing):
-            pair = (
+            found[i] = (
                 mu[k * T : (k + 1) * T].T.copy(),
                 None if var is None else var[k * T : (k + 1) * T].T.copy(),
             )
-            _PREDICTIONS.put(digest(past[i][1], x_key), pair)
-            out[i] = pair
-    return out  # type: ignore[return-value]
+            _PREDICTIONS.put(digest(past[i][1], x_key), found[i])
+    return [found[i] for i in range(len(past))]
