@@ -14,6 +14,9 @@ trains on data bundled with scikit-learn (nothing is downloaded):
   (active only when the layer exists) x optimizer, lr, batch size, weight decay (~2**51),
   ``MLP_EPOCHS`` epochs, held-out accuracy (``_spaces.mlp_space``).
 - ``breast_cancer``: ``SklearnTrainer`` on breast_cancer (30-column Subset, ~2**39); cheap.
+- ``columns``: breast_cancer with a treatment per column (drop, keep scaled, quantile) x
+  {logreg, knn, hgb} x conditional hyperparameters (~2**54), 3-fold CV balanced accuracy
+  (``_spaces.columns_space``, the held-out space of the acquisition-optimizer benchmark).
 
 The spaces of ``features`` and ``mlp`` are those of the acquisition-optimizer benchmark
 (``_spaces.py``), here trained for real at every trial. A trainer built with a seed draws a
@@ -27,7 +30,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from _spaces import features_space, mlp_space, train_features, train_mlp
+from _spaces import (
+    columns_space,
+    features_space,
+    mlp_space,
+    train_columns,
+    train_features,
+    train_mlp,
+)
 
 from metarl.space import SearchSpace
 from metarl.type_aliases import Config
@@ -78,6 +88,15 @@ def _features_task() -> RealTask:
     )
 
 
+def _columns_task() -> RealTask:
+    return RealTask(
+        "columns",
+        columns_space(),
+        _seeded(train_columns),
+        "breast_cancer, a treatment per column x model family, 3-fold CV balanced acc",
+    )
+
+
 def _mlp_task() -> RealTask:
     return RealTask(
         "mlp",
@@ -92,6 +111,7 @@ TASKS: dict[str, Callable[[], RealTask]] = {
     "features": _features_task,
     "mlp": _mlp_task,
     "breast_cancer": lambda: _sklearn_task("breast_cancer"),
+    "columns": _columns_task,
 }
 
 
