@@ -71,7 +71,8 @@ class EditDesignEnv(gym.Env):
         space: the search space.
         learner: a meta-learner fitted on ``space.encode`` features.
         direction: ``"minimize"`` or ``"maximize"`` (the learner's first target).
-        acquisition: ``"mean"``, ``"ucb"`` or ``"lcb"`` (see ``metarl.learners.acquisition``).
+        acquisition: ``"mean"``, ``"ucb"`` or ``"lcb"`` (see ``metarl.learners.acquisition``;
+            ``"ei"`` is refused: the env gets no incumbent to improve on).
         kappa: weight of the predictive std in ``ucb``/``lcb``.
         exclude: configs already evaluated or pending.
         exclude_penalty: cost, in reward units, of ending on an excluded config.

@@ -22,6 +22,7 @@ from metarl.envs._contract import (
     make_design_vec_env,
     offers_action_masks,
 )
+from metarl.envs._reward import check_design_acquisition
 from metarl.envs._vec import DesignVecEnv
 from metarl.learners._base import MetaLearner
 from metarl.space import SearchSpace, Subset
@@ -155,6 +156,7 @@ class PPOPolicy(PolicyFileMixin, ScoredPolicy):
             raise ValueError(
                 f"algorithm must be 'auto', 'ppo' or 'maskable_ppo', got {algorithm!r}"
             )
+        check_design_acquisition(acquisition, kappa)  # "ei": no incumbent in the env's reward
         super().__init__(acquisition=acquisition, kappa=kappa, min_distance=min_distance, seed=seed)
         if env_id is not None:
             check_env_id(env_id)

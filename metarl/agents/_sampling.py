@@ -239,6 +239,7 @@ class SurrogateSampling(ScoredPolicy):
             acquisition=problem.acquisition,
             kappa=problem.kappa,
             direction=problem.direction,
+            incumbent=problem.incumbent if problem.acquisition == "ei" else None,
             exclude=problem.exclude_configs,
             chunk=self.chunk_size,
         )

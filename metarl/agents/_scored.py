@@ -52,7 +52,7 @@ class Problem:
     @property
     def incumbent(self) -> float | None:
         """What ``"ei"`` improves on: the best posterior mean among the ``history``'s
-        configs (:func:`~metarl.learners._acquisition.posterior_incumbent`, on the
+        configs (:func:`~metarl.learners.posterior_incumbent`, on the
         acquisition's scale), computed once; None for another acquisition or no learner.
 
         Raises:

@@ -10,7 +10,11 @@ Fitted learners persist with :func:`save_learner`/:func:`load_learner`;
 :mod:`metarl.learners.testing` holds the conformance suite for plug-in authors.
 """
 
-from metarl.learners._acquisition import acquisition, predict_for_acquisition
+from metarl.learners._acquisition import (
+    acquisition,
+    posterior_incumbent,
+    predict_for_acquisition,
+)
 from metarl.learners._auto import AutoLearner, EnsembleLearner
 from metarl.learners._base import MetaLearner, TransformedTargetLearner
 from metarl.learners._device_topk import TopKResult, device_topk
@@ -54,6 +58,7 @@ __all__ = [
     "group_normal_scores",
     "load_learner",
     "make_learner",
+    "posterior_incumbent",
     "predict_for_acquisition",
     "read_metadata",
     "register_learner",

@@ -168,7 +168,7 @@ def check_incumbent(kind: str, incumbent: float | None) -> float:
     if incumbent is None:
         raise ValueError(
             f"acquisition {kind!r} needs incumbent=, the best posterior mean among the "
-            "evaluated configs (metarl.learners._acquisition.posterior_incumbent); none was given"
+            "evaluated configs (metarl.learners.posterior_incumbent); none was given"
         )
     bad = isinstance(incumbent, bool) or not isinstance(incumbent, (int, float, np.floating))
     if bad or not math.isfinite(incumbent):

@@ -78,6 +78,11 @@ def make_search_policy(
 
     if kwargs is None:
         kwargs = default_policy_kwargs(policy, transfer)
+    if transfer and kwargs.get("acquisition") == "ei":
+        raise ValueError(
+            "acquisition 'ei' improves on this study's own best result, which a round on "
+            "transfer data has none of at first; use 'mean' (the transfer default) or 'ucb'"
+        )
     name = resolve_policy_name(policy, space, enumerable)
     if policy == "auto" and name == "local_search" and not transfer:
         kwargs = AUTO_LOCAL_SEARCH_KWARGS | kwargs

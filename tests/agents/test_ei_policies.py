@@ -50,7 +50,9 @@ def test_the_incumbent_follows_the_history_not_the_observed_values(small_space, 
     "name, kwargs",
     [
         ("surrogate_sampling", {"n_samples": 5000, "chunk_size": 1024}),
+        ("surrogate_sampling", {"n_samples": 5000, "chunk_size": 1024, "device": "cpu"}),
         ("local_search", {}),
+        ("local_search", {"trust_region": True}),
         ("evolution", {}),
     ],
 )
@@ -91,6 +93,12 @@ def test_the_design_environments_and_ppo_refuse_ei(small_space, small_learner):
     )
     with pytest.raises(ValueError, match="hence to the ppo policy"):
         make_design_vec_env(None, 2, 0, kwargs)
-    ppo = make_policy("ppo", acquisition="ei", timesteps=64, seed=0)
+
+
+def test_ei_is_refused_where_it_cannot_run_in_one_line(small_space) -> None:
+    from metarl.loop import make_search_policy
+
     with pytest.raises(ValueError, match="acquisition 'ei' is not available"):
-        ppo.propose(small_space, small_learner, 1, history=history(small_space))
+        make_policy("ppo", acquisition="ei")  # when built, not after the initial design
+    with pytest.raises(ValueError, match="transfer"):
+        make_search_policy("auto", small_space, {"acquisition": "ei"}, transfer=True)

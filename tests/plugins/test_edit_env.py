@@ -134,6 +134,8 @@ def test_bad_input(fitted) -> None:
         gym.make(ENV_ID, space={"x": 1}, learner=None)
     task, learner = fitted
     with pytest.raises(ValueError, match="acquisition must be one of"):
+        gym.make(ENV_ID, space=task.space, learner=learner, acquisition="pi")
+    with pytest.raises(ValueError, match="acquisition 'ei' needs incumbent="):  # none given
         gym.make(ENV_ID, space=task.space, learner=learner, acquisition="ei")
     with pytest.raises(ValueError, match="kappa"):
         gym.make(ENV_ID, space=task.space, learner=learner, acquisition="ucb", kappa=-1)
