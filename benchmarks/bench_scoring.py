@@ -77,7 +77,7 @@ def row(label: str, learner: str, dtype: str, stage: str, r: tuple[float, float]
 
 
 def bench_device(args: argparse.Namespace, space: SearchSpace, device: torch.device) -> None:
-    chunk = args.chunk or (1 << 22 if device.type == "cuda" else 1 << 16)
+    chunk = args.chunk or (1 << 22 if device.type == "cuda" else 1 << 18)
     n, secs = args.n, args.seconds
     cpu = device.type == "cpu"
     workers = args.threads if cpu else 1
@@ -147,9 +147,9 @@ def main() -> None:
         "--threads", type=int, default=2, help="CPU worker threads of the end-to-end runs"
     )
     parser.add_argument("--n", type=int, default=None, help="configs per end-to-end run "
-                        "(default 2**20 on CPU, 2**30 on CUDA)")  # fmt: skip
+                        "(default 2**22 on CPU, 2**30 on CUDA)")  # fmt: skip
     parser.add_argument("--chunk", type=int, default=None, help="configs per chunk "
-                        "(default 2**16 on CPU, 2**22 on CUDA)")  # fmt: skip
+                        "(default 2**18 on CPU, 2**22 on CUDA)")  # fmt: skip
     parser.add_argument("--seconds", type=float, default=1.0, help="time per stage figure")
     parser.add_argument("--learners", default="linear,small_mlp,mlp")
     parser.add_argument("--kinds", default="mean", help="acquisitions: mean,ucb,lcb")
@@ -167,7 +167,7 @@ def main() -> None:
             print("\n(no CUDA device: skipped)")
             continue
         device = torch.device(name)
-        args.n = n_arg or (1 << 30 if device.type == "cuda" else 1 << 20)
+        args.n = n_arg or (1 << 30 if device.type == "cuda" else 1 << 22)
         bench_device(args, space, device)
 
 
