@@ -12,9 +12,9 @@ halved: a categorical or boolean switch, a Subset item in or out and an ordered 
 moved from one end of its range to the other count 1, an ordered parameter moved by k of its
 n bins k/(n-1); a switch that activates or deactivates a conditional parameter also counts
 its presence (1) and its position (up to 1), so the default radii (several decisions) let a
-parent switch with its children. The radius follows
-the results in the order they were evaluated (stateless: a resumed or replayed run gets the
-same radius from the same history): it doubles after ``succ_tol`` improvements of the best
+parent switch with its children. The radius follows the results in the order they were
+evaluated (stateless: a resumed or replayed run gets the same radius from the same
+history): it doubles after ``succ_tol`` improvements of the best
 value in a row, halves after ``fail_tol`` results in a row that do not improve it, and when
 it falls below ``min_radius`` the next round searches the whole space and the radius starts
 again at ``init`` (TuRBO's restart, keeping the data).
@@ -130,7 +130,9 @@ def best_rows(
     space: SearchSpace, history: Sequence[tuple[Config, float]], direction: Direction, k: int
 ) -> ConfigMatrix:
     """The value rows of the ``k`` best evaluated configs inside ``space``, best first
-    (failed ones, NaN, never; those outside a focus or of another space skipped)."""
+    (failed ones, NaN, never; those outside a focus or of another space skipped), at full
+    fidelity where the space has a :class:`~metarl.space.Fidelity` (the design's level: the
+    loop, not the policy, chooses each proposal's fidelity)."""
     rows = [(c, v) for c, v in history if np.isfinite(v)]
     sign = -1.0 if direction == "minimize" else 1.0
     kept: list[ConfigMatrix] = []
@@ -143,7 +145,10 @@ def best_rows(
             continue
         if space.contains_matrix(row)[0]:
             kept.append(row)
-    return np.concatenate(kept) if kept else np.empty((0, space.n_columns))
+    if not kept:
+        return np.empty((0, space.n_columns))
+    M = np.concatenate(kept)
+    return space.at_full_fidelity(M) if space.fidelity_names else M
 
 
 def incumbent_row(

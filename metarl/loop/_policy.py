@@ -12,11 +12,12 @@ from metarl._defaults import DEFAULT_POLICY_KWARGS, DEFAULT_TRANSFER_POLICY_KWAR
 from metarl.space import SearchSpace
 
 #: What ``"auto"`` adds for local search (beyond ``ENUMERABLE`` configs) without transfer
-#: data: a trust region around the best result (``TrustRegion()``: initial radius half the
-#: decisions, halved after 5 results in a row that do not improve). Chosen on two
-#: real-training tasks and checked on two others (docs/RESULTS.md, issue 11): mean rank
-#: @50 among it, the former default, TPE, GP and random 2.2 on the held-out tasks, against
-#: 3.18 for local search on the whole space.
+#: data or a fidelity (neither measured with it): a trust region around the best result
+#: (``TrustRegion()``: initial radius half the decisions, halved after 5 results in a row
+#: that do not improve). Chosen on two real-training tasks, checked on two others and run
+#: on a fifth (docs/RESULTS.md, issue 11): mean rank @50 among it, the former default,
+#: TPE, GP and random 2.2 on the check tasks, against 3.18 for local search on the whole
+#: space.
 AUTO_LOCAL_SEARCH_KWARGS: dict[str, object] = {"trust_region": True}
 
 
@@ -60,7 +61,7 @@ def make_search_policy(
         policy: a :class:`~metarl.agents.SearchPolicy` (returned as is, not reseeded), a
             registered name, or ``"auto"`` (:func:`resolve_policy_name`: exhaustive up to
             ``enumerable`` configs, else local search, with :data:`AUTO_LOCAL_SEARCH_KWARGS`
-            under ``kwargs`` unless there is transfer data). Either way,
+            under ``kwargs`` unless there is transfer data or a fidelity). Either way,
             :func:`refine` reseeds it every round from the run's seed.
         space: the space it searches.
         kwargs: keyword arguments of a policy given by name; None: its defaults
@@ -84,7 +85,7 @@ def make_search_policy(
             "transfer data has none of at first; use 'mean' (the transfer default) or 'ucb'"
         )
     name = resolve_policy_name(policy, space, enumerable)
-    if policy == "auto" and name == "local_search" and not transfer:
+    if policy == "auto" and name == "local_search" and not transfer and not space.fidelity_names:
         kwargs = AUTO_LOCAL_SEARCH_KWARGS | kwargs
     built = make_policy(name, **kwargs)
     built.reseed(seed)

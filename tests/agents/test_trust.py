@@ -155,3 +155,25 @@ def test_settings_from_a_dict(space):
     assert p.trust_region == TrustRegion(init=0.1, fail_tol=5)
     assert LocalSearch(trust_region=True).trust_region == TrustRegion()
     assert not LocalSearch().trust_region
+
+
+def test_a_fidelity_centre_is_at_full_fidelity_and_auto_keeps_out() -> None:
+    from metarl.loop import make_search_policy
+    from metarl.space import Fidelity
+
+    space = SearchSpace(
+        {
+            "features": Subset([f"f{i}" for i in range(24)]),
+            "model": Categorical(["svm", "knn", "tree"]),
+            "subsample": Fidelity(0.1, 1.0),
+        }
+    )
+    history = [
+        ({"features": ("f0", "f1"), "model": "svm", "subsample": 0.1}, 0.9),
+        ({"features": ("f2",), "model": "knn", "subsample": 1.0}, 0.5),
+    ]
+    row = incumbent_row(space, history, "maximize")
+    assert space.to_configs(row)[0]["subsample"] == 1.0  # the best, at the design's level
+    assert space.to_configs(row)[0]["model"] == "svm"
+    policy = make_search_policy("auto", space, enumerable=1000)
+    assert isinstance(policy, LocalSearch) and not policy.trust_region  # not measured there
