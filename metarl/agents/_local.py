@@ -138,8 +138,8 @@ class LocalSearch(ScoredPolicy):
             )
             M = np.concatenate([region.centre, M])
             X = problem.space.encode_matrix(M)
-            M, X = M[region.inside(X)], X[region.inside(X)]
-            s = problem.score_encoded(X)
+            inside = region.inside(X)
+            M, s = M[inside], problem.score_encoded(X[inside])
         best = np.argsort(-s, kind="stable")[: self.n_starts]
         M, s = M[best], s[best]
         elite = self._best_evaluated(problem)
@@ -154,7 +154,7 @@ class LocalSearch(ScoredPolicy):
         return best_rows(problem.space, problem.history, problem.direction, self.n_history_starts)
 
     def _candidates(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
-        self._round_region: Region | None = None
+        self._round_region = None
         if self.trust_region:
             self._round_region = region_of(
                 problem.space, problem.history, problem.direction, self.trust_region
