@@ -60,6 +60,16 @@ def neighbours(
     return N[keep], np.concatenate(origin)[keep]
 
 
+def _first_of_each(keys: list[bytes]) -> np.ndarray:
+    """(len(keys),) bool: True at the first occurrence of each key."""
+    first: dict[bytes, int] = {}
+    for i, k in enumerate(keys):
+        first.setdefault(k, i)
+    out = np.zeros(len(keys), dtype=bool)
+    out[list(first.values())] = True
+    return out
+
+
 class LocalSearch(ScoredPolicy):
     """Best-improvement hill climbing on the acquisition, from several starting points.
 
@@ -139,6 +149,7 @@ class LocalSearch(ScoredPolicy):
             M = np.concatenate([region.centre, M])
             X = problem.space.encode_matrix(M)
             inside = region.inside(X)
+            inside[inside] = _first_of_each(problem.space.keys(M[inside]))  # distinct starts
             M, s = M[inside], problem.score_encoded(X[inside])
         best = np.argsort(-s, kind="stable")[: self.n_starts]
         M, s = M[best], s[best]
@@ -161,12 +172,26 @@ class LocalSearch(ScoredPolicy):
             )
         with torch_threads(self.n_threads):
             M, scores = self._climb(problem)
-            if self._round_region is not None and not set(problem.space.keys(M)) - problem.exclude:
-                # nothing unexplored in the region (e.g. a radius under one decision where
-                # no parameter is ordered): this round searches the whole space
-                self._round_region = None
-                M, scores = self._climb(problem)
-        return M, scores
+            region = self._round_region
+            if region is None:
+                return M, scores
+            # every one-decision change of the centre inside the region is a candidate too
+            # (a small region may hold little more than those)
+            N, _ = neighbours(problem.space, region.centre, problem.rng)
+            E = problem.space.encode_matrix(N)
+            inside = region.inside(E)
+            if inside.any():
+                M = np.concatenate([M, N[inside]])
+                scores = np.concatenate([scores, problem.score_encoded(E[inside])])
+            if len(set(problem.space.keys(M)) - problem.exclude) >= problem.n:
+                return M, scores
+            # fewer unexplored configs in the region than asked (e.g. a radius under one
+            # decision where no parameter is ordered): the rest from the whole space, ranked
+            # after the region's
+            self._round_region = None
+            G, g = self._climb(problem)
+            g = g - (g.max() - scores.min()) - 1.0
+            return np.concatenate([M, G]), np.concatenate([scores, g])
 
     def _climb(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
         region = self._round_region

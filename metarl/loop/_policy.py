@@ -64,8 +64,9 @@ def make_search_policy(
             under ``kwargs`` unless there is transfer data or a fidelity). Either way,
             :func:`refine` reseeds it every round from the run's seed.
         space: the space it searches.
-        kwargs: keyword arguments of a policy given by name; None: its defaults
-            (:func:`default_policy_kwargs`, which depend on ``transfer``).
+        kwargs: keyword arguments of a policy given by name, over its defaults
+            (:func:`default_policy_kwargs`: for ``"auto"``, UCB with kappa 2, or the
+            predicted mean with ``transfer``).
         transfer: whether the learner has transfer data of other datasets.
         enumerable: the grid size up to which ``"auto"`` searches exhaustively.
         seed: reseeds a policy built here.
@@ -77,8 +78,9 @@ def make_search_policy(
         return policy
     from metarl.agents import make_policy
 
-    if kwargs is None:
-        kwargs = default_policy_kwargs(policy, transfer)
+    # "auto"'s defaults under the caller's keywords (a kappa alone keeps UCB); a policy
+    # given by name gets the caller's keywords only
+    kwargs = default_policy_kwargs(policy, transfer) | (kwargs or {})
     if transfer and kwargs.get("acquisition") == "ei":
         raise ValueError(
             "acquisition 'ei' improves on this study's own best result, which a round on "

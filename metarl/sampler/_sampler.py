@@ -192,8 +192,9 @@ class MetaRLSampler(BaseSampler):
             (exact argmax of the acquisition) where the design grid has at most
             ``enumerable`` configs, else ``"local_search"``
             (:func:`metarl.loop.make_search_policy`); ``"ppo"`` for the PPO design agent.
-        policy_kwargs: keyword arguments of a policy given by name (``"auto"`` without
-            them: UCB with kappa 2, ``metarl.loop.default_policy_kwargs``).
+        policy_kwargs: keyword arguments of a policy given by name (for ``"auto"``, over
+            its defaults: UCB with kappa 2, ``metarl.loop.default_policy_kwargs``, and a
+            trust region for local search).
         n_startup_trials: completed trials sampled by ``independent_sampler`` first
             (default 10, or 0 with ``transfer``).
         batch_size: configs proposed per learner fit; they are handed out to the next trials

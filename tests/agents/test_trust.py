@@ -177,3 +177,27 @@ def test_a_fidelity_centre_is_at_full_fidelity_and_auto_keeps_out() -> None:
     assert space.to_configs(row)[0]["model"] == "svm"
     policy = make_search_policy("auto", space, enumerable=1000)
     assert isinstance(policy, LocalSearch) and not policy.trust_region  # not measured there
+
+
+def test_a_small_region_still_gives_the_batch_asked_for() -> None:
+    """At a radius under two decisions the region holds the centre's single changes: a
+    batch of 10 comes from them, and where they run short, from the whole space after."""
+    space = SearchSpace(
+        {
+            "features": Subset([f"f{i}" for i in range(24)]),
+            "model": Categorical(["svm", "knn", "tree"]),
+            "wide": Categorical([False, True]),
+        }
+    )
+    learner = fit_learner(space)
+    history = _history(space, 27)
+    tr = TrustRegion(init=0.06, warmup=27)  # 1.56 decisions
+    region = region_of(space, history, "minimize", tr)
+    assert region is not None and 1.0 <= region.radius < 2.0
+    p = LocalSearch(trust_region=tr, seed=0)
+    configs = p.propose(space, learner, 10, direction="minimize", history=history)
+    assert len(configs) == 10
+    assert region.inside(space.encode(configs)).all()  # ~26 single changes: enough
+    many = p.propose(space, learner, 40, direction="minimize", history=history)
+    inside = region.inside(space.encode(many))
+    assert len(many) == 40 and inside[:10].all() and not inside.all()  # the region's first
