@@ -190,7 +190,10 @@ class Subset(Param):
         clash = (inc & cur_exc) | (exc & cur_inc)
         if clash.any():
             raise self._err(f"item {self.items[int(np.argmax(clash))]!r} is outside the focus")
-        new = self._with_focus((inc | cur_inc, exc | cur_exc))
+        inc, exc = inc | cur_inc, exc | cur_exc
+        if not (inc | exc).any():  # include=[] and exclude=[]: nothing is restricted
+            return self
+        new = self._with_focus((inc, exc))
         free, need = new._need()  # type: ignore[attr-defined]
         if need > free.sum():
             raise self._err(
