@@ -94,6 +94,14 @@ class LocalSearch(ScoredPolicy):
             fastest for the batches of ~2,000 configs scored here: on a GP fitted on 40
             points, one round cost 0.4 CPU s on one thread and 2.4 on two threads of a
             loaded 2-core machine.
+        trust_region: search only near the best evaluated config (:mod:`metarl.agents.
+            _trust`): ``True`` for the default :class:`TrustRegion`, a ``TrustRegion`` (or a
+            dict of its settings, e.g. from YAML) for others, ``False`` for the whole space.
+            The starting points are then drawn around the incumbent, its one-decision
+            changes in the region are candidates, and the climb stays within the round's
+            radius; a batch the region cannot fill is completed from the whole space,
+            ranked after the region's configs (as is a short list on a space of at most
+            10**6 configs). ``"auto"`` turns it on beyond 10**6 configs.
         acquisition, kappa, min_distance, seed: see :class:`ScoredPolicy`.
     """
 
