@@ -12,12 +12,13 @@ halved: a categorical or boolean switch, a Subset item in or out and an ordered 
 moved from one end of its range to the other count 1, an ordered parameter moved by k of its
 n bins k/(n-1); a switch that activates or deactivates a conditional parameter also counts
 its presence (1) and its values (up to 1 for one value, one per item for a Subset), so the
-default radii (several decisions) let a parent switch with its children. The radius follows the results in the order they were
-evaluated (stateless: a resumed or replayed run gets the same radius from the same
-history): it doubles after ``succ_tol`` improvements of the best
-value in a row, halves after ``fail_tol`` results in a row that do not improve it, and when
-it falls below ``min_radius`` the next round searches the whole space and the radius starts
-again at ``init`` (TuRBO's restart, keeping the data).
+default radii (several decisions) let a parent switch with its children.
+
+The radius follows the results in the order they were evaluated (stateless: a resumed or
+replayed run gets the same radius from the same history): it doubles after ``succ_tol``
+improvements of the best value in a row, halves after ``fail_tol`` results in a row that do
+not improve it, and when it falls below ``min_radius`` the next round searches the whole
+space and the radius starts again at ``init`` (TuRBO's restart, keeping the data).
 """
 
 from __future__ import annotations
