@@ -107,14 +107,18 @@ def test_an_interrupted_worker_fails_its_trial_as_interrupted_and_requeues_it(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'i.db'}"
     study = stored_study(open_storage(url), "i", 1)
+    log = tmp_path / "calls.log"  # the trainer writes it when the call starts
     env = {**os.environ, "PYTHONPATH": str(ROOT), "METARL_TEST_DELAY": "60"}
+    env["METARL_TEST_LOG"] = str(log)
     cmd = [sys.executable, "-m", "metarl.cli", "worker", "--storage", url, "--study", "i"]
     p = subprocess.Popen(cmd, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     try:
-        while study.get_trials()[0].state != TrialState.RUNNING:
+        # the interrupt must reach a call running in the pool's child (not one whose
+        # process is still starting: a fixed sleep raced with that start on a busy machine)
+        while not log.exists():
             assert p.poll() is None, p.stderr.read()
             time.sleep(0.2)
-        time.sleep(1.0)  # let the call start in the pool's child
+        assert study.get_trials()[0].state == TrialState.RUNNING
         p.send_signal(signal.SIGINT)
         p.wait(timeout=60)
     finally:
