@@ -111,7 +111,16 @@ def test_an_interrupted_worker_fails_its_trial_as_interrupted_and_requeues_it(
     env = {**os.environ, "PYTHONPATH": str(ROOT), "METARL_TEST_DELAY": "60"}
     env["METARL_TEST_LOG"] = str(log)
     cmd = [sys.executable, "-m", "metarl.cli", "worker", "--storage", url, "--study", "i"]
-    p = subprocess.Popen(cmd, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C's default disposition in the worker, whatever this test process inherited
+    # (an ignored SIGINT survives exec), and its stderr read to the end (a full pipe blocks)
+    p = subprocess.Popen(
+        cmd,
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         # the interrupt must reach a call running in the pool's child (not one whose
         # process is still starting: a fixed sleep raced with that start on a busy machine)
@@ -120,7 +129,8 @@ def test_an_interrupted_worker_fails_its_trial_as_interrupted_and_requeues_it(
             time.sleep(0.2)
         assert study.get_trials()[0].state == TrialState.RUNNING
         p.send_signal(signal.SIGINT)
-        p.wait(timeout=60)
+        err = p.communicate(timeout=60)[1]
+        assert p.returncode != 0 and "interrupted" in err, err
     finally:
         p.kill()
     lost, copy = study.get_trials()
