@@ -139,17 +139,13 @@ def _repeats(
             D = _loose(space, cfg)[0]
         except (SpaceError, ValueError):  # a value outside the inferred space: no repeat
             continue
-        cols = [c for n in cfg if n in params for c in range(*_span(space, n))]
+        sl = space.column_slices
+        cols = [c for n in cfg if n in params for c in range(sl[n].start, sl[n].stop)]
         if not cols:
             continue
         D = D[cols]
         out |= np.isclose(P[:, cols], D, rtol=1e-12, atol=0.0).all(axis=1)
     return out
-
-
-def _span(space: SearchSpace, name: str) -> tuple[int, int]:
-    sl = space.column_slices[name]
-    return sl.start, sl.stop
 
 
 def _to_optuna_value(d: BaseDistribution, v: Any) -> Any:
