@@ -7,7 +7,7 @@ configs can name them): ``"sklearn"``, ``"torch_mlp"``, every tabular task name
 :func:`register_trainer` or the ``metarl.trainers`` entry-point group add.
 """
 
-from metarl.trainers._base import Trainer, TrainerError, call_trainer
+from metarl.trainers._base import CONTINUED_FROM, Trainer, TrainerError, call_trainer
 from metarl.trainers._registry import (
     ENTRY_POINT_GROUP,
     available_trainers,
@@ -33,6 +33,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "CONTINUED_FROM",
     "ENTRY_POINT_GROUP",
     "SklearnTrainer",
     "TorchMLPTrainer",

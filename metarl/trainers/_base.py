@@ -35,6 +35,13 @@ class Trainer(Protocol):
         ...
 
 
+#: The result key of a trainer that continues a config from a checkpoint of a lower fidelity
+#: (more epochs after fewer): the fidelity it continued from, 0 when it trained from scratch.
+#: A trainer that returns it declares that it continues; its call's seconds are then only what
+#: it spent now. Stored on the trial as this user attribute, as every metric.
+CONTINUED_FROM = "metarl:continued_from"
+
+
 class TrainerError(RuntimeError):
     """A trainer call that failed: raised, returned no finite metric, timed out, or its
     worker died. The message is what the failed trial stores as its reason."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -12,7 +14,8 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 from metarl.space import Categorical, Fidelity, Float, Integer, SearchSpace
-from metarl.trainers._base import validated
+from metarl.trainers._base import CONTINUED_FROM, validated
+from metarl.trainers._checkpoints import STEPS, CheckpointStore, checkpoint_key
 from metarl.type_aliases import Config, Direction
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
@@ -38,6 +41,18 @@ class TorchMLPTrainer:
     scored on the whole validation split. ``on_epoch`` (see :meth:`__call__`) reports the
     validation metrics after every epoch, for pruners such as Optuna's HyperbandPruner.
 
+    Continuation (``fidelity="epochs"``, on unless ``continue_training=False``): a config
+    trained before for fewer epochs is continued from its checkpoint (weights, Adam's state and
+    the RNG state of batch order and dropout, kept per config: every parameter but ``epochs``)
+    instead of trained again, so that ``e`` epochs continued to ``E`` give what ``E`` from
+    scratch gives (the same numbers on CPU) for only ``E - e`` epochs of seconds. The result
+    then says ``metarl:continued_from`` (the epochs it continued from, 0 from scratch:
+    :data:`~metarl.trainers.CONTINUED_FROM`), which tells a multi-fidelity loop that raising a
+    config costs only the epochs added. A call at no more epochs than a config's checkpoint
+    trains afresh (a new training seed, as without continuation). Checkpoints live in memory
+    (threads share them); ``checkpoint_dir`` also keeps them on disk for processes (pool,
+    Dask, ``metarl worker``); both bounded by ``checkpoint_mb``.
+
     A call returns ``val_acc``, ``val_loss`` (cross-entropy), ``train_time`` (wall seconds
     of the training loop) and ``model_size`` (number of weights). The validation split is
     fixed by ``seed``; each call draws a fresh training seed (initialisation, batch order,
@@ -54,6 +69,13 @@ class TorchMLPTrainer:
         fidelity: None (default), ``"epochs"`` or ``"subsample"``.
         max_epochs: the largest ``epochs`` (the full fidelity with ``fidelity="epochs"``).
         min_subsample: the lowest ``subsample`` fraction, in (0, 1).
+        continue_training: with ``fidelity="epochs"``, continue configs from checkpoints of
+            fewer epochs (False: every call trains from scratch).
+        checkpoint_dir: a folder the processes that train share checkpoints in (None: this
+            process's memory only); needs ``fidelity="epochs"``, continuation and a ``seed``
+            (the validation split must be the same in every process).
+        checkpoint_mb: the most megabytes of checkpoints kept in memory, and in
+            ``checkpoint_dir``; the least recently used go first.
     """
 
     def __init__(
@@ -65,6 +87,9 @@ class TorchMLPTrainer:
         fidelity: str | None = None,
         max_epochs: int = 20,
         min_subsample: float = 0.1,
+        continue_training: bool = True,
+        checkpoint_dir: str | Path | None = None,
+        checkpoint_mb: float = 256.0,
     ) -> None:
         if device not in DEVICES:
             raise ValueError(f"unknown device {device!r}; valid: {DEVICES}")
@@ -83,6 +108,24 @@ class TorchMLPTrainer:
             raise ValueError(f"max_epochs must be an int >= 2, got {max_epochs!r}")
         if not (isinstance(min_subsample, (int, float)) and 0.0 < min_subsample < 1.0):
             raise ValueError(f"min_subsample must be in (0, 1), got {min_subsample!r}")
+        if checkpoint_dir is not None and (fidelity != "epochs" or not continue_training):
+            raise ValueError(
+                "checkpoint_dir keeps checkpoints to continue: it needs fidelity='epochs' and "
+                "continue_training=True"
+            )
+        if checkpoint_dir is not None and seed is None:
+            raise ValueError(
+                "checkpoint_dir needs a seed: processes share checkpoints only when they "
+                "split the data alike"
+            )
+        if not (isinstance(checkpoint_mb, (int, float)) and checkpoint_mb > 0):
+            raise ValueError(f"checkpoint_mb must be > 0, got {checkpoint_mb!r}")
+        #: Whether a call continues a config from a checkpoint of fewer epochs.
+        self.continues = fidelity == "epochs" and bool(continue_training)
+        self.checkpoints = (
+            CheckpointStore(checkpoint_mb, checkpoint_dir) if self.continues else None
+        )
+        self._identity = {"seed": seed, "val_fraction": val_fraction, "device": device}
         self.num_threads = num_threads
         self.fidelity = fidelity
         self.device = device
@@ -171,15 +214,30 @@ class TorchMLPTrainer:
         self, config: Config, seed: int, on_epoch: EpochCallback | None = None
     ) -> dict[str, float]:
         devices = [torch.cuda.current_device()] if self.device == "cuda" else []
+        key, resume = None, None
+        if self.checkpoints is not None:
+            key = checkpoint_key(self._identity, {k: v for k, v in config.items() if k != "epochs"})
+            resume = self.checkpoints.get(key, below=int(config["epochs"]))
         with torch.random.fork_rng(devices=devices):
+            if resume is not None:
+                seed = int(resume["seed"])  # the run continued is that seed's run
             torch.manual_seed(seed)
             model = self.build_model(config)
             opt = torch.optim.Adam(model.parameters(), lr=config["lr"])
+            first = 1
+            if resume is not None:
+                model.load_state_dict(resume["model"])
+                opt.load_state_dict(resume["optimizer"])
+                torch.set_rng_state(resume["rng"])
+                if self.device == "cuda":
+                    torch.cuda.set_rng_state(resume["cuda_rng"])
+                first = int(resume[STEPS]) + 1
             loss_fn = nn.CrossEntropyLoss()
             rows = self._training_rows(config.get("subsample", 1.0), seed)
             n, bs = len(rows), config["batch_size"]
             start = time.perf_counter()
-            for epoch in range(1, int(config["epochs"]) + 1):
+            epoch = first - 1
+            for epoch in range(first, int(config["epochs"]) + 1):
                 model.train()
                 perm = rows[torch.randperm(n, device=self.device)]
                 for i in range(0, n, bs):
@@ -194,13 +252,33 @@ class TorchMLPTrainer:
             if self.device == "cuda":
                 torch.cuda.synchronize()
             elapsed = time.perf_counter() - start
+            if key is not None:  # before validating: the RNG state where training stopped
+                self.checkpoints.put(key, self._checkpoint(model, opt, seed, epoch))  # type: ignore[union-attr]
             val_acc, val_loss = self._validate(model, loss_fn)
-        return {
+        out = {
             "val_acc": val_acc,
             "val_loss": val_loss,
             "train_time": elapsed,
             "model_size": float(sum(p.numel() for p in model.parameters())),
         }
+        if self.continues:
+            out[CONTINUED_FROM] = float(first - 1)
+        return out
+
+    def _checkpoint(
+        self, model: nn.Module, opt: torch.optim.Optimizer, seed: int, epochs: int
+    ) -> dict[str, Any]:
+        """What continuing this run needs, on CPU (the RNG states are those of now)."""
+        state = {
+            STEPS: int(epochs),
+            "seed": int(seed),
+            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "optimizer": opt.state_dict(),
+            "rng": torch.get_rng_state(),
+        }
+        if self.device == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state()
+        return state
 
     def _validate(self, model: nn.Module, loss_fn: nn.Module) -> tuple[float, float]:
         model.eval()
@@ -222,4 +300,6 @@ class TorchMLPTrainer:
 
     def __repr__(self) -> str:
         fid = "" if self.fidelity is None else f", fidelity={self.fidelity!r}"
+        if self.fidelity == "epochs" and not self.continues:
+            fid += ", continue_training=False"
         return f"TorchMLPTrainer(device={self.device!r}{fid})"

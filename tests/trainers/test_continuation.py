@@ -1,0 +1,107 @@
+"""Continuation of the torch trainer's epochs fidelity: a config trained for fewer epochs is
+continued from its checkpoint, with the same result as training it from scratch."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+
+from metarl.trainers import CONTINUED_FROM, TorchMLPTrainer, TrainerSpec
+from metarl.trainers._checkpoints import STEPS, CheckpointStore
+
+CONFIG = {
+    "depth": 2,
+    "width": 32,
+    "activation": "relu",
+    "dropout": 0.2,  # dropout draws from the RNG: continuing must restore its state too
+    "lr": 0.01,
+    "batch_size": 64,
+}
+
+
+def trainer(**kw) -> TorchMLPTrainer:
+    return TorchMLPTrainer(seed=0, fidelity="epochs", max_epochs=6, **kw)
+
+
+def test_continuing_gives_what_training_from_scratch_gives() -> None:
+    scratch = trainer(continue_training=False)(CONFIG | {"epochs": 6})
+    t = trainer()
+    first = t(CONFIG | {"epochs": 2})
+    assert first[CONTINUED_FROM] == 0.0
+    out = t(CONFIG | {"epochs": 6})
+    assert out[CONTINUED_FROM] == 2.0
+    assert out["val_acc"] == scratch["val_acc"] and out["val_loss"] == scratch["val_loss"]
+    assert CONTINUED_FROM not in scratch  # the opt-out trainer does not claim to continue
+
+
+def test_each_call_continues_from_the_most_trained_checkpoint() -> None:
+    t = trainer()
+    assert [t(CONFIG | {"epochs": e})[CONTINUED_FROM] for e in (1, 3, 6)] == [0.0, 1.0, 3.0]
+    # no more epochs than the checkpoint's: trained afresh, and the checkpoint of 6 is kept
+    assert t(CONFIG | {"epochs": 3})[CONTINUED_FROM] == 0.0
+    (state,) = [s for s, _ in t.checkpoints._memory.values()]
+    assert state[STEPS] == 6
+    # another config (any parameter but epochs) never continues this one
+    assert t(CONFIG | {"lr": 0.001, "epochs": 6})[CONTINUED_FROM] == 0.0
+
+
+def test_a_run_stopped_by_on_epoch_is_continued_from_where_it_stopped() -> None:
+    scratch = trainer(continue_training=False)(CONFIG | {"epochs": 5})
+    t = trainer()
+    t(CONFIG | {"epochs": 6}, on_epoch=lambda e, m: e < 2)  # pruned after epoch 2
+    seen: list[int] = []
+    out = t(CONFIG | {"epochs": 5}, on_epoch=lambda e, m: seen.append(e))
+    assert out[CONTINUED_FROM] == 2.0 and seen == [3, 4, 5]
+    assert out["val_acc"] == scratch["val_acc"]
+
+
+def test_without_continuation_every_call_trains_from_scratch() -> None:
+    t = trainer(continue_training=False)
+    assert t.checkpoints is None and not t.continues
+    a, b = t(CONFIG | {"epochs": 2}), t(CONFIG | {"epochs": 2})
+    assert CONTINUED_FROM not in a and a["val_loss"] != b["val_loss"]  # fresh seeds
+    assert not TorchMLPTrainer(seed=0, fidelity="subsample").continues
+    assert not TorchMLPTrainer(seed=0).continues
+
+
+def test_a_checkpoint_dir_is_shared_by_copies_in_other_processes(tmp_path: Path) -> None:
+    t = trainer(checkpoint_dir=tmp_path)
+    scratch = trainer(continue_training=False)(CONFIG | {"epochs": 4})
+    t(CONFIG | {"epochs": 2})
+    copy = pickle.loads(pickle.dumps(t))  # what a pool child receives: no memory, the folder
+    assert len(copy.checkpoints) == 0
+    out = copy(CONFIG | {"epochs": 4})
+    assert out[CONTINUED_FROM] == 2.0 and out["val_acc"] == scratch["val_acc"]
+    assert [p.suffix for p in tmp_path.iterdir()] == [".ckpt"]  # no temporary file left
+    # the option travels in a TrainerSpec, as workers rebuild the trainer
+    spec = TrainerSpec(
+        "trainer", "torch_mlp", {"seed": 0, "fidelity": "epochs", "checkpoint_dir": str(tmp_path)}
+    )
+    assert spec.build().checkpoints.directory == tmp_path
+
+
+def test_the_store_is_bounded_in_memory_and_on_disk(tmp_path: Path) -> None:
+    one = {STEPS: 1, "w": torch.zeros(2**16)}  # 256 KiB
+    store = CheckpointStore(max_mb=1.0, directory=tmp_path)
+    for i in range(8):
+        store.put(f"k{i}", dict(one))
+    assert len(store) == 4 and store.get("k0") is None and store.get("k7") is not None
+    assert sum(p.stat().st_size for p in tmp_path.iterdir()) <= 2**20
+    assert store.get("k7", below=1) is None  # only a checkpoint of fewer steps
+    got = store.get("k7")
+    got["w"] += 1  # a private copy: the stored tensors are untouched
+    assert float(store.get("k7")["w"].sum()) == 0.0
+
+
+def test_bad_checkpoint_options_are_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"^checkpoint_dir needs a seed"):
+        TorchMLPTrainer(fidelity="epochs", checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"^checkpoint_dir keeps checkpoints"):
+        TorchMLPTrainer(seed=0, fidelity="subsample", checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"^checkpoint_dir keeps checkpoints"):
+        trainer(continue_training=False, checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"^checkpoint_mb must be > 0"):
+        trainer(checkpoint_mb=0)
