@@ -82,14 +82,18 @@ def _metarl_variant(name: str) -> tuple[dict[str, Any], Any] | None:
     ``ucb<kappa>`` (e.g. ``ucb0.5``), ``elite`` (local search also climbs from the 8 best
     evaluated configs, ``n_history_starts=8``), ``tr[<init>][f<fail_tol>][r]`` (``tr``,
     ``tr0.5f5r``: local search in a trust region around the incumbent, ``trust_region=True``
-    or those settings, ``r``: ``recentre``), ``L<learner>`` (``Llinear``; ``Lgp+linear``
-    the equal-weight ensemble of both). E.g. ``metarl-elite-ucb0.5``, ``metarl-tr-Llinear``.
+    or those settings, ``r``: ``recentre``), ``fam<N>`` (the trust region rotates over
+    the model families after N results without improvement, ``family_after=N``),
+    ``tpe<k>`` (every k-th round proposed by Optuna's TPE over the history,
+    ``hedge="tpe", hedge_every=k``), ``L<learner>`` (``Llinear``; ``Lgp+linear`` the
+    equal-weight ensemble of both). E.g. ``metarl-elite-ucb0.5``, ``metarl-tpe2-fam8``.
     None for any other name."""
     parts = name.split("-")
     if parts[0] != "metarl" or len(parts) == 1:
         return None
     kwargs: dict[str, Any] = {"acquisition": "ucb", "kappa": 2.0}  # the default's
     learner: Any = None
+    region: dict[str, Any] = {}
     for part in parts[1:]:
         if part == "mean":
             kwargs = {k: v for k, v in kwargs.items() if k != "kappa"} | {"acquisition": "mean"}
@@ -101,11 +105,18 @@ def _metarl_variant(name: str) -> tuple[dict[str, Any], Any] | None:
             tr: dict[str, Any] = {"init": float(m[1])} if m[1] else {}
             tr |= {"fail_tol": int(m[2])} if m[2] else {}
             kwargs["trust_region"] = tr | ({"recentre": True} if m[3] else {}) or True
+        elif m := re.fullmatch(r"fam(\d+)", part):
+            region["family_after"] = int(m[1])
+        elif m := re.fullmatch(r"tpe(\d+)", part):
+            kwargs |= {"hedge": "tpe", "hedge_every": int(m[1])}
         elif part.startswith("L") and len(part) > 1:
             members = part[1:].split("+")
             learner = members[0] if len(members) == 1 else ("ensemble", members)
         else:
             return None
+    if region:  # over the tr settings given, or the default region
+        tr = kwargs.get("trust_region", True)
+        kwargs["trust_region"] = (tr if isinstance(tr, dict) else {}) | region
     return kwargs, learner
 
 
@@ -384,7 +395,10 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=1, help="torch/BLAS threads (1 on shared)")
     args = ap.parse_args(argv)
     tasks = _names(args.tasks, tuple(TASKS), "task")
-    extra = ", metarl-<change>-... (mean, ucb<k>, elite, tr[<init>][f<tol>], L<learner>)"
+    extra = (
+        ", metarl-<change>-... (mean, ucb<k>, elite, tr[<init>][f<tol>][r], fam<N>, tpe<k>, "
+        "L<learner>)"
+    )
     samplers = _names(args.samplers, SAMPLERS, "sampler", extra)
     if args.seeds < 1 or args.trials < 1:
         raise SystemExit(

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from metarl.agents._base import SearchPolicy
 from metarl.agents._sampling import sample_grid, settle
 from metarl.agents._scored import Problem, ScoredPolicy
 from metarl.agents._threads import torch_threads
@@ -60,6 +61,18 @@ def neighbours(
     return N[keep], np.concatenate(origin)[keep]
 
 
+def _model_free(name: str) -> SearchPolicy:
+    """The registered policy ``name``, refused unless it proposes without a learner."""
+    from metarl.agents._registry import make_policy
+
+    policy = make_policy(name)
+    if policy.requires_learner:
+        raise ValueError(
+            f"local_search: hedge must be a model-free policy (e.g. 'tpe'), got {name!r}"
+        )
+    return policy
+
+
 def _first_of_each(keys: list[bytes]) -> np.ndarray:
     """(len(keys),) bool: True at the first occurrence of each key."""
     first: dict[bytes, int] = {}
@@ -102,6 +115,12 @@ class LocalSearch(ScoredPolicy):
             radius; a batch the region cannot fill is completed from the whole space,
             ranked after the region's configs (as is a short list on a space of at most
             10**6 configs). ``"auto"`` turns it on beyond 10**6 configs.
+        hedge: a registered model-free policy name (e.g. ``"tpe"``: Optuna's TPE over the
+            same history) that proposes instead of the climb every ``hedge_every``-th
+            round: the rounds after ``hedge_every - 1``, ``2 * hedge_every - 1``, ...
+            results (counted from the history, so a resumed run replays them). ``None``:
+            never.
+        hedge_every: see ``hedge`` (2: every other round).
         acquisition, kappa, min_distance, seed: see :class:`ScoredPolicy`.
     """
 
@@ -116,6 +135,8 @@ class LocalSearch(ScoredPolicy):
         max_steps: int = 50,
         n_threads: int | None = 1,
         trust_region: TrustRegion | Mapping[str, float] | bool = False,
+        hedge: str | None = None,
+        hedge_every: int = 2,
         acquisition: AcquisitionKind = "mean",
         kappa: float = 1.0,
         min_distance: int = 2,
@@ -127,6 +148,8 @@ class LocalSearch(ScoredPolicy):
                 f"n_history_starts >= 0, got {n_initial}, {n_starts}, {max_steps} and "
                 f"{n_history_starts}"
             )
+        if hedge_every < 2:
+            raise ValueError(f"local_search: hedge_every must be >= 2, got {hedge_every}")
         super().__init__(acquisition=acquisition, kappa=kappa, min_distance=min_distance, seed=seed)
         self.n_initial = n_initial
         self.n_starts = n_starts
@@ -141,6 +164,8 @@ class LocalSearch(ScoredPolicy):
                 f"its settings, got {trust_region!r}"
             )
         self.trust_region = TrustRegion() if trust_region is True else trust_region
+        self.hedge, self.hedge_every = hedge, hedge_every
+        self._hedge_policy = None if hedge is None else _model_free(hedge)
         self._round_region: Region | None = None  # the region of the round in progress
 
     def _starting_points(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
@@ -174,6 +199,10 @@ class LocalSearch(ScoredPolicy):
 
     def _candidates(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
         self._round_region = None
+        if self._hedge_policy is not None and len(problem.history) % self.hedge_every == (
+            self.hedge_every - 1
+        ):
+            return self._hedged(problem)
         if self.trust_region:
             self._round_region = region_of(
                 problem.space, problem.history, problem.direction, self.trust_region
@@ -200,6 +229,22 @@ class LocalSearch(ScoredPolicy):
             G, g = self._climb(problem)
             g = g - (g.max() - scores.min()) - 1.0
             return np.concatenate([M, G]), np.concatenate([scores, g])
+
+    def _hedged(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
+        """The hedge policy's proposals for this round, in its order (seeded from the
+        round's random state)."""
+        policy = self._hedge_policy
+        policy.reseed(int(problem.rng.integers(2**31)))
+        configs = policy.propose(
+            problem.space,
+            None,
+            problem.n,
+            direction=problem.direction,
+            exclude=problem.exclude_configs,
+            history=problem.history,
+        )
+        M = problem.space.to_matrix(configs) if configs else np.empty((0, problem.space.n_columns))
+        return M, -np.arange(len(M), dtype=np.float64)
 
     def _climb(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
         region = self._round_region

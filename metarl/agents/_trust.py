@@ -19,6 +19,13 @@ replayed run gets the same radius from the same history): it doubles after ``suc
 improvements of the best value in a row, halves after ``fail_tol`` results in a row that do
 not improve it, and when it falls below ``min_radius`` the next round searches the whole
 space and the radius starts again at ``init`` (TuRBO's restart, keeping the data).
+
+TuRBO's schedule was built for budgets of thousands; within a few dozen results a search
+can sit on one model family for good (docs/RESULTS.md: 32 of 40 proposals logistic
+regression around a logistic-regression incumbent). With ``family_after`` the region
+rotates over the values of the space's family parameter (:func:`family_param`) once that
+many results in a row failed to improve the best: each round is centred on one family's
+best config and keeps that family.
 """
 
 from __future__ import annotations
@@ -68,6 +75,11 @@ class TrustRegion:
             improves on the best so far, which would shrink the region before it was used).
         recentre: after a restart, centre the region on the best result since then
             rather than on the best of all (see :meth:`state`).
+        family_after: after this many results in a row past ``warmup`` that do not
+            improve the best (0: never), the rounds cycle over the values of the family
+            parameter (:func:`family_param`) evaluated so far, best family first, each
+            round centred on that family's best config with the family held fixed, until
+            a result improves the best.
     """
 
     init: float = 0.5
@@ -76,6 +88,7 @@ class TrustRegion:
     min_radius: float = 0.5
     warmup: int = 10
     recentre: bool = False
+    family_after: int = 0
 
     def __post_init__(self) -> None:
         if not 0 < self.init <= 1 or self.fail_tol < 1 or self.succ_tol < 1 or self.warmup < 0:
@@ -83,6 +96,8 @@ class TrustRegion:
                 "trust region: init must be in (0, 1], fail_tol and succ_tol >= 1 and warmup "
                 f">= 0, got {self.init}, {self.fail_tol}, {self.succ_tol} and {self.warmup}"
             )
+        if self.family_after < 0:
+            raise ValueError(f"trust region: family_after must be >= 0, got {self.family_after}")
         if self.min_radius <= 0:
             raise ValueError(f"trust region: min_radius must be > 0, got {self.min_radius}")
 
@@ -125,6 +140,31 @@ class TrustRegion:
                 if rad < self.min_radius:
                     rad, restart = init, True
         return (float("inf") if restart else rad), start
+
+    def stalled(self, values: Sequence[float], direction: Direction) -> int:
+        """Results (finite, past ``warmup``) since the last one that improved the best."""
+        sign = -1.0 if direction == "minimize" else 1.0
+        y = sign * np.asarray([v for v in values if np.isfinite(v)], dtype=np.float64)
+        if len(y) == 0:
+            return 0
+        last = int(np.argmax(y))  # the first occurrence of the best: when it was reached
+        return len(y) - max(last + 1, self.warmup, 1)
+
+
+def family_param(space: SearchSpace) -> str | None:
+    """The space's family parameter: the unconditional unordered Categorical that most
+    parameters depend on (e.g. a model family with its own hyperparameters); None if no
+    parameter depends on one."""
+    counts = {
+        name: sum(name in q.active_if for q in space.params.values())
+        for name, p in space.params.items()
+        if isinstance(p, Categorical)
+        and not p.ordered
+        and not p.active_if
+        and name not in space.context
+    }
+    best = max(counts, key=lambda k: counts[k], default=None)
+    return best if best is not None and counts[best] > 0 else None
 
 
 def best_rows(
@@ -190,16 +230,23 @@ def sample_around(
 
 class Region:
     """A trust region of one round: the configs within ``radius`` of ``centre`` (a value
-    row (1, n_columns)) in :func:`encoded_distance`."""
+    row (1, n_columns)) in :func:`encoded_distance`, and with ``keep`` (a parameter's name)
+    only those that share the centre's value of it."""
 
-    def __init__(self, space: SearchSpace, centre: ConfigMatrix, radius: float) -> None:
-        self.space, self.centre, self.radius = space, centre, radius
+    def __init__(
+        self, space: SearchSpace, centre: ConfigMatrix, radius: float, keep: str | None = None
+    ) -> None:
+        self.space, self.centre, self.radius, self.keep = space, centre, radius, keep
         self._weights = decision_weights(space)
         self._centre_x = space.encode_matrix(centre)[0]
 
     def inside(self, X: np.ndarray) -> np.ndarray:
         """(n,) bool: which encoded rows lie in the region."""
-        return encoded_distance(X, self._centre_x, self._weights) <= self.radius + 1e-6
+        ok = encoded_distance(X, self._centre_x, self._weights) <= self.radius + 1e-6
+        if self.keep is not None:
+            fs = self.space.feature_slices[self.keep]
+            ok &= (X[:, fs] == self._centre_x[None, fs]).all(axis=1)
+        return ok
 
 
 def region_of(
@@ -210,10 +257,45 @@ def region_of(
 ) -> Region | None:
     """This round's trust region, or None where the round searches the whole space (no
     result inside ``space`` yet, or a restart)."""
-    radius, start = settings.state([v for _, v in history], direction, len(space.decisions))
+    values = [v for _, v in history]
+    radius, start = settings.state(values, direction, len(space.decisions))
     if not np.isfinite(radius):
         return None
+    stalled = settings.stalled(values, direction) if settings.family_after else 0
+    if stalled >= settings.family_after > 0 and (family := family_param(space)) is not None:
+        turn = stalled - settings.family_after
+        region = _family_region(space, history, direction, radius, family, turn)
+        if region is not None:
+            return region
     centre = incumbent_row(space, history[start:], direction)
     if centre is None:
         centre = incumbent_row(space, history, direction)
     return None if centre is None else Region(space, centre, radius)
+
+
+def _family_region(
+    space: SearchSpace,
+    history: Sequence[tuple[Config, float]],
+    direction: Direction,
+    radius: float,
+    family: str,
+    turn: int,
+) -> Region | None:
+    """The region of the ``turn``-th stalled round (0, 1, ...): centred on the best config
+    of one family, that family held fixed. The families evaluated so far take turns in
+    order of their best result, starting from the second best (the best one's region is
+    the one that stalled)."""
+    sign = -1.0 if direction == "minimize" else 1.0
+    best: dict[object, float] = {}
+    for config, v in history:
+        if np.isfinite(v) and family in config:
+            f = config[family]
+            best[f] = max(best.get(f, -np.inf), sign * v)
+    if not best:
+        return None
+    order = sorted(best, key=lambda f: -best[f])  # stable: ties keep the history's order
+    chosen = order[(turn + 1) % len(order)]
+    centre = incumbent_row(
+        space, [(c, v) for c, v in history if c.get(family) == chosen], direction
+    )
+    return None if centre is None else Region(space, centre, radius, keep=family)
