@@ -1,10 +1,14 @@
 """Multi-fidelity refinement (issue 15, part 1) at equal trainer seconds, on real training.
 
-Three methods, each given the same budget of trainer seconds per (task, seed):
+Four methods, each given the same budget of trainer seconds per (task, seed):
 
 - ``metarl_fidelity``: ``Study`` on the trainer's space *with* its Fidelity: the loop chooses
   each proposal's fidelity by expected gain per predicted second and promotes promising
-  configs to full fidelity (``metarl.loop._fidelity``);
+  configs to full fidelity (``metarl.loop._fidelity``); on ``mlp_epochs`` the trainer
+  continues a config from its checkpoint of fewer epochs (``TorchMLPTrainer``'s default), and
+  the loop prices raises accordingly;
+- ``metarl_fidelity_nocont``: the same with ``continue_training=False`` (every call trains
+  from scratch; on the subsample tasks it is ``metarl_fidelity``, nothing continues there);
 - ``metarl_full``: the same ``Study`` on the same space without the fidelity (every trial at
   full fidelity): metarl's default;
 - ``tpe_hyperband``: Optuna's ``TPESampler`` with its ``HyperbandPruner``
@@ -45,20 +49,26 @@ from typing import Any
 
 import numpy as np
 
-METHODS = ("metarl_fidelity", "metarl_full", "tpe_hyperband")
+METHODS = ("metarl_fidelity", "metarl_fidelity_nocont", "metarl_full", "tpe_hyperband")
 TASKS = ("digits_subsample", "mlp_epochs", "mlp_subsample")
 FRACTIONS = (0.25, 0.5, 1.0)  # of the budget, where the table reads the curves
-FIELDS = ["task", "seed", "method", "budget_s", "n_trials", "n_full", "curve", "wall_s"]
+FIELDS = [
+    "task", "seed", "method", "budget_s", "n_trials", "n_full", "n_continued", "curve", "wall_s",
+]  # fmt: skip
 
 
-def make_trainer(task: str, seed: int) -> tuple[Any, str]:
-    """The task's trainer (seeded) and the name of its fidelity."""
+def make_trainer(task: str, seed: int, continuation: bool = False) -> tuple[Any, str]:
+    """The task's trainer (seeded) and the name of its fidelity; ``continuation``: the epochs
+    trainer continues configs from their checkpoints."""
     from metarl.trainers import SklearnTrainer, TorchMLPTrainer
 
     if task == "digits_subsample":
         return SklearnTrainer("digits", cv=5, seed=seed, min_subsample=0.05), "subsample"
     if task == "mlp_epochs":
-        return TorchMLPTrainer(seed=seed, fidelity="epochs", max_epochs=20), "epochs"
+        trainer = TorchMLPTrainer(
+            seed=seed, fidelity="epochs", max_epochs=20, continue_training=continuation
+        )
+        return trainer, "epochs"
     if task == "mlp_subsample":
         return TorchMLPTrainer(seed=seed, fidelity="subsample", min_subsample=0.1), "subsample"
     raise ValueError(f"unknown task {task!r}; valid: {', '.join(TASKS)}")
@@ -72,6 +82,7 @@ class Clock:
         self.full = trainer.space.params[fidelity].full
         self.spent = 0.0
         self.events: list[tuple[float, float, bool]] = []
+        self.n_continued = 0
 
     def __call__(self, config: dict, **kw: Any) -> dict:
         start = time.perf_counter()
@@ -79,6 +90,7 @@ class Clock:
         self.spent += time.perf_counter() - start
         full = np.isclose(config.get(self.fidelity, self.full), self.full)
         self.events.append((self.spent, out[self.trainer.metric], bool(full)))
+        self.n_continued += int(out.get("metarl:continued_from", 0) > 0)
         return out
 
     @property
@@ -172,13 +184,13 @@ def run_tpe_hyperband(clock: Clock, seed: int) -> None:
 
 
 def run_one(task: str, seed: int, method: str, budget_s: float) -> dict:
-    trainer, fidelity = make_trainer(task, seed)
+    trainer, fidelity = make_trainer(task, seed, continuation=method == "metarl_fidelity")
     clock = Clock(trainer, fidelity, budget_s)
     t0 = time.perf_counter()
     if method == "tpe_hyperband":
         run_tpe_hyperband(clock, seed)
     else:
-        run_metarl(clock, seed, fidelity=method == "metarl_fidelity")
+        run_metarl(clock, seed, fidelity=method.startswith("metarl_fidelity"))
     return {
         "task": task,
         "seed": seed,
@@ -186,6 +198,7 @@ def run_one(task: str, seed: int, method: str, budget_s: float) -> dict:
         "budget_s": budget_s,
         "n_trials": len(clock.events),
         "n_full": sum(full for *_, full in clock.events),
+        "n_continued": clock.n_continued,
         "curve": json.dumps(clock.curve()),
         "wall_s": round(time.perf_counter() - t0, 1),
     }
@@ -225,7 +238,7 @@ def report(runs: list[dict], out: Path) -> None:
         by = {(r["method"], r["seed"]): r for r in rows}
         print(f"\n{task}: best full-fidelity val_acc vs trainer seconds ({len(seeds)} seeds)")
         head = "".join(f"  @{f * budget:5.1f}s     " for f in FRACTIONS)
-        print(f"  {'method':<16}{head}  trials  full   to reach metarl_full's final (s)")
+        print(f"  {'method':<24}{head}  trials  full   to reach metarl_full's final (s)")
         for m in METHODS:
             got = [by[(m, s)] for s in seeds if (m, s) in by]
             if not got:
@@ -245,8 +258,27 @@ def report(runs: list[dict], out: Path) -> None:
             )
             trials = np.mean([int(r["n_trials"]) for r in got])
             full = np.mean([int(r["n_full"]) for r in got])
-            print(f"  {m:<16}{cells}  {trials:6.0f} {full:5.0f}   {med}")
+            print(f"  {m:<24}{cells}  {trials:6.0f} {full:5.0f}   {med}")
+        _paired(by, seeds, budget)
     _plot(runs, out / "fidelity.png")
+
+
+def _paired(by: dict, seeds: list[int], budget: float) -> None:
+    """Per seed, ``metarl_fidelity`` against each other method at each budget:
+    wins/losses/ties of the best full-fidelity value (no full result yet: a loss; neither
+    has one: a tie)."""
+    for other in METHODS[1:]:
+        both = [s for s in seeds if ("metarl_fidelity", s) in by and (other, s) in by]
+        if not both:
+            continue
+        cells = []
+        for f in FRACTIONS:
+            a = np.array([best_at(by[("metarl_fidelity", s)]["curve"], f * budget) for s in both])
+            b = np.array([best_at(by[(other, s)]["curve"], f * budget) for s in both])
+            a, b = np.nan_to_num(a, nan=-np.inf), np.nan_to_num(b, nan=-np.inf)
+            cells.append(f"@{f * budget:.1f}s {int((a > b).sum())}/{int((a < b).sum())}/"
+                         f"{int((a == b).sum())}")  # fmt: skip
+        print(f"  metarl_fidelity vs {other:<22} (wins/losses/ties) " + "  ".join(cells))
 
 
 def _cell(values: list[float]) -> str:

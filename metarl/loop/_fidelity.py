@@ -23,6 +23,16 @@ This module then chooses, per proposed config, the fidelity it is trained at:
   first, take the places of the round's last proposals, up to half the batch (at least one):
   the acquisition rarely proposes again a config it has seen, even cheaply.
 
+**Continuation**: a trainer that continues a config from its checkpoint at a lower level
+(``TorchMLPTrainer(fidelity="epochs")``: more epochs after fewer) charges for raising an
+evaluated config from level ``l`` to ``L`` only about ``c(L) - c(l)``. With ``continuation``
+(the probability that a raise continues, which a study measures on its trials), the cost of
+each level above a config's highest evaluated one below is ``c(L) - continuation * c(l)``
+(at least :data:`~metarl.loop._cost.MIN_RAISE_SHARE` of ``c(L)``), in the gain per cost and
+in the promotion rule, whose threshold becomes ``promote_pi`` times that share of
+``c(full)``: the same odds per second as a config promoted from scratch. Continued trials'
+seconds are not those of training from scratch: the cost model is fitted without them.
+
 This is not successive halving: no rung quotas and no fixed schedule. Which new configs are
 tried is the acquisition's choice at full fidelity, how much each costs is the cost model's,
 and which go to full fidelity is decided by the learner's posterior there.
@@ -36,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from metarl.loop._cost import CostModel, continued_cost
 from metarl.space import Fidelity, SearchSpace
 from metarl.type_aliases import ConfigMatrix, Direction
 
@@ -108,61 +119,6 @@ def full_fidelity_rows(space: SearchSpace, M: ConfigMatrix) -> np.ndarray:
     return ok
 
 
-class CostModel:
-    """Predicted trainer seconds of configs at their fidelities.
-
-    Trainer seconds scale roughly with the fidelity (samples, epochs) times a per-config
-    factor (model, width, ...). The model is that prior, ``seconds = c * fidelity / full``,
-    times ``exp(r(x))``, where ``r`` is a ridge regression of the residual log seconds on the
-    encoded config, ``log(fidelity / full)`` and their products (fixed overheads, a config's
-    own cost, and how much the fidelity matters for it: a boosted model's seconds hardly
-    shrink with its training rows, a kernel model's do). Before
-    ``min_points`` recorded seconds, ``r = 0`` and ``c = 1``: costs are relative.
-
-    Args:
-        space: the space of the configs.
-        name: the fidelity (:func:`loop_fidelity`).
-        alpha: the ridge penalty.
-        min_points: recorded seconds needed before fitting.
-    """
-
-    def __init__(
-        self, space: SearchSpace, name: str, *, alpha: float = 1.0, min_points: int = 3
-    ) -> None:
-        self.space, self.name, self.alpha, self.min_points = space, name, alpha, min_points
-        self.n_fit_ = 0
-        self._ridge: Any = None
-
-    def _features(self, M: ConfigMatrix) -> tuple[np.ndarray, np.ndarray]:
-        p: Fidelity = self.space.params[self.name]  # type: ignore[assignment]
-        f = M[:, self.space.column_slices[self.name].start]
-        rel = np.where(np.isnan(f), 1.0, f / float(p.full))
-        log_rel = np.log(np.clip(rel, 1e-12, None))
-        enc = self.space.encode_matrix(M).astype(np.float64)
-        X = np.column_stack([enc, log_rel, enc * log_rel[:, None]])
-        return X, log_rel
-
-    def fit(self, M: ConfigMatrix, seconds: np.ndarray) -> CostModel:
-        """Fit on evaluated configs and their recorded seconds (non-positive or NaN skipped)."""
-        from sklearn.linear_model import Ridge
-
-        M = np.asarray(M, dtype=np.float64)
-        s = np.asarray(seconds, dtype=np.float64)
-        ok = np.isfinite(s) & (s > 0)
-        self.n_fit_ = int(ok.sum())
-        self._ridge = None
-        if self.n_fit_ >= self.min_points:
-            X, log_rel = self._features(M[ok])
-            self._ridge = Ridge(alpha=self.alpha).fit(X, np.log(s[ok]) - log_rel)
-        return self
-
-    def predict(self, M: ConfigMatrix) -> np.ndarray:
-        """(n,) predicted seconds (relative to full fidelity before the fit)."""
-        X, log_rel = self._features(np.asarray(M, dtype=np.float64))
-        r = self._ridge.predict(X) if self._ridge is not None else 0.0
-        return np.exp(log_rel + r)
-
-
 def fidelity_gain(learner: Any, X_low: np.ndarray, X_full: np.ndarray) -> np.ndarray:
     """Posterior variance at ``X_full`` removed by observing ``X_low`` (row by row).
 
@@ -202,7 +158,8 @@ class FidelityChoice:
         fidelity: (n,) the chosen fidelity per row.
         reasons: per row, one of :data:`REASONS`.
         gain: (n, levels) the gain of each level (NaN without a learner).
-        cost: (n, levels) the predicted seconds of each level.
+        cost: (n, levels) the predicted seconds of each level (of a raise from the
+            config's evaluated levels, with ``continuation``).
         record: JSON-ready summary for the round's record.
     """
 
@@ -224,6 +181,8 @@ def choose_fidelity(
     direction: Direction = "minimize",
     promote_pi: float = 0.25,
     focus: SearchSpace | None = None,
+    continuation: float = 0.0,
+    continued_from: np.ndarray | None = None,
 ) -> FidelityChoice:
     """Choose the fidelity each proposal is evaluated at (see the module docstring).
 
@@ -238,6 +197,11 @@ def choose_fidelity(
         promote_pi: the posterior probability of beating the full-fidelity incumbent that
             sends a config already evaluated at low fidelity to full fidelity.
         focus: the subspace searched (promotions are taken inside it only).
+        continuation: the probability that the trainer continues a config from its highest
+            evaluated level below the one asked (0: it trains from scratch; see the module
+            docstring).
+        continued_from: per evaluated row of ``history.M``, the level it was continued from
+            (0 or NaN: from scratch); continued rows are left out of the cost model.
 
     Returns:
         A :class:`FidelityChoice`; its rows are distinct and none was seen before (a level
@@ -257,14 +221,32 @@ def choose_fidelity(
     seconds = np.asarray(seconds, dtype=np.float64)
     if len(seconds) != len(history.M):
         raise ValueError(f"seconds: {len(seconds)} values for {len(history.M)} evaluated configs")
+    if not 0.0 <= continuation <= 1.0:
+        raise ValueError(f"continuation must be in [0, 1], got {continuation!r}")
+    if continued_from is not None:
+        continued_from = np.asarray(continued_from, dtype=np.float64)
+        if len(continued_from) != len(history.M):
+            raise ValueError(
+                f"continued_from: {len(continued_from)} values for {len(history.M)} "
+                "evaluated configs"
+            )
+        seconds = np.where(continued_from > 0, np.nan, seconds)  # not a from-scratch cost
+    cost_model = CostModel(space, name).fit(history.M, seconds)
+
+    def raise_cost(X: ConfigMatrix) -> tuple[np.ndarray, np.ndarray]:
+        """Per level, the from-scratch cost and the cost of reaching it from ``X``'s
+        evaluated levels."""
+        scratch = np.column_stack([cost_model.predict(_at(X, col, lev)) for lev in levels])
+        done = _done_levels(space, history, X, col, levels)
+        return scratch, continued_cost(scratch, done, continuation)
+
     M = np.array(M, dtype=np.float64)
     if learner is not None and len(M):
-        M = _with_promotions(space, M, history, learner, direction, promote_pi, focus)
+        M = _with_promotions(space, M, history, learner, direction, promote_pi, focus, raise_cost)
     n, n_lev = len(M), len(levels)
     active = ~np.isnan(M[:, col])
     at = [_at(M, col, lev) for lev in levels]
-    cost_model = CostModel(space, name).fit(history.M, seconds)
-    cost = np.column_stack([cost_model.predict(X) for X in at])
+    scratch, cost = raise_cost(M)
     # the levels each config has been seen at (evaluated, failed, pending): never repeated
     seen = history.seen()
     seen_keys = set(space.keys(seen)) if len(seen) else set()
@@ -285,7 +267,9 @@ def choose_fidelity(
         score = np.where(tried, -np.inf, gain / cost)
         choice = np.argmax(score, axis=1)
         reasons = ["gain_per_cost"] * n
-        promote = done_low & (_p_improve(space, history, learner, X_full, direction) >= promote_pi)
+        share = cost[:, -1] / scratch[:, -1]
+        pi = _p_improve(space, history, learner, X_full, direction)
+        promote = done_low & (pi >= promote_pi * share)
         choice[promote] = n_lev - 1
         reasons = ["promoted" if pr else r for pr, r in zip(promote, reasons)]
     # never a level already seen for the config: the next one up (full fidelity is unseen,
@@ -302,6 +286,7 @@ def choose_fidelity(
         },
         "n_promoted": int(sum(r == "promoted" for r in reasons)),
         "cost_model_points": int(np.isfinite(seconds).sum()),
+        "continuation": round(float(continuation), 4),
     }
     return FidelityChoice(out, fidelity, reasons, gain, cost, record)
 
@@ -314,11 +299,13 @@ def _with_promotions(
     direction: Direction,
     promote_pi: float,
     focus: SearchSpace | None,
+    raise_cost: Any,
 ) -> ConfigMatrix:
     """``M`` (at full fidelity) with its last rows replaced by the evaluated low-fidelity
-    configs most likely to beat the full-fidelity incumbent (probability >= ``promote_pi``,
-    best first, not yet seen at full fidelity nor proposed; at most half the rows, at least
-    one)."""
+    configs most likely to beat the full-fidelity incumbent per second (probability >=
+    ``promote_pi`` times the share of a from-scratch full run their raise costs, by
+    probability over that share, not yet seen at full fidelity nor proposed; at most half the
+    rows, at least one)."""
     name = str(loop_fidelity(space))
     col, full = space.column_slices[name].start, float(space.params[name].full)  # type: ignore[attr-defined]
     low = ~full_fidelity_rows(space, history.M) if len(history.M) else np.zeros(0, bool)
@@ -331,8 +318,10 @@ def _with_promotions(
     out = _at(M, col, full)
     proposed = space.keys(out)
     # proposals that are promising cheap configs themselves are promoted in place
-    pi = _p_improve(space, history, learner, space.encode_matrix(np.concatenate([out, cand])),
-                    direction)  # fmt: skip
+    both = np.concatenate([out, cand])
+    pi = _p_improve(space, history, learner, space.encode_matrix(both), direction)
+    scratch, cost = raise_cost(both)
+    pi = pi / (cost[:, -1] / scratch[:, -1])  # odds per second of a from-scratch run
     in_place = np.isin(proposed, space.keys(cand)) & (pi[: len(out)] >= promote_pi)
     taken = set(space.keys(history.seen())) | set(proposed)
     fresh = np.array([k not in taken for k in space.keys(cand)], dtype=bool)
@@ -351,6 +340,16 @@ def _at(M: ConfigMatrix, col: int, value: float) -> ConfigMatrix:
     out = np.array(M, dtype=np.float64)
     out[:, col] = np.where(np.isnan(out[:, col]), np.nan, value)
     return out
+
+
+def _done_levels(
+    space: SearchSpace, history: Any, M: ConfigMatrix, col: int, levels: np.ndarray
+) -> np.ndarray:
+    """(n, levels) bool: row ``i`` of ``M`` was evaluated at level ``j``."""
+    if not len(history.M) or not len(M):
+        return np.zeros((len(M), len(levels)), dtype=bool)
+    done = set(space.keys(history.M))
+    return np.column_stack([[k in done for k in space.keys(_at(M, col, lev))] for lev in levels])
 
 
 def _first_free(tried: np.ndarray, j: int) -> int:

@@ -6,6 +6,11 @@ and also ``metarl:fidelity`` / ``metarl:fidelity_reason`` in its user attributes
 ``best_trial`` ranks every trial by value, low-fidelity ones included (a model trained on 5%
 of the data or for one epoch may well score "best" by chance); :func:`best_full_fidelity` is
 the one metarl reports.
+
+A trainer that continues a config from a checkpoint of a lower level returns
+``metarl:continued_from`` (:data:`~metarl.trainers.CONTINUED_FROM`), stored on the trial as
+every metric; :func:`continuation_rate` measures on the trials how often raising a config
+continued, and the fidelity choice prices raises accordingly.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from metarl.loop._fidelity import (
 )
 from metarl.space import SearchSpace, config_from_optuna_params
 from metarl.study import _schema as schema
+from metarl.trainers import CONTINUED_FROM
 from metarl.type_aliases import Config, ConfigMatrix, Direction
 
 __all__ = [
@@ -34,6 +40,8 @@ __all__ = [
     "best_trial",
     "check_fidelity_learner",
     "check_fidelity_policy",
+    "continuation_rate",
+    "continued_from",
     "design_at_levels",
     "fidelity_proposals",
     "full_fidelity_trials",
@@ -68,6 +76,48 @@ def trial_seconds(trials: Sequence[FrozenTrial]) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
+def continued_from(trials: Sequence[FrozenTrial]) -> np.ndarray:
+    """The level each COMPLETE trial was continued from (``metarl:continued_from``; 0: from
+    scratch, NaN: not reported), in :func:`trial_seconds`' order."""
+    out = []
+    for t in trials:
+        if t.state == TrialState.COMPLETE:
+            v = t.user_attrs.get(CONTINUED_FROM)
+            out.append(float(v) if isinstance(v, (int, float)) else np.nan)
+    return np.asarray(out, dtype=np.float64)
+
+
+def continuation_rate(space: SearchSpace, trials: Sequence[FrozenTrial]) -> float:
+    """How likely the trainer continues a config raised to a higher level: 0 when no trial
+    reports ``metarl:continued_from`` (the trainer retrains), else ``(hits + 1) / (raises +
+    1)`` over the COMPLETE trials started after the same config completed at a lower level
+    (``raises``), of which ``hits`` were continued (a checkpoint may be gone: evicted, or in
+    another process's memory)."""
+    name = loop_fidelity(space)
+    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    if name is None or not any(CONTINUED_FROM in t.user_attrs for t in done):
+        return 0.0
+    M = space.to_matrix([config_from_optuna_params(space, t.params) for t in done])
+    col = space.column_slices[name].start
+    level = M[:, col].copy()
+    full = np.where(np.isnan(level), np.nan, float(space.params[name].full))  # type: ignore[attr-defined]
+    M[:, col] = full
+    groups: dict[bytes, list[int]] = {}
+    for i, key in enumerate(space.keys(M)):
+        groups.setdefault(key, []).append(i)
+    raises = hits = 0
+    for rows in (g for g in groups.values() if len(g) > 1):
+        for i in rows:
+            start = done[i].datetime_start
+            if start is not None and any(
+                level[j] < level[i] and (done[j].datetime_complete or start) < start for j in rows
+            ):
+                raises += 1
+                v = done[i].user_attrs.get(CONTINUED_FROM)
+                hits += int(isinstance(v, (int, float)) and v > 0)
+    return (hits + 1) / (raises + 1)
+
+
 def fidelity_proposals(
     space: SearchSpace,
     M: ConfigMatrix,
@@ -91,7 +141,10 @@ def fidelity_proposals(
         attrs = [{schema.FIDELITY: float(f), schema.FIDELITY_REASON: "design"} for f in M[:, col]]
         return space.to_configs(M), attrs, {}
     seconds = trial_seconds(trials)
-    choice = choose_fidelity(space, M, history, seconds, learner, direction=direction, focus=focus)
+    choice = choose_fidelity(
+        space, M, history, seconds, learner, direction=direction, focus=focus,
+        continuation=continuation_rate(space, trials), continued_from=continued_from(trials),
+    )  # fmt: skip
     attrs = [
         {schema.FIDELITY: float(f), schema.FIDELITY_REASON: r}
         for f, r in zip(choice.fidelity, choice.reasons)

@@ -1,0 +1,83 @@
+"""A Study with a trainer that continues configs from lower fidelities: the trials say from
+which level, and the study measures how often raising a config continued."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import optuna
+import pytest
+from optuna.trial import create_trial
+
+from metarl.space import Categorical, Fidelity, Float, SearchSpace, to_optuna
+from metarl.study import Study
+from metarl.study._fidelity import continuation_rate, continued_from
+from metarl.trainers import CONTINUED_FROM
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+SPACE = SearchSpace(
+    {"x": Float(0.0, 1.0, bins=12), "m": Categorical(["a", "b"]), "f": Fidelity(0.05, 1.0)}
+)
+
+
+class Continuing:
+    """Remembers the highest level each config reached and continues from it."""
+
+    def __init__(self) -> None:
+        self.reached: dict[tuple, float] = {}
+
+    def __call__(self, config: dict) -> dict:
+        key = (config["x"], config["m"])
+        before = self.reached.get(key, 0.0)
+        start = before if before < config["f"] else 0.0
+        self.reached[key] = max(before, config["f"])
+        v = -((config["x"] - 0.7) ** 2) + (0.1 if config["m"] == "a" else 0.0)
+        return {"acc": v + 0.05 * np.log(config["f"]), CONTINUED_FROM: start}
+
+
+def test_trials_record_the_level_they_continued_from_and_the_rounds_price_it() -> None:
+    trainer = Continuing()
+    s = Study(SPACE, trainer, metric="acc", direction="maximize", executor="thread",
+              n_workers=1, n_init=4, batch_size=3).optimize(22)  # fmt: skip
+    trials = s.trials()
+    froms = continued_from(trials)
+    assert len(froms) == len(trials) and (froms >= 0).all()
+    raised = [t for t in trials if t.user_attrs[CONTINUED_FROM] > 0]
+    assert raised, "no config was raised to a higher level"
+    for t in raised:  # continued from a level of the same config that was evaluated before
+        assert t.user_attrs[CONTINUED_FROM] < t.params["f"]
+    fitted = [r for r in s.rounds if "continuation" in r]
+    assert fitted and fitted[-1]["continuation"] == 1.0  # every raise continued
+
+
+def _trial(x: float, f: float, start: int, cont: float | None) -> optuna.trial.FrozenTrial:
+    t = create_trial(
+        params={"x": x, "m": "a", "f": f},
+        distributions=to_optuna(SPACE),
+        value=0.0,
+        user_attrs={} if cont is None else {CONTINUED_FROM: cont},
+    )
+    t.datetime_start = dt.datetime(2026, 1, 1, 0, start)
+    t.datetime_complete = dt.datetime(2026, 1, 1, 0, start, 30)
+    return t
+
+
+def test_continuation_rate_counts_raises_that_continued() -> None:
+    trials = [
+        _trial(0.5, 0.05, 0, 0.0),
+        _trial(0.5, 1.0, 1, 0.05),  # a raise, continued
+        _trial(0.25, 0.05, 2, 0.0),
+        _trial(0.25, 1.0, 3, 0.0),  # a raise whose checkpoint was gone
+        _trial(0.75, 1.0, 4, 0.0),  # not a raise: first seen
+    ]
+    assert continuation_rate(SPACE, trials) == pytest.approx((1 + 1) / (2 + 1))
+    assert continued_from(trials).tolist() == [0.0, 0.05, 0.0, 0.0, 0.0]
+    # a trial started before the lower level completed is no raise
+    early = [_trial(0.5, 0.05, 5, 0.0), _trial(0.5, 1.0, 5, 0.0)]
+    assert continuation_rate(SPACE, early) == 1.0  # the prior: the trainer says it continues
+    # a trainer that never reports continuation retrains: raises cost full price
+    silent = [_trial(0.5, 0.05, 0, None), _trial(0.5, 1.0, 1, None)]
+    assert continuation_rate(SPACE, silent) == 0.0
+    assert np.isnan(continued_from(silent)).all()
