@@ -81,3 +81,18 @@ def test_continuation_rate_counts_raises_that_continued() -> None:
     silent = [_trial(0.5, 0.05, 0, None), _trial(0.5, 1.0, 1, None)]
     assert continuation_rate(SPACE, silent) == 0.0
     assert np.isnan(continued_from(silent)).all()
+
+
+@pytest.mark.slow
+def test_process_workers_continue_from_a_shared_checkpoint_dir(tmp_path) -> None:
+    """Pool children rebuild the trainer from its spec (the checkpoint folder travels) and
+    continue configs that another child trained at a lower level."""
+    from metarl.trainers import TrainerSpec
+
+    kwargs = {"seed": 0, "fidelity": "epochs", "max_epochs": 6, "checkpoint_dir": str(tmp_path)}
+    spec = TrainerSpec("trainer", "torch_mlp", kwargs)
+    s = Study(trainer=spec, executor="process", n_workers=2, n_init=4, batch_size=4, seed=0)
+    trials = s.optimize(24).trials()
+    raised = [t for t in trials if t.user_attrs.get(CONTINUED_FROM, 0) > 0]
+    assert raised and all(t.user_attrs[CONTINUED_FROM] < t.params["epochs"] for t in raised)
+    assert list(tmp_path.glob("*.ckpt")) and not list(tmp_path.glob("*.tmp"))
