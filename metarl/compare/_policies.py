@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from metarl._defaults import DEFAULT_LEARNER
+from metarl.loop import Replicates, check_replicates
 
 #: The policy name that stands for the refinement loop with MetaRLSampler's defaults.
 DEFAULT = "default"
@@ -30,6 +31,8 @@ class PolicySpec:
         learner: the meta-learner name for model-based policies (``make_learner``; default
             ``"gp"``, as the defaults of ``MetaRLSampler``).
         learner_kwargs: keyword arguments for ``make_learner``.
+        replicates: re-evaluate a lucky-looking incumbent (:class:`metarl.loop.Replicates`;
+            None: never), as ``refine(replicates=...)`` does for every search.
     """
 
     label: str
@@ -37,6 +40,7 @@ class PolicySpec:
     kwargs: dict[str, Any] | None = field(default_factory=dict)
     learner: str = DEFAULT_LEARNER
     learner_kwargs: dict[str, Any] = field(default_factory=dict)
+    replicates: Replicates | None = None
 
 
 def default_policy() -> tuple[str, str, dict[str, Any] | None]:
@@ -58,12 +62,13 @@ def default_policy() -> tuple[str, str, dict[str, Any] | None]:
 
 
 def _split_top_level(text: str) -> list[str]:
-    """Split on commas that are not inside parentheses."""
+    """Split on commas that are not inside parentheses, brackets or braces (a YAML flow
+    value such as ``{max_evals: 3, z: 0.5}`` keeps its commas)."""
     parts, depth, cur = [], 0, []
     for ch in text:
-        if ch == "(":
+        if ch in "([{":
             depth += 1
-        elif ch == ")":
+        elif ch in ")]}":
             depth -= 1
         if ch == "," and depth == 0:
             parts.append("".join(cur))
@@ -78,10 +83,13 @@ def parse_policy(spec: str | PolicySpec) -> PolicySpec:
     """Parse ``"name"``, ``"name(k=v, ...)"`` or ``"label=name(k=v, ...)"``.
 
     Values are read as YAML scalars (``n_steps=512``, ``env_id=envs/EditDesign-v0``). The
-    keys ``learner`` and ``learner_kwargs`` choose the meta-learner of a model-based policy.
+    keys ``learner`` and ``learner_kwargs`` choose the meta-learner of a model-based policy;
+    ``replicates`` its replicate rule (``replicates=2``, ``replicates={max_evals: 3, z: 0.5}``,
+    see :class:`metarl.loop.Replicates`).
 
     Raises:
-        ValueError: a spec that does not parse (the message quotes it).
+        ValueError: a spec that does not parse, or a bad ``replicates`` (the message quotes
+            the spec).
     """
     if isinstance(spec, PolicySpec):
         return spec
@@ -97,6 +105,10 @@ def parse_policy(spec: str | PolicySpec) -> PolicySpec:
         kwargs[key.strip()] = yaml.safe_load(value.strip())
     learner_kwargs = dict(kwargs.pop("learner_kwargs", None) or {})
     learner = kwargs.pop("learner", None)
+    try:
+        replicates = check_replicates(kwargs.pop("replicates", None))
+    except ValueError as e:
+        raise ValueError(f"policy spec {spec!r}: {e}") from None
     if name == DEFAULT:
         d_learner, d_policy, d_kwargs = default_policy()
         if d_kwargs is None and not kwargs:
@@ -110,7 +122,7 @@ def parse_policy(spec: str | PolicySpec) -> PolicySpec:
         label = m["label"] or DEFAULT
     else:
         label = m["label"] or str(spec).strip()
-    return PolicySpec(label, name, kwargs, learner or DEFAULT_LEARNER, learner_kwargs)
+    return PolicySpec(label, name, kwargs, learner or DEFAULT_LEARNER, learner_kwargs, replicates)
 
 
 def parse_policies(specs: str | list[str | PolicySpec]) -> list[PolicySpec]:

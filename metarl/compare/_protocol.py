@@ -5,10 +5,15 @@ initial design (the same for every policy at a given seed, and the same a ``Stud
 that seed draws); then, round after round, the policy proposes ``batch_size`` configs that
 have not been evaluated (:func:`metarl.loop.refine`, the round every search runs). An
 evaluation returns one recorded seed at random (noisy); the incumbent is the config with the
-best *observed* value and its regret uses its *true* (seed-mean) value. Next to it, every
+best *observed* value (with replicates, the best mean over a config's evaluations) and its
+regret uses its *true* (seed-mean) value. Next to it, every
 checkpoint records the noise-aware incumbent (:func:`metarl.loop.recommend`: the evaluated
 config with the best posterior mean of the spec's learner, fitted on the run's history, for
 model-free policies too) and its regret, also on the true value.
+
+A spec with ``replicates`` re-evaluates a lucky-looking incumbent (``refine(replicates=
+...)``); each replicate draws a new recorded seed from the run's noise stream, like any
+evaluation, and ``n_replicates`` in runs.csv counts them.
 
 Model-free policies (``requires_learner = False``: random, evolution, tpe, gp) get the
 history and no learner. Model-based ones get a meta-learner fitted, every round, on every
@@ -31,6 +36,8 @@ from metarl.loop import (
     initial_design,
     load_transfer,
     make_search_policy,
+    n_replicates,
+    observed_incumbent,
     recommend,
     refine,
     seed_streams,
@@ -52,6 +59,7 @@ COLUMNS = [
     "rec_true_value",
     "rec_regret",
     "seconds",
+    "n_replicates",
 ]
 
 
@@ -170,6 +178,11 @@ def run_rounds(
     rng = seed_streams(seed)
     space = task.space
     policy = make_search_policy(spec.name, space, spec.kwargs, transfer=transfer, seed=seed)
+    if spec.replicates is not None and not getattr(policy, "requires_learner", True):
+        raise ValueError(
+            f"policy {spec.label!r}: replicates need a model-based policy (the learner decides "
+            "when the incumbent looks lucky); this one fits no learner"
+        )
     learner = make_learner(spec.learner, **spec.learner_kwargs)
     prior = None
     if transfer and getattr(policy, "requires_learner", True):
@@ -192,6 +205,7 @@ def run_rounds(
             metric=task.metric,
             seed=seed,
             label=spec.label,
+            replicates=spec.replicates,
         )
         if len(step.M) == 0:
             raise RuntimeError(f"policy {spec.label!r} proposed no config")
@@ -210,9 +224,11 @@ def _checkpoint(
     rec: int,
     seconds: float,
 ) -> dict[str, Any]:
-    """One row of runs.csv: the observed-best incumbent and the recommended row ``rec``,
-    each with its true (clean, seed-mean) value and normalised regret."""
-    best = int(np.argmin(y) if task.direction == "minimize" else np.argmax(y))
+    """One row of runs.csv: the observed-best incumbent (the best mean over a config's
+    evaluations, :func:`metarl.loop.observed_incumbent`) and the recommended row ``rec``,
+    each with its true (clean, seed-mean) value and normalised regret; ``best_observed`` is
+    the incumbent's observed mean."""
+    best, mean, _ = observed_incumbent(task.space, M, y, task.direction)
     true = np.asarray(task.true_value(M[[best, rec]]), dtype=np.float64)
     regret = np.asarray(task.normalized_regret(true), dtype=np.float64)
     return {
@@ -220,10 +236,11 @@ def _checkpoint(
         "task": task_name,
         "seed": seed,
         "n_evals": len(y),
-        "best_observed": float(y[best]),
+        "best_observed": mean,
         "true_value": float(true[0]),
         "norm_regret": float(regret[0]),
         "rec_true_value": float(true[1]),
         "rec_regret": float(regret[1]),
         "seconds": round(seconds, 4),
+        "n_replicates": n_replicates(task.space, M),
     }

@@ -233,6 +233,14 @@ def summary_markdown(runs: pd.DataFrame, order: Sequence[str] | None = None) -> 
         ),
         "",
     ]
+    if "n_replicates" in runs and runs["n_replicates"].fillna(0).gt(0).any():
+        reps = runs.pivot_table(index="policy", columns="n_evals", values="n_replicates")
+        parts += [
+            "## Mean replicates per run (evaluations spent re-evaluating an incumbent)",
+            "",
+            _markdown(reps.reindex([p for p in order if p in reps.index]), 2),
+            "",
+        ]
     return "\n".join(parts)
 
 

@@ -19,7 +19,10 @@
   each proposal is evaluated at (gain at full fidelity per second predicted by a
   :class:`CostModel`), and promotions of promising cheap results to full fidelity;
 - :func:`recommend`: the noise-aware incumbent, the evaluated config with the best
-  posterior mean of the learner the round fits.
+  posterior mean of the learner the round fits;
+- :class:`Replicates`: ``refine(replicates=...)`` re-evaluates the observed incumbent (the
+  config with the best mean over its evaluations, :func:`observed_incumbent`) when the
+  learner says it was probably a lucky draw.
 
 The round is pure: the caller keeps the history and evaluates the proposals.
 """
@@ -28,7 +31,16 @@ from metarl.loop._design import initial_design, round_seed, seed_streams
 from metarl.loop._fidelity import CostModel, choose_fidelity
 from metarl.loop._incumbent import best_predicted, recommend
 from metarl.loop._policy import default_policy_kwargs, make_search_policy, resolve_policy_name
-from metarl.loop._round import CV_GROWTH, History, Round, cv_due, refine
+from metarl.loop._replicates import (
+    REPLICATE_OF,
+    Replicates,
+    check_replicates,
+    config_groups,
+    n_replicates,
+    observed_incumbent,
+    replicate_due,
+)
+from metarl.loop._round import CV_GROWTH, History, Round, cv_due, refine, seen_count
 from metarl.loop._transfer import (
     TRANSFER_SIZE,
     TransferData,
@@ -43,10 +55,14 @@ __all__ = [
     "CostModel",
     "TRANSFER_SIZE",
     "History",
+    "REPLICATE_OF",
+    "Replicates",
     "Round",
     "TransferData",
     "best_predicted",
+    "check_replicates",
     "choose_fidelity",
+    "config_groups",
     "context_label",
     "cv_due",
     "default_policy_kwargs",
@@ -54,10 +70,14 @@ __all__ = [
     "initial_design",
     "load_transfer",
     "make_search_policy",
+    "n_replicates",
+    "observed_incumbent",
     "recommend",
     "refine",
+    "replicate_due",
     "resolve_policy_name",
     "round_seed",
     "seed_streams",
+    "seen_count",
     "zero_shot",
 ]

@@ -70,13 +70,15 @@ def recommend(
         seed: the run's seed.
 
     Returns:
-        The index of the recommended row of ``history.M`` (and ``history.y``).
+        The index of the recommended row of ``history.M`` (and ``history.y``); with
+        repeated rows (replicates) their predicted means are equal, and the first is
+        returned.
 
     Raises:
         ValueError: an empty history.
     """
     from metarl.learners._acquisition import check_direction
-    from metarl.loop._round import _fit
+    from metarl.loop._round import _fit, seen_count
 
     check_direction(direction)
     y = np.asarray(history.y, dtype=np.float64)
@@ -84,6 +86,6 @@ def recommend(
         raise ValueError("recommend: no evaluated config to recommend from")
     if len(y) < 2:
         return 0
-    n_seen = len(set(space.keys(history.seen())))
+    n_seen = seen_count(space, history)
     fitted, *_ = _fit(space, history, learner, None, metric, direction, seed, n_seen, cv=0)
     return best_predicted(space, history.M, fitted, direction)

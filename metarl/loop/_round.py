@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from metarl.loop._design import initial_design, round_seed
+from metarl.loop._replicates import check_replicates, n_replicates, replicate_due
 from metarl.loop._transfer import TransferData, context_label
 from metarl.space import SearchSpace
 from metarl.type_aliases import Config, ConfigMatrix, Direction
@@ -55,7 +56,8 @@ class History:
     """What a search has seen so far, as value matrices of its space.
 
     Attributes:
-        M: evaluated (completed) configs, one row each.
+        M: evaluated (completed) configs, one row per evaluation: a config evaluated again
+            (a replicate, :mod:`metarl.loop._replicates`) has a row per evaluation.
         y: their observed values of the metric.
         failed: configs whose evaluation failed (never proposed again, no value).
         pending: configs proposed and not finished yet (never proposed twice).
@@ -106,22 +108,32 @@ class Round:
     """The outcome of :func:`refine`.
 
     Attributes:
-        M: the proposals as a value matrix (distinct, none seen before).
+        M: the proposals as a value matrix (distinct; none seen before, except a replicate).
         configs: the proposals as config dicts.
         learner: the learner fitted this round (None when none was fitted).
+        replicate_of: per proposal, None, or for a replicate (an evaluated config proposed
+            again, ``refine(replicates=...)``) the row of ``history.M`` holding its first
+            evaluation; a replicate comes first.
         record: ``origin`` (``"init"``, ``"random"`` or the policy's label), ``n_train``
             (training points, transfer data included), ``cv_spearman`` (the learner's
             cross-validated Spearman, None unless asked for and due, see ``cv_growth``),
             ``cv_method`` (``"<cv>-fold"`` when it was measured this round, else None),
             ``fit_s``, ``propose_s`` (seconds) and ``n_proposed``; with a focus also
             ``focus`` (its dict form), ``n_train_in_focus`` and ``cv_spearman_focus`` (see
-            :func:`refine`); JSON-ready.
+            :func:`refine`); with ``replicates``, ``n_replicates`` (0 or 1) and, when one
+            is proposed, ``replicate`` (:func:`~metarl.loop._replicates.replicate_due`'s
+            record); JSON-ready.
     """
 
     M: ConfigMatrix
     configs: list[Config]
     learner: Any
     record: dict[str, Any]
+    replicate_of: list[int | None] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.replicate_of:
+            self.replicate_of = [None] * len(self.M)
 
 
 def refine(
@@ -140,6 +152,7 @@ def refine(
     cv_growth: float | None = None,
     label: str | None = None,
     focus: SearchSpace | None = None,
+    replicates: Any = None,
 ) -> Round:
     """One round: the initial design while it lasts, else fit the learner and propose.
 
@@ -182,14 +195,21 @@ def refine(
             ``n_train_in_focus`` (history rows inside it) and ``cv_spearman_focus`` (the
             cross-validated Spearman scored on those rows only: the learner's quality
             where the search is; None without ``cv`` or under 5 rows in the focus).
+        replicates: re-evaluate the observed incumbent (the config with the best mean over
+            its evaluations) when the fitted learner says it was probably a lucky draw:
+            a :class:`~metarl.loop.Replicates`, an integer (its ``max_evals``), a dict of
+            its keywords, True (its defaults) or None (never, the default). The replicate
+            comes first in the round, flagged in :attr:`Round.replicate_of`; the policy
+            proposes the other ``k - 1`` (none when ``k`` is 1). See
+            :mod:`metarl.loop._replicates`.
 
     Returns:
         The proposals, at most ``k`` (fewer only when the space is nearly exhausted), the
         fitted learner and the round's record.
 
     Raises:
-        ValueError: ``k`` is not a positive integer, or ``focus`` is not a subspace of
-            ``space``.
+        ValueError: ``k`` is not a positive integer, ``focus`` is not a subspace of
+            ``space``, or ``replicates`` is not a valid setting.
         RuntimeError: the policy proposed a config already seen, one twice, or one
             outside the focus.
     """
@@ -197,9 +217,11 @@ def refine(
         raise ValueError(f"k={k!r}: expected a positive integer")
     if focus is not None and focus.encoding_fingerprint() != space.encoding_fingerprint():
         raise ValueError("focus: not a subspace of the space searched (space.restrict(...))")
+    settings = check_replicates(replicates)
     seen = history.seen()
     keys = set(space.keys(seen)) if len(seen) else set()
-    n_seen = len(keys)
+    n_distinct = len(keys)
+    n_seen = seen_count(space, history, keys)
     record: dict[str, Any] = {
         "origin": "init",
         "n_train": 0,
@@ -213,10 +235,10 @@ def refine(
         record["cv_spearman_focus"] = None
     record.update(fit_s=0.0, propose_s=0.0)
     target = focus if focus is not None else space
-    if design is not None and n_seen < len(design):
+    if design is not None and n_distinct < len(design):
         inside = target.contains_matrix(design)
         fresh = [i for i, key in enumerate(space.keys(design)) if key not in keys and inside[i]]
-        M = design[fresh[: min(k, len(design) - n_seen)]]
+        M = design[fresh[: min(k, len(design) - n_distinct)]]
         if len(M):
             return _done(space, M, None, record)
     learner_fit = None
@@ -237,6 +259,15 @@ def refine(
         rng = np.random.default_rng(round_seed(seed, n_seen, "random"))
         return _done(space, initial_design(target, k, rng, seen), None, record)
     record["origin"] = label or type(policy).__name__
+    replicate = None
+    if settings is not None:
+        replicate = _replicate(space, history, learner_fit, settings, direction, focus)
+        record.update(n_replicates=int(replicate is not None))
+        if replicate is not None:
+            record["replicate"] = replicate
+            k -= 1
+    if k == 0:  # the round's one config is the replicate
+        return _done(space, history.M[[replicate["row"]]], learner_fit, record, replicate=replicate)
     t0 = time.perf_counter()
     configs = history.configs(space)
     exclude = configs + (space.to_configs(seen[len(history.M) :]) if len(seen) else [])
@@ -264,7 +295,43 @@ def refine(
         )
     if focus is not None and not focus.contains_matrix(M).all():
         raise RuntimeError(f"policy {record['origin']!r} proposed configs outside the focus")
-    return _done(space, M, learner_fit, record, proposals)
+    if replicate is not None:
+        row = replicate["row"]
+        M = np.concatenate([history.M[[row]], M])
+        proposals = [dict(configs[row]), *proposals]
+    return _done(space, M, learner_fit, record, proposals, replicate)
+
+
+def seen_count(space: SearchSpace, history: History, keys: set | None = None) -> int:
+    """The ``n_seen`` a round's seeds come from (:func:`~metarl.loop.round_seed`): the
+    distinct configs evaluated, failed or pending, plus the replicate evaluations (rows of
+    ``history.M`` repeating an earlier one), so that the round after a replicate draws
+    afresh. Without replicates, the number of distinct configs seen."""
+    if keys is None:
+        seen = history.seen()
+        keys = set(space.keys(seen)) if len(seen) else set()
+    return len(keys) + n_replicates(space, history.M)
+
+
+def _replicate(
+    space: SearchSpace,
+    history: History,
+    learner: Any,
+    settings: Any,
+    direction: Direction,
+    focus: SearchSpace | None,
+) -> dict[str, Any] | None:
+    """The replicate this round proposes (the record of
+    :func:`~metarl.loop._replicates.replicate_due`), or None; never outside the focus."""
+    if learner is None or not len(history):
+        return None
+    due = replicate_due(
+        space, history.M, history.y, learner, settings, direction=direction,
+        pending=history.pending,
+    )  # fmt: skip
+    if due is None or focus is None:
+        return due
+    return due if focus.contains_matrix(history.M[[due["row"]]])[0] else None
 
 
 def _done(
@@ -273,9 +340,14 @@ def _done(
     learner: Any,
     record: dict[str, Any],
     configs: list[Config] | None = None,
+    replicate: dict[str, Any] | None = None,
 ) -> Round:
     record["n_proposed"] = len(M)
-    return Round(M, configs if configs is not None else space.to_configs(M), learner, record)
+    flags: list[int | None] = [None] * len(M)
+    if replicate is not None:
+        flags[0] = int(replicate["row"])
+    configs = configs if configs is not None else space.to_configs(M)
+    return Round(M, configs, learner, record, flags)
 
 
 def _fit(
@@ -297,7 +369,8 @@ def _fit(
     # is bitwise reproducible only on rows in the same order, and the order trials finish
     # or are re-queued in is no part of the history
     M = np.where(np.isnan(history.M), np.inf, history.M)
-    order = np.lexsort(M.T[::-1]) if len(M) else np.arange(0)
+    # a replicate's rows are one config: their values break the tie
+    order = np.lexsort((history.y, *M.T[::-1])) if len(M) else np.arange(0)
     X = space.encode_matrix(history.M[order])
     y = history.y[order]
     focus_rows = in_focus[order] if in_focus is not None else None

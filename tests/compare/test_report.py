@@ -40,7 +40,7 @@ def _runs(
                 bad = 0.8 if seed == 0 else 0.05 * 10 / n
                 for policy, reg in (("good", good), ("bad", bad)):
                     rec = 0.1 if policy == "bad" and seed == 0 else reg
-                    rows.append([policy, task, seed, n, 1.0, 1.0, reg, 1.0, rec, 0.5 * n])
+                    rows.append([policy, task, seed, n, 1.0, 1.0, reg, 1.0, rec, 0.5 * n, 0])
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

@@ -1,0 +1,187 @@
+"""Replicates: evaluating the observed incumbent again when the learner says it was lucky.
+
+Under noise, a lucky draw of a mediocre config can stay the best observed result for the
+whole run: no other draw beats it, and nothing ever looks at it again. A practitioner's
+habit is to re-run such a top config with a new seed before trusting it. A *replicate* is
+that: another evaluation of a config already evaluated (a new trainer seed, a new noise
+draw), kept as its own row of the :class:`~metarl.loop.History`. The learner fits every row
+(its noise term weighs repeated rows), and the observed incumbent is the config with the
+best *mean* over its evaluations (:func:`observed_incumbent`; with no repeat, the best
+observed value, as before).
+
+The rule (:func:`replicate_due`), opt-in through :class:`Replicates`: in a round with a
+fitted learner, the observed incumbent is proposed again when it has fewer than
+``max_evals`` evaluations (pending ones included) and its observed mean is better than the
+learner's posterior mean there by more than ``z`` of the learner's predictive standard
+deviations there (for the default GP that std includes its fitted noise, so a clean task
+whose GP fits almost no noise never replicates). It reads only the history and the round's
+fitted learner, so a seeded run replays its replicates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from metarl.space import SearchSpace
+from metarl.type_aliases import ConfigMatrix, Direction
+
+#: The trial attribute that marks a replicate in an Optuna storage (``Study``,
+#: ``MetaRLSampler``): the number of the first COMPLETE trial of its config.
+REPLICATE_OF = "metarl:replicate_of"
+
+
+@dataclass(frozen=True)
+class Replicates:
+    """When a round re-evaluates its observed incumbent (see the module docstring).
+
+    Args:
+        max_evals: the most evaluations of one config, the first included (>= 2): a config
+            is replicated at most ``max_evals - 1`` times.
+        z: how lucky the incumbent must look: its observed mean better than the learner's
+            posterior mean at it by more than ``z`` predictive stds there (>= 0).
+    """
+
+    max_evals: int = 2
+    z: float = 1.0
+
+    def __post_init__(self) -> None:
+        n = self.max_evals
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+            raise ValueError(f"replicates: max_evals must be an integer >= 2, got {n!r}")
+        z = self.z
+        if isinstance(z, bool) or not isinstance(z, (int, float)) or not (0 <= z < math.inf):
+            raise ValueError(f"replicates: z must be a finite number >= 0, got {z!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a JSON-ready dict (``Replicates(**d)`` reads it back)."""
+        return asdict(self)
+
+
+def check_replicates(value: Any) -> Replicates | None:
+    """The replicate settings a search runs with (None: no replicates).
+
+    Accepts None or False (off), True (:class:`Replicates` defaults), an integer ``n >= 2``
+    (``Replicates(max_evals=n)``), a dict of :class:`Replicates` keywords, or a
+    :class:`Replicates`.
+
+    Raises:
+        ValueError: anything else (the message names the value).
+    """
+    if value is None or value is False:
+        return None
+    if isinstance(value, Replicates):
+        return value
+    if value is True:
+        return Replicates()
+    if isinstance(value, (int, np.integer)):
+        return Replicates(max_evals=int(value))
+    if isinstance(value, Mapping):
+        known = {f.name for f in fields(Replicates)}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"replicates: unknown key(s) {unknown}; valid: {sorted(known)}")
+        return Replicates(**value)
+    raise ValueError(
+        f"replicates={value!r}: expected None, True, an integer >= 2, a dict of "
+        f"{sorted(f.name for f in fields(Replicates))} or a Replicates"
+    )
+
+
+def config_groups(space: SearchSpace, M: ConfigMatrix) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows of ``M`` are the same config: ``(group, first)``, ``group[i]`` the group of
+    row ``i`` (groups numbered in order of first appearance) and ``first[g]`` the first row
+    of group ``g``."""
+    index: dict[Any, int] = {}
+    group = np.empty(len(M), dtype=np.int64)
+    first: list[int] = []
+    for i, key in enumerate(space.keys(M) if len(M) else []):
+        g = index.setdefault(key, len(first))
+        if g == len(first):
+            first.append(i)
+        group[i] = g
+    return group, np.asarray(first, dtype=np.int64)
+
+
+def n_replicates(space: SearchSpace, M: ConfigMatrix) -> int:
+    """Rows of ``M`` that repeat an earlier row (replicate evaluations)."""
+    return len(M) - (len(set(space.keys(M))) if len(M) else 0)
+
+
+def observed_incumbent(
+    space: SearchSpace, M: ConfigMatrix, y: np.ndarray, direction: Direction = "minimize"
+) -> tuple[int, float, int]:
+    """The config with the best mean observed value over its evaluations.
+
+    Returns:
+        ``(row, mean, n)``: the first row of ``M`` holding that config, its mean value and
+        its number of evaluations (ties: the config evaluated first). Without repeated rows
+        this is the row with the best observed value.
+
+    Raises:
+        ValueError: no evaluated config.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if len(y) == 0:
+        raise ValueError("no evaluated config: no incumbent")
+    group, first = config_groups(space, M)
+    counts = np.bincount(group, minlength=len(first))
+    means = np.bincount(group, weights=y, minlength=len(first)) / counts
+    g = int(np.argmax(means) if direction == "maximize" else np.argmin(means))
+    return int(first[g]), float(means[g]), int(counts[g])
+
+
+def replicate_due(
+    space: SearchSpace,
+    M: ConfigMatrix,
+    y: np.ndarray,
+    learner: Any,
+    settings: Replicates,
+    *,
+    direction: Direction = "minimize",
+    pending: ConfigMatrix | None = None,
+) -> dict[str, Any] | None:
+    """Whether a round re-evaluates its observed incumbent, by the rule of
+    :class:`Replicates` (see the module docstring).
+
+    Args:
+        space: the space searched.
+        M, y: the evaluated rows and their observed values.
+        learner: the round's fitted learner (``predict(X, return_std=True)``).
+        settings: the rule's settings.
+        direction: the metric's direction.
+        pending: configs proposed and not evaluated yet: a pending replicate counts toward
+            ``max_evals``.
+
+    Returns:
+        None, or the record of the replicate: ``row`` (the incumbent's first row of ``M``),
+        ``n_evals`` (its evaluations, pending included, before this one), ``mean`` (its
+        observed mean), ``predicted`` (the learner's mean there) and ``luck`` (their
+        difference toward the good side, in predictive stds).
+    """
+    if len(y) == 0:
+        return None
+    row, mean, n = observed_incumbent(space, M, y, direction)
+    if pending is not None and len(pending):
+        key = space.keys(M[row : row + 1])[0]
+        n += sum(k == key for k in space.keys(pending))
+    if n >= settings.max_evals:
+        return None
+    mu, sd = learner.predict(space.encode_matrix(M[row : row + 1]), return_std=True)
+    mu, sd = float(np.ravel(mu)[0]), float(np.ravel(sd)[0])
+    sign = 1.0 if direction == "maximize" else -1.0
+    gap = sign * (mean - mu)
+    luck = gap / sd if sd > 0 else (math.inf if gap > 0 else 0.0)
+    if not luck > settings.z:
+        return None
+    return {
+        "row": row,
+        "n_evals": n,
+        "mean": mean,
+        "predicted": mu,
+        "luck": round(luck, 4) if math.isfinite(luck) else None,
+    }
