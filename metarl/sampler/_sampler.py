@@ -26,7 +26,7 @@ from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from metarl._defaults import DEFAULT_LEARNER, ENUMERABLE
-from metarl.loop import History, make_search_policy, refine
+from metarl.loop import REPLICATE_OF, History, check_replicates, make_search_policy, refine
 from metarl.sampler._transfer import PastData, check_sources, resolve, transfer_data, with_datasets
 from metarl.space import Boolean, Categorical, Integer, SearchSpace, SpaceError, from_optuna
 from metarl.space._params import Param
@@ -211,6 +211,14 @@ class MetaRLSampler(BaseSampler):
             file stem. Read when the first round needs them.
         dataset: this study's dataset, the context value of its own trials (default: the
             study's name).
+        replicates: re-evaluate the observed incumbent (the config with the best mean over
+            its trials) when the learner says it was probably a lucky draw
+            (:class:`metarl.loop.Replicates`, an integer ``max_evals``, a dict of its
+            keywords, or True; None: never, the default). A replicate is a new trial with
+            the same params and the user attribute ``metarl:replicate_of`` (the number of
+            the config's first COMPLETE trial). Optuna's ``study.best_trial`` still ranks
+            single trials: the best mean is for the caller to take (group the COMPLETE
+            trials by params).
     """
 
     def __init__(
@@ -226,8 +234,10 @@ class MetaRLSampler(BaseSampler):
         enumerable: int = ENUMERABLE,
         transfer: Any = None,
         dataset: str | None = None,
+        replicates: Any = None,
     ) -> None:
         self._sources = check_sources(transfer)
+        self.replicates = check_replicates(replicates)
         if n_startup_trials is None:
             n_startup_trials = 0 if self._sources else 10
         if n_startup_trials < (0 if self._sources else 1) or batch_size < 1:
@@ -249,7 +259,7 @@ class MetaRLSampler(BaseSampler):
         self.enumerable = enumerable
         self._independent = independent_sampler or RandomSampler(seed=seed)
         self._lock = threading.RLock()
-        self._queue: list[Config] = []
+        self._queue: list[tuple[Config, int | None]] = []  # (proposal, replicate_of)
         self._queue_key: Any = None
         self._given: dict[int, Config] = {}  # trial number -> proposal (cache per trial)
         self._policy_obj: Any = None
@@ -314,10 +324,15 @@ class MetaRLSampler(BaseSampler):
             return {}
         with self._lock:
             if trial.number not in self._given:
-                cfg = self._next(study, search_space)
-                if cfg is None:
+                nxt = self._next(study, search_space)
+                if nxt is None:
                     return {}
+                cfg, replicate_of = nxt
                 self._given[trial.number] = cfg
+                if replicate_of is not None:
+                    study._storage.set_trial_user_attr(  # noqa: SLF001 - as Optuna's samplers
+                        trial._trial_id, REPLICATE_OF, replicate_of
+                    )
             cfg = self._given[trial.number]
         out = {}
         for name, d in search_space.items():
@@ -327,7 +342,9 @@ class MetaRLSampler(BaseSampler):
                     out[name] = v
         return out
 
-    def _next(self, study: Study, search_space: dict[str, BaseDistribution]) -> Config | None:
+    def _next(
+        self, study: Study, search_space: dict[str, BaseDistribution]
+    ) -> tuple[Config, int | None] | None:
         trials = study.get_trials(deepcopy=False)
         done = [t for t in trials if t.state == TrialState.COMPLETE]
         key = (len(done), tuple(sorted(search_space)))
@@ -342,8 +359,9 @@ class MetaRLSampler(BaseSampler):
         search_space: dict[str, BaseDistribution],
         trials: list[FrozenTrial],
         done: list[FrozenTrial],
-    ) -> list[Config]:
-        """One round of :func:`metarl.loop.refine` on the study's trials."""
+    ) -> list[tuple[Config, int | None]]:
+        """One round of :func:`metarl.loop.refine` on the study's trials: its proposals,
+        each with the number of the trial it replicates (None: a new config)."""
         names = set(search_space)
         past = self._past_data(study)
         # the study's own trials tell which parameters are conditional; the past trials only
@@ -386,9 +404,16 @@ class MetaRLSampler(BaseSampler):
             direction=direction,
             transfer=transfer,
             seed=self._loop_seed,
+            replicates=self.replicates,
         )
         asked = [t.params for t in trials if t.state != TrialState.RUNNING]
-        fresh = [c for c, r in zip(step.configs, _repeats(space, step.configs, asked)) if not r]
+        repeats = _repeats(space, step.configs, asked)
+        # a replicate repeats a trial on purpose: it passes, recorded as such
+        fresh = [
+            (c, None if row is None else done[row].number)
+            for c, r, row in zip(step.configs, repeats, step.replicate_of)
+            if row is not None or not r
+        ]
         if not fresh:
             warnings.warn(
                 "MetaRLSampler: every proposal of this round repeats a trial; the next trial "

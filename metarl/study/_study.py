@@ -58,7 +58,6 @@ from metarl.study._direction import direction_line, study_direction
 from metarl.study._drain import Drain
 from metarl.study._executors import Executor, make_executor
 from metarl.study._fidelity import (
-    best_trial,
     check_fidelity_learner,
     check_fidelity_policy,
     design_at_levels,
@@ -66,6 +65,12 @@ from metarl.study._fidelity import (
     round_proposals,
 )
 from metarl.study._lease import ProposerLease
+from metarl.study._replicates import (
+    check_study_replicates,
+    merge_attrs,
+    replicate_attrs,
+    study_best,
+)
 from metarl.study._settings import (
     check_focus,
     check_heartbeat,
@@ -145,6 +150,13 @@ class Study:
             the training of a policy that logs with SB3 (PPO: episode reward = acquisition,
             entropy, explained variance; ``ppo_0/``). See :mod:`metarl.study._tensorboard`;
             needs ``pip install 'metarl[tensorboard]'``.
+        replicates: re-evaluate the observed incumbent when the learner says it was
+            probably a lucky draw (:class:`metarl.loop.Replicates`, an integer ``max_evals``,
+            a dict of its keywords, or True; None: never, the default). A replicate is a
+            trial with the same params and ``metarl:replicate_of`` (the number of the
+            config's first trial); :attr:`best_trial` and :attr:`best_value` are then by the
+            mean over a config's trials (:mod:`metarl.study._replicates`). Not with a
+            Fidelity.
 
     Multi-fidelity: on a space with a :class:`~metarl.space.Fidelity` (a training-subsample
     fraction, epochs; one the design does not search) the policy still designs configs at
@@ -192,6 +204,7 @@ class Study:
         artifacts: str | Path | None = None,
         focus: Any = None,
         tensorboard: str | Path | None = None,
+        replicates: Any = None,
     ) -> None:
         self._trainer = trainer
         self.trainer_spec, built, self.space, self.metric = trainer_parts(trainer, space, metric)
@@ -207,6 +220,8 @@ class Study:
         searched = self.focus if self.focus is not None else self.space
         #: The fidelity the loop chooses per trial (None: the space has none).
         self.fidelity = loop_fidelity(self.space)
+        #: When a round re-evaluates a lucky-looking incumbent (None: never).
+        self.replicates = check_study_replicates(self.space, replicates)
         self.n_init, self.batch_size, self.seed = n_init, batch_size, seed
         self.timeout, self.max_consecutive_failures = timeout, max_consecutive_failures
         self.executor, self.n_workers = executor, n_workers
@@ -273,9 +288,11 @@ class Study:
 
     @property
     def best_trial(self) -> FrozenTrial:
-        """The best COMPLETE trial; on a space with a Fidelity, the best at full fidelity
-        (ValueError before any is complete, as Optuna's)."""
-        return best_trial(self.space, self.optuna_study, self.direction)
+        """The best COMPLETE trial: the first trial of the config with the best mean over
+        its trials (replicates, :mod:`metarl.study._replicates`; without them, the best
+        trial); on a space with a Fidelity, the best at full fidelity (ValueError before
+        any is complete, as Optuna's)."""
+        return study_best(self.space, self.optuna_study, self.direction)[0]
 
     @property
     def best_config(self) -> Config:
@@ -283,7 +300,9 @@ class Study:
 
     @property
     def best_value(self) -> float:
-        return float(self.best_trial.value)
+        """The best config's mean value over its COMPLETE trials (with no replicate, the
+        best trial's value)."""
+        return study_best(self.space, self.optuna_study, self.direction)[1]
 
     @property
     def rounds(self) -> list[dict[str, Any]]:
@@ -303,7 +322,7 @@ class Study:
                 self.space, history, k, learner=self.learner, policy=self.policy,
                 direction=self.direction, transfer=self._transfer, design=self._design,
                 metric=self.metric, seed=self.seed, cv=QUALITY_CV, cv_growth=CV_GROWTH,
-                label=self._policy_name, focus=self.focus,
+                label=self._policy_name, focus=self.focus, replicates=self.replicates,
             )  # fmt: skip
         if step.learner is not None:
             self.fitted_learner = step.learner
@@ -316,6 +335,7 @@ class Study:
         configs, per_config, extra = round_proposals(
             self.space, step, history, trials, self.direction, self.focus
         )
+        per_config = merge_attrs(per_config, replicate_attrs(step, trials))
         if not lease.renew():  # a round may outlast the grace period of a stalled renewal
             return None
         enqueue(self.optuna_study, self.space, configs, attrs, per_config)
@@ -452,8 +472,9 @@ class Study:
         out: dict[str, Any] = {"study": self.study_name, **c, "rounds": self.rounds}
         if c["complete"]:
             with contextlib.suppress(ValueError):  # none at full fidelity yet
-                out["best_value"] = self.best_value
-                out["best_config"] = self.best_config
+                best, mean, n = study_best(self.space, self.optuna_study, self.direction)
+                out["best_value"], out["best_config"] = mean, self.config_of(best)
+                out["best_n_evals"] = n
         return out
 
     def __repr__(self) -> str:

@@ -1,0 +1,116 @@
+"""Replicates in a study's storage: a replicate trial, and the incumbent by mean.
+
+A round with ``Study(replicates=...)`` may propose its observed incumbent again
+(:mod:`metarl.loop._replicates`). The study enqueues it as an ordinary WAITING trial with the
+same params and the user attribute ``metarl:replicate_of``: the number of the config's
+first COMPLETE trial. Read back, the history holds one row per COMPLETE trial, so the
+config's rows are its evaluations, and the learner fits them all.
+
+``Study.best_trial`` is then the first trial of the config with the best *mean* value over
+its COMPLETE trials, and ``Study.best_value`` that mean (:func:`best_by_mean`): a replicate
+that falls back to the config's true level takes the lucky draw's place as the incumbent.
+Optuna's own ``optuna_study.best_trial`` still ranks single trials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from metarl.loop import REPLICATE_OF, Replicates, Round, check_replicates, config_groups
+from metarl.space import SearchSpace, config_from_optuna_params
+from metarl.type_aliases import Direction
+
+__all__ = [
+    "REPLICATE_OF",
+    "best_by_mean",
+    "check_study_replicates",
+    "merge_attrs",
+    "replicate_attrs",
+    "study_best",
+]
+
+
+def check_study_replicates(space: SearchSpace, replicates: Any) -> Replicates | None:
+    """The replicate settings of a study (None: none).
+
+    Raises:
+        ValueError: a bad setting (:func:`metarl.loop.check_replicates`), or replicates on a
+            space with a Fidelity (a replicate at another fidelity is no replicate).
+    """
+    settings = check_replicates(replicates)
+    if settings is not None and space.fidelity_names:
+        raise ValueError(
+            f"replicates: not supported on a space with a Fidelity "
+            f"({', '.join(space.fidelity_names)}); pass replicates=None"
+        )
+    return settings
+
+
+def replicate_attrs(step: Round, trials: Sequence[FrozenTrial]) -> list[dict[str, Any]] | None:
+    """Per proposal of ``step``, its trial attributes: ``metarl:replicate_of`` for a
+    replicate, nothing for the others (None: the round has no replicate).
+
+    ``trials`` are those the round's history was read from
+    (:func:`~metarl.study._trials.history_of`): row ``r`` of its ``M`` is the ``r``-th
+    COMPLETE trial.
+    """
+    if all(row is None for row in step.replicate_of):
+        return None
+    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    return [{} if row is None else {REPLICATE_OF: done[row].number} for row in step.replicate_of]
+
+
+def merge_attrs(
+    *per_config: list[dict[str, Any]] | None,
+) -> list[dict[str, Any]] | None:
+    """Per-config attribute lists merged entry by entry (None entries skipped; None when
+    all are)."""
+    given = [p for p in per_config if p is not None]
+    if not given:
+        return None
+    return [{k: v for attrs in entries for k, v in attrs.items()} for entries in zip(*given)]
+
+
+def best_by_mean(
+    space: SearchSpace, trials: Sequence[FrozenTrial], direction: Direction
+) -> tuple[FrozenTrial, float, int]:
+    """The incumbent of a study whose configs may be evaluated more than once.
+
+    Returns:
+        ``(trial, mean, n)``: the first COMPLETE trial of the config with the best mean
+        value over its COMPLETE trials (ties: the config completed first), that mean and
+        the number of those trials. Without repeated configs, the best trial, its value
+        and 1.
+
+    Raises:
+        ValueError: no trial is complete (as Optuna's ``best_trial``).
+    """
+    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    if not done:
+        raise ValueError("no trial is complete yet")
+    M = space.to_matrix([config_from_optuna_params(space, t.params) for t in done])
+    group, first = config_groups(space, M)
+    values = np.asarray([t.value for t in done], dtype=np.float64)
+    counts = np.bincount(group, minlength=len(first))
+    means = np.bincount(group, weights=values, minlength=len(first)) / counts
+    g = int(np.argmax(means) if direction == "maximize" else np.argmin(means))
+    return done[int(first[g])], float(means[g]), int(counts[g])
+
+
+def study_best(
+    space: SearchSpace, study: optuna.Study, direction: Direction
+) -> tuple[FrozenTrial, float, int]:
+    """``Study``'s incumbent: on a space with a Fidelity, the best full-fidelity trial
+    (:func:`metarl.study._fidelity.best_trial`; replicates are refused there), else
+    :func:`best_by_mean`."""
+    if space.fidelity_names:
+        from metarl.study._fidelity import best_trial
+
+        best = best_trial(space, study, direction)
+        return best, float(best.value), 1
+    return best_by_mean(space, study.get_trials(deepcopy=False), direction)
