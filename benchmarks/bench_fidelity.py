@@ -9,6 +9,8 @@ Four methods, each given the same budget of trainer seconds per (task, seed):
   the loop prices raises accordingly;
 - ``metarl_fidelity_nocont``: the same with ``continue_training=False`` (every call trains
   from scratch; on the subsample tasks it is ``metarl_fidelity``, nothing continues there);
+- ``metarl_fidelity_ladder`` (experimental): ``metarl_fidelity`` where a config never
+  evaluated starts below full fidelity (``START_LOW_WHEN_CONTINUING``);
 - ``metarl_full``: the same ``Study`` on the same space without the fidelity (every trial at
   full fidelity): metarl's default;
 - ``tpe_hyperband``: Optuna's ``TPESampler`` with its ``HyperbandPruner``
@@ -49,7 +51,10 @@ from typing import Any
 
 import numpy as np
 
-METHODS = ("metarl_fidelity", "metarl_fidelity_nocont", "metarl_full", "tpe_hyperband")
+METHODS = (
+    "metarl_fidelity", "metarl_fidelity_nocont", "metarl_full", "tpe_hyperband",
+    "metarl_fidelity_ladder",
+)  # fmt: skip
 TASKS = ("digits_subsample", "mlp_epochs", "mlp_subsample")
 FRACTIONS = (0.25, 0.5, 1.0)  # of the budget, where the table reads the curves
 FIELDS = [
@@ -184,13 +189,20 @@ def run_tpe_hyperband(clock: Clock, seed: int) -> None:
 
 
 def run_one(task: str, seed: int, method: str, budget_s: float) -> dict:
-    trainer, fidelity = make_trainer(task, seed, continuation=method == "metarl_fidelity")
+    from metarl.loop import _fidelity
+
+    continuation = method in ("metarl_fidelity", "metarl_fidelity_ladder")
+    trainer, fidelity = make_trainer(task, seed, continuation=continuation)
     clock = Clock(trainer, fidelity, budget_s)
     t0 = time.perf_counter()
-    if method == "tpe_hyperband":
-        run_tpe_hyperband(clock, seed)
-    else:
-        run_metarl(clock, seed, fidelity=method.startswith("metarl_fidelity"))
+    _fidelity.START_LOW_WHEN_CONTINUING = method == "metarl_fidelity_ladder"
+    try:
+        if method == "tpe_hyperband":
+            run_tpe_hyperband(clock, seed)
+        else:
+            run_metarl(clock, seed, fidelity=method.startswith("metarl_fidelity"))
+    finally:
+        _fidelity.START_LOW_WHEN_CONTINUING = False
     return {
         "task": task,
         "seed": seed,

@@ -54,6 +54,12 @@ from metarl.type_aliases import ConfigMatrix, Direction
 REASONS = ("cheapest", "gain_per_cost", "promoted")
 
 
+#: Experimental (bench_fidelity's ``metarl_fidelity_ladder``): with a continuing trainer, a
+#: config never evaluated starts below full fidelity (its first level's cost is not lost when
+#: it is raised later).
+START_LOW_WHEN_CONTINUING = False
+
+
 def loop_fidelity(space: SearchSpace) -> str | None:
     """The name of the fidelity the loop chooses (one not searched by the design), or None.
 
@@ -265,6 +271,8 @@ def choose_fidelity(
         X_full = space.encode_matrix(at[-1])
         gain = np.column_stack([fidelity_gain(learner, space.encode_matrix(X), X_full) for X in at])
         score = np.where(tried, -np.inf, gain / cost)
+        if continuation > 0 and START_LOW_WHEN_CONTINUING:
+            score[~tried.any(axis=1), -1] = -np.inf  # a fresh config starts below full
         choice = np.argmax(score, axis=1)
         reasons = ["gain_per_cost"] * n
         share = cost[:, -1] / scratch[:, -1]
