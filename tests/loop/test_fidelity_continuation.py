@@ -97,3 +97,25 @@ def test_bad_continuation_arguments_are_one_line(space):
         choose_fidelity(space, M, history, seconds, gp, continuation=1.5)
     with pytest.raises(ValueError, match=r"^continued_from: 3 values for 10 evaluated"):
         choose_fidelity(space, M, history, seconds, gp, continued_from=np.zeros(3))
+
+
+def test_start_low_keeps_fresh_configs_below_full_when_the_trainer_continues(space, monkeypatch):
+    """An overhead-bound trainer: full fidelity wins the gain per cost; with the
+    (experimental) START_LOW_WHEN_CONTINUING and a continuing trainer, a config never
+    evaluated starts below full, one evaluated before may still go to full."""
+    from metarl.loop import _fidelity
+
+    configs = space.sample(12, 0)
+    configs = space.at_fidelity(configs[:6], f=LOW) + space.at_full_fidelity(configs[6:])
+    history = History.from_configs(space, configs, np.array([value(c) for c in configs]))
+    gp = GPLearner(random_state=0).fit(space.encode_matrix(history.M), history.y)
+    flat = np.full(len(history), 0.5)
+    M = space.at_full_fidelity(space.to_matrix(space.sample(3, 2)))
+    kw = {"direction": "maximize", "continuation": 1.0}
+    assert np.allclose(choose_fidelity(space, M, history, flat, gp, **kw).fidelity, FULL)
+    monkeypatch.setattr(_fidelity, "START_LOW_WHEN_CONTINUING", True)
+    low = choose_fidelity(space, M, history, flat, gp, **kw)
+    fresh = np.array([r != "promoted" for r in low.reasons])  # a promotion replaced one
+    assert fresh.sum() >= 2 and (low.fidelity[fresh] < FULL).all()
+    plain = choose_fidelity(space, M, history, flat, gp, direction="maximize")
+    assert np.allclose(plain.fidelity, FULL)  # a trainer that retrains: unchanged
