@@ -39,8 +39,9 @@ from metarl.loop._replicates import (
     n_replicates,
     observed_incumbent,
     replicate_due,
+    seen_count,
 )
-from metarl.loop._round import CV_GROWTH, History, Round, cv_due, refine, seen_count
+from metarl.loop._round import CV_GROWTH, History, Round, cv_due, refine
 from metarl.loop._transfer import (
     TRANSFER_SIZE,
     TransferData,

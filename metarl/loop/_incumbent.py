@@ -78,7 +78,8 @@ def recommend(
         ValueError: an empty history.
     """
     from metarl.learners._acquisition import check_direction
-    from metarl.loop._round import _fit, seen_count
+    from metarl.loop._replicates import seen_count
+    from metarl.loop._round import _fit
 
     check_direction(direction)
     y = np.asarray(history.y, dtype=np.float64)

@@ -185,3 +185,36 @@ def replicate_due(
         "predicted": mu,
         "luck": round(luck, 4) if math.isfinite(luck) else None,
     }
+
+
+def seen_count(space: SearchSpace, history: Any, keys: set | None = None) -> int:
+    """The ``n_seen`` a round's seeds come from (:func:`~metarl.loop.round_seed`): the
+    distinct configs evaluated, failed or pending, plus the replicate evaluations (rows of
+    ``history.M`` repeating an earlier one), so that the round after a replicate draws
+    afresh. Without replicates, the number of distinct configs seen."""
+    if keys is None:
+        seen = history.seen()
+        keys = set(space.keys(seen)) if len(seen) else set()
+    return len(keys) + n_replicates(space, history.M)
+
+
+def round_replicate(
+    space: SearchSpace,
+    history: Any,
+    learner: Any,
+    settings: Replicates,
+    direction: Direction,
+    focus: SearchSpace | None,
+) -> dict[str, Any] | None:
+    """The replicate a round of :func:`~metarl.loop.refine` proposes (the record of
+    :func:`replicate_due`), or None: none without a fitted learner, none outside the
+    ``focus``."""
+    if learner is None or not len(history):
+        return None
+    due = replicate_due(
+        space, history.M, history.y, learner, settings, direction=direction,
+        pending=history.pending,
+    )  # fmt: skip
+    if due is None or focus is None:
+        return due
+    return due if focus.contains_matrix(history.M[[due["row"]]])[0] else None

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from metarl.loop._design import initial_design, round_seed
-from metarl.loop._replicates import check_replicates, n_replicates, replicate_due
+from metarl.loop._replicates import check_replicates, round_replicate, seen_count
 from metarl.loop._transfer import TransferData, context_label
 from metarl.space import SearchSpace
 from metarl.type_aliases import Config, ConfigMatrix, Direction
@@ -261,7 +261,7 @@ def refine(
     record["origin"] = label or type(policy).__name__
     replicate = None
     if settings is not None:
-        replicate = _replicate(space, history, learner_fit, settings, direction, focus)
+        replicate = round_replicate(space, history, learner_fit, settings, direction, focus)
         record.update(n_replicates=int(replicate is not None))
         if replicate is not None:
             record["replicate"] = replicate
@@ -300,38 +300,6 @@ def refine(
         M = np.concatenate([history.M[[row]], M])
         proposals = [dict(configs[row]), *proposals]
     return _done(space, M, learner_fit, record, proposals, replicate)
-
-
-def seen_count(space: SearchSpace, history: History, keys: set | None = None) -> int:
-    """The ``n_seen`` a round's seeds come from (:func:`~metarl.loop.round_seed`): the
-    distinct configs evaluated, failed or pending, plus the replicate evaluations (rows of
-    ``history.M`` repeating an earlier one), so that the round after a replicate draws
-    afresh. Without replicates, the number of distinct configs seen."""
-    if keys is None:
-        seen = history.seen()
-        keys = set(space.keys(seen)) if len(seen) else set()
-    return len(keys) + n_replicates(space, history.M)
-
-
-def _replicate(
-    space: SearchSpace,
-    history: History,
-    learner: Any,
-    settings: Any,
-    direction: Direction,
-    focus: SearchSpace | None,
-) -> dict[str, Any] | None:
-    """The replicate this round proposes (the record of
-    :func:`~metarl.loop._replicates.replicate_due`), or None; never outside the focus."""
-    if learner is None or not len(history):
-        return None
-    due = replicate_due(
-        space, history.M, history.y, learner, settings, direction=direction,
-        pending=history.pending,
-    )  # fmt: skip
-    if due is None or focus is None:
-        return due
-    return due if focus.contains_matrix(history.M[[due["row"]]])[0] else None
 
 
 def _done(
