@@ -51,7 +51,7 @@ def test_replicates_draw_fresh_noise_and_the_incumbent_is_by_mean() -> None:
     spec = parse_policy(REP)
     task = load_task(NOISY, seed_streams(0)["noise"])
     M, y, flagged = np.empty((0, task.space.n_columns)), np.empty(0), 0
-    for step, y_new in run_rounds(spec, task, 0, budget=30):
+    for step, y_new in run_rounds(spec, task, 0, budget=20):
         for row, of in zip(step.M, step.replicate_of):
             if of is not None:
                 flagged += 1
@@ -66,7 +66,7 @@ def test_replicates_draw_fresh_noise_and_the_incumbent_is_by_mean() -> None:
         by_key.setdefault(k, []).append(v)
     repeated = [v for v in by_key.values() if len(v) > 1]
     assert any(len(set(v)) > 1 for v in repeated)
-    df = run_one(spec, NOISY, 0, budget=30)
+    df = run_one(spec, NOISY, 0, budget=20)
     last = df.iloc[-1]
     assert list(df.columns) == COLUMNS and last["n_replicates"] == flagged
     row, mean, _ = observed_incumbent(task.space, M, y, task.direction)
