@@ -73,6 +73,22 @@ def _model_free(name: str) -> SearchPolicy:
     return policy
 
 
+def _hedged(policy: SearchPolicy, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
+    """A model-free ``policy``'s proposals for this round, in its order (seeded from the
+    round's random state)."""
+    policy.reseed(int(problem.rng.integers(2**31)))
+    configs = policy.propose(
+        problem.space,
+        None,
+        problem.n,
+        direction=problem.direction,
+        exclude=problem.exclude_configs,
+        history=problem.history,
+    )
+    M = problem.space.to_matrix(configs) if configs else np.empty((0, problem.space.n_columns))
+    return M, -np.arange(len(M), dtype=np.float64)
+
+
 def _first_of_each(keys: list[bytes]) -> np.ndarray:
     """(len(keys),) bool: True at the first occurrence of each key."""
     first: dict[bytes, int] = {}
@@ -199,10 +215,9 @@ class LocalSearch(ScoredPolicy):
 
     def _candidates(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
         self._round_region = None
-        if self._hedge_policy is not None and len(problem.history) % self.hedge_every == (
-            self.hedge_every - 1
-        ):
-            return self._hedged(problem)
+        hedge = self._hedge_policy
+        if hedge is not None and len(problem.history) % self.hedge_every == self.hedge_every - 1:
+            return _hedged(hedge, problem)
         if self.trust_region:
             self._round_region = region_of(
                 problem.space, problem.history, problem.direction, self.trust_region
@@ -229,22 +244,6 @@ class LocalSearch(ScoredPolicy):
             G, g = self._climb(problem)
             g = g - (g.max() - scores.min()) - 1.0
             return np.concatenate([M, G]), np.concatenate([scores, g])
-
-    def _hedged(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
-        """The hedge policy's proposals for this round, in its order (seeded from the
-        round's random state)."""
-        policy = self._hedge_policy
-        policy.reseed(int(problem.rng.integers(2**31)))
-        configs = policy.propose(
-            problem.space,
-            None,
-            problem.n,
-            direction=problem.direction,
-            exclude=problem.exclude_configs,
-            history=problem.history,
-        )
-        M = problem.space.to_matrix(configs) if configs else np.empty((0, problem.space.n_columns))
-        return M, -np.arange(len(M), dtype=np.float64)
 
     def _climb(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
         region = self._round_region
