@@ -85,7 +85,9 @@ def _metarl_variant(name: str) -> tuple[dict[str, Any], Any] | None:
     or those settings, ``r``: ``recentre``), ``fam<N>`` (the trust region rotates over
     the model families after N results without improvement, ``family_after=N``),
     ``tpe<k>`` (every k-th round proposed by Optuna's TPE over the history,
-    ``hedge="tpe", hedge_every=k``), ``L<learner>`` (``Llinear``; ``Lgp+linear`` the
+    ``hedge="tpe", hedge_every=k``), ``stall<N>`` (TPE proposes only while stalled: from
+    the N-th model-based result without improvement, every other round, or every k-th with
+    ``tpe<k>``; ``hedge_after=N``), ``L<learner>`` (``Llinear``; ``Lgp+linear`` the
     equal-weight ensemble of both). E.g. ``metarl-elite-ucb0.5``, ``metarl-tpe2-fam8``.
     None for any other name."""
     parts = name.split("-")
@@ -109,6 +111,8 @@ def _metarl_variant(name: str) -> tuple[dict[str, Any], Any] | None:
             region["family_after"] = int(m[1])
         elif m := re.fullmatch(r"tpe(\d+)", part):
             kwargs |= {"hedge": "tpe", "hedge_every": int(m[1])}
+        elif m := re.fullmatch(r"stall(\d+)", part):
+            kwargs |= {"hedge": "tpe", "hedge_after": int(m[1])}
         elif part.startswith("L") and len(part) > 1:
             members = part[1:].split("+")
             learner = members[0] if len(members) == 1 else ("ensemble", members)
@@ -397,7 +401,7 @@ def main(argv: list[str] | None = None) -> dict:
     tasks = _names(args.tasks, tuple(TASKS), "task")
     extra = (
         ", metarl-<change>-... (mean, ucb<k>, elite, tr[<init>][f<tol>][r], fam<N>, tpe<k>, "
-        "L<learner>)"
+        "stall<N>, L<learner>)"
     )
     samplers = _names(args.samplers, SAMPLERS, "sampler", extra)
     if args.seeds < 1 or args.trials < 1:

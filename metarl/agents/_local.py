@@ -137,6 +137,12 @@ class LocalSearch(ScoredPolicy):
             results (counted from the history, so a resumed run replays them). ``None``:
             never.
         hedge_every: see ``hedge`` (2: every other round).
+        hedge_after: ``0``: the schedule above. ``N >= 1``: the hedge proposes only while
+            the search is stalled, ``N`` or more results (past the trust region's
+            ``warmup``, i.e. model-based ones) since the last that improved the best
+            (:meth:`TrustRegion.stalled`, from the history, so a resumed run replays it):
+            the ``N``-th such result's round and every ``hedge_every``-th after it; an
+            improvement returns every round to the climb.
         acquisition, kappa, min_distance, seed: see :class:`ScoredPolicy`.
     """
 
@@ -153,6 +159,7 @@ class LocalSearch(ScoredPolicy):
         trust_region: TrustRegion | Mapping[str, float] | bool = False,
         hedge: str | None = None,
         hedge_every: int = 2,
+        hedge_after: int = 0,
         acquisition: AcquisitionKind = "mean",
         kappa: float = 1.0,
         min_distance: int = 2,
@@ -166,6 +173,8 @@ class LocalSearch(ScoredPolicy):
             )
         if hedge_every < 2:
             raise ValueError(f"local_search: hedge_every must be >= 2, got {hedge_every}")
+        if hedge_after < 0:
+            raise ValueError(f"local_search: hedge_after must be >= 0, got {hedge_after}")
         super().__init__(acquisition=acquisition, kappa=kappa, min_distance=min_distance, seed=seed)
         self.n_initial = n_initial
         self.n_starts = n_starts
@@ -180,7 +189,7 @@ class LocalSearch(ScoredPolicy):
                 f"its settings, got {trust_region!r}"
             )
         self.trust_region = TrustRegion() if trust_region is True else trust_region
-        self.hedge, self.hedge_every = hedge, hedge_every
+        self.hedge, self.hedge_every, self.hedge_after = hedge, hedge_every, hedge_after
         self._hedge_policy = None if hedge is None else _model_free(hedge)
         self._round_region: Region | None = None  # the region of the round in progress
 
@@ -216,7 +225,7 @@ class LocalSearch(ScoredPolicy):
     def _candidates(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
         self._round_region = None
         hedge = self._hedge_policy
-        if hedge is not None and len(problem.history) % self.hedge_every == self.hedge_every - 1:
+        if hedge is not None and self._hedge_round(problem):
             return _hedged(hedge, problem)
         if self.trust_region:
             self._round_region = region_of(
@@ -244,6 +253,15 @@ class LocalSearch(ScoredPolicy):
             G, g = self._climb(problem)
             g = g - (g.max() - scores.min()) - 1.0
             return np.concatenate([M, G]), np.concatenate([scores, g])
+
+    def _hedge_round(self, problem: Problem) -> bool:
+        """Whether the hedge proposes this round (``hedge`` and ``hedge_after``)."""
+        k = self.hedge_every
+        if not self.hedge_after:
+            return len(problem.history) % k == k - 1
+        region = self.trust_region or TrustRegion()
+        stalled = region.stalled([v for _, v in problem.history], problem.direction)
+        return stalled >= self.hedge_after and (stalled - self.hedge_after) % k == 0
 
     def _climb(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
         region = self._round_region

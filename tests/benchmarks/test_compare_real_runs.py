@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -63,3 +64,36 @@ def test_hedge_and_family_variants(mods) -> None:
     assert kw["trust_region"] == {"init": 0.5, "fail_tol": 3, "family_after": 8}
     assert bench.make_sampler("metarl-fam8", 0).policy_kwargs["trust_region"] == {"family_after": 8}
     assert bench._metarl_variant("metarl-famx") is None
+
+
+def test_stall_variant(mods) -> None:
+    bench, _ = mods
+    kw = bench.make_sampler("metarl-stall5", 0).policy_kwargs
+    assert kw == {"acquisition": "ucb", "kappa": 2.0, "hedge": "tpe", "hedge_after": 5}
+    kw = bench.make_sampler("metarl-stall8-tpe3", 0).policy_kwargs
+    assert kw["hedge_after"] == 8 and kw["hedge_every"] == 3
+    assert bench._metarl_variant("metarl-stallx") is None
+
+
+def test_heldout_tasks_are_large_and_train(mods) -> None:
+    """wine and diabetes: spaces of ~2**40 configs whose trainers give a finite value,
+    the chance value when no column is kept."""
+    from _heldout_tasks import train_diabetes, train_wine  # noqa: PLC0415
+
+    bench, _ = mods
+    for name, train, chance in (("wine", train_wine, 71 / 178), ("diabetes", train_diabetes, 0)):
+        task = bench.make_task(name)
+        assert task.space.cardinality >= 2**40
+        config = _first(task.space)
+        task.space.validate(config)
+        assert np.isfinite(task.make_trainer(0)(config))
+        dropped = config | {k: "drop" for k in config if k.startswith("c") and k[1:].isdigit()}
+        assert train(dropped, 0) == pytest.approx(chance)
+
+
+def _first(space) -> dict:
+    """A config of ``space``: every column standard-scaled, the first model, grid centres."""
+    from metarl.agents._sampling import sample_grid  # noqa: PLC0415
+
+    config = space.to_configs(sample_grid(space, 1, np.random.default_rng(0)))[0]
+    return config | {k: "standard" for k in config if k.startswith("c") and k[1:].isdigit()}
