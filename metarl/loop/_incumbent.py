@@ -53,6 +53,7 @@ def recommend(
     direction: Direction = "minimize",
     metric: str = "value",
     seed: int = 0,
+    replicates: Any = None,
 ) -> int:
     """The evaluated config with the best posterior mean: the noise-aware incumbent.
 
@@ -68,6 +69,8 @@ def recommend(
         direction: the metric's direction.
         metric: the metric's name (the learner's target name).
         seed: the run's seed.
+        replicates: the run's ``refine(replicates=...)`` (its seeds and row order count
+            replicate rows only when set).
 
     Returns:
         The index of the recommended row of ``history.M`` (and ``history.y``); with
@@ -87,6 +90,9 @@ def recommend(
         raise ValueError("recommend: no evaluated config to recommend from")
     if len(y) < 2:
         return 0
-    n_seen = seen_count(space, history)
-    fitted, *_ = _fit(space, history, learner, None, metric, direction, seed, n_seen, cv=0)
+    on = replicates is not None and replicates is not False
+    n_seen = seen_count(space, history, replicates=on)
+    fitted, *_ = _fit(
+        space, history, learner, None, metric, direction, seed, n_seen, cv=0, replicates=on
+    )
     return best_predicted(space, history.M, fitted, direction)

@@ -15,7 +15,12 @@ fitted learner, the observed incumbent is proposed again when it has fewer than
 learner's posterior mean there by more than ``z`` of the learner's predictive standard
 deviations there (for the default GP that std includes its fitted noise, so a clean task
 whose GP fits almost no noise never replicates). It reads only the history and the round's
-fitted learner, so a seeded run replays its replicates.
+fitted learner, so a seeded run replays its replicates. A config with a failed (or pruned)
+evaluation is never replicated: its failure would bring it back every round.
+
+Replicates need a learner (a policy that fits none, random or TPE, is refused:
+:func:`check_replicates_usable`) and are refused with transfer data: that learner fits
+normal scores pooled across datasets, not the metric's scale the observed mean is on.
 """
 
 from __future__ import annotations
@@ -144,6 +149,7 @@ def replicate_due(
     *,
     direction: Direction = "minimize",
     pending: ConfigMatrix | None = None,
+    failed: ConfigMatrix | None = None,
 ) -> dict[str, Any] | None:
     """Whether a round re-evaluates its observed incumbent, by the rule of
     :class:`Replicates` (see the module docstring).
@@ -156,6 +162,7 @@ def replicate_due(
         direction: the metric's direction.
         pending: configs proposed and not evaluated yet: a pending replicate counts toward
             ``max_evals``.
+        failed: configs with a failed or pruned evaluation: never replicated.
 
     Returns:
         None, or the record of the replicate: ``row`` (the incumbent's first row of ``M``),
@@ -166,8 +173,10 @@ def replicate_due(
     if len(y) == 0:
         return None
     row, mean, n = observed_incumbent(space, M, y, direction)
+    key = space.keys(M[row : row + 1])[0]
+    if failed is not None and len(failed) and key in set(space.keys(failed)):
+        return None
     if pending is not None and len(pending):
-        key = space.keys(M[row : row + 1])[0]
         n += sum(k == key for k in space.keys(pending))
     if n >= settings.max_evals:
         return None
@@ -187,15 +196,80 @@ def replicate_due(
     }
 
 
-def seen_count(space: SearchSpace, history: Any, keys: set | None = None) -> int:
+def seen_count(
+    space: SearchSpace, history: Any, keys: set | None = None, replicates: bool = True
+) -> int:
     """The ``n_seen`` a round's seeds come from (:func:`~metarl.loop.round_seed`): the
-    distinct configs evaluated, failed or pending, plus the replicate evaluations (rows of
-    ``history.M`` repeating an earlier one), so that the round after a replicate draws
-    afresh. Without replicates, the number of distinct configs seen."""
+    distinct configs evaluated, failed or pending, plus, with ``replicates``, the replicate
+    evaluations (rows of ``history.M`` repeating an earlier one), so that the round after a
+    replicate draws afresh. Without replicates, the number of distinct configs seen (a
+    history holding a config twice anyway, an enqueued duplicate, counts it once, as
+    before replicates existed)."""
     if keys is None:
         seen = history.seen()
         keys = set(space.keys(seen)) if len(seen) else set()
-    return len(keys) + n_replicates(space, history.M)
+    return len(keys) + (n_replicates(space, history.M) if replicates else 0)
+
+
+def fit_order(M: np.ndarray, y: np.ndarray, replicates: bool) -> np.ndarray:
+    """The canonical order of a round's training rows: by value, column after column
+    (``M`` with NaN as inf); with ``replicates`` a config's rows are then ordered by their
+    values, without (as before replicates existed) they keep their arrival order."""
+    if not len(M):
+        return np.arange(0)
+    return np.lexsort((y, *M.T[::-1])) if replicates else np.lexsort(M.T[::-1])
+
+
+#: Why a policy that fits no learner cannot run with replicates (``label``: its name).
+NO_LEARNER = (
+    "policy {label!r}: replicates need a model-based policy (the learner decides when the "
+    "incumbent looks lucky); this one fits no learner"
+)
+#: Why replicates are refused with transfer data.
+WITH_TRANSFER = (
+    "replicates: not supported with transfer data (the learner fits normal scores pooled "
+    "across datasets, not the scale of the incumbent's observed mean); pass replicates=None "
+    "or no transfer"
+)
+
+
+def fits_learner(policy: Any) -> bool:
+    """Whether a policy (an object, a class or a registered name; ``"auto"``: always)
+    fits a learner (``requires_learner``)."""
+    if isinstance(policy, str):
+        if policy == "auto":
+            return True
+        from metarl.agents._registry import _REGISTRY
+
+        policy = _REGISTRY.get(policy)
+    return bool(getattr(policy, "requires_learner", True))
+
+
+def round_settings(
+    replicates: Any, policy: Any, label: str | None, transfer: Any
+) -> Replicates | None:
+    """The replicate settings of a search (:func:`check_replicates`), refused where their
+    rule cannot work.
+
+    Args:
+        replicates: the setting as given.
+        policy: the search policy (object, class or registered name).
+        label: the policy's name in messages (None: its class or name).
+        transfer: whether the learner fits transfer data of other datasets.
+
+    Raises:
+        ValueError: a bad setting; replicates with a policy that fits no learner
+            (:data:`NO_LEARNER`) or with transfer data (:data:`WITH_TRANSFER`).
+    """
+    settings = check_replicates(replicates)
+    if settings is None:
+        return None
+    if not fits_learner(policy):
+        name = label or (policy if isinstance(policy, str) else type(policy).__name__)
+        raise ValueError(NO_LEARNER.format(label=name))
+    if transfer:
+        raise ValueError(WITH_TRANSFER)
+    return settings
 
 
 def round_replicate(
@@ -213,7 +287,7 @@ def round_replicate(
         return None
     due = replicate_due(
         space, history.M, history.y, learner, settings, direction=direction,
-        pending=history.pending,
+        pending=history.pending, failed=history.failed,
     )  # fmt: skip
     if due is None or focus is None:
         return due

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from metarl.loop._design import initial_design, round_seed
-from metarl.loop._replicates import check_replicates, round_replicate, seen_count
+from metarl.loop._replicates import fit_order, round_replicate, round_settings, seen_count
 from metarl.loop._transfer import TransferData, context_label
 from metarl.space import SearchSpace
 from metarl.type_aliases import Config, ConfigMatrix, Direction
@@ -209,7 +209,7 @@ def refine(
 
     Raises:
         ValueError: ``k`` is not a positive integer, ``focus`` is not a subspace of
-            ``space``, or ``replicates`` is not a valid setting.
+            ``space``, or a bad ``replicates`` (:func:`~metarl.loop._replicates.round_settings`).
         RuntimeError: the policy proposed a config already seen, one twice, or one
             outside the focus.
     """
@@ -217,11 +217,11 @@ def refine(
         raise ValueError(f"k={k!r}: expected a positive integer")
     if focus is not None and focus.encoding_fingerprint() != space.encoding_fingerprint():
         raise ValueError("focus: not a subspace of the space searched (space.restrict(...))")
-    settings = check_replicates(replicates)
+    settings = round_settings(replicates, policy, label, transfer is not None and len(transfer))
     seen = history.seen()
     keys = set(space.keys(seen)) if len(seen) else set()
     n_distinct = len(keys)
-    n_seen = seen_count(space, history, keys)
+    n_seen = seen_count(space, history, keys, settings is not None)
     record: dict[str, Any] = {
         "origin": "init",
         "n_train": 0,
@@ -248,8 +248,9 @@ def refine(
         n_rows = len(history) + (len(transfer) if transfer is not None else 0)
         cv_now = cv if cv_due(n_rows, k, cv_growth) else 0
         learner_fit, n_train, rho, rho_focus, method = _fit(
-            space, history, learner, transfer, metric, direction, seed, n_seen, cv_now, in_focus
-        )
+            space, history, learner, transfer, metric, direction, seed, n_seen, cv_now, in_focus,
+            replicates=settings is not None,
+        )  # fmt: skip
         record.update(n_train=n_train, cv_spearman=rho, cv_method=method)
         record["fit_s"] = round(time.perf_counter() - t0, 4)
         if focus is not None:
@@ -329,16 +330,15 @@ def _fit(
     n_seen: int,
     cv: int,
     in_focus: np.ndarray | None = None,
+    replicates: bool = False,
 ) -> tuple[Any, int, float | None, float | None, str | None]:
     """A seeded clone of ``learner`` fitted on transfer data and history (None below 2
     points), its out-of-sample Spearman, that on the rows ``in_focus`` (a mask of the
     history's rows), and how it was measured (:func:`_quality`)."""
     # in a canonical order (by value, column after column), not in arrival order: a fit
     # is bitwise reproducible only on rows in the same order, and the order trials finish
-    # or are re-queued in is no part of the history
-    M = np.where(np.isnan(history.M), np.inf, history.M)
-    # a replicate's rows are one config: their values break the tie
-    order = np.lexsort((history.y, *M.T[::-1])) if len(M) else np.arange(0)
+    # or are re-queued in is no part of the history (with replicates, values break ties)
+    order = fit_order(np.where(np.isnan(history.M), np.inf, history.M), history.y, replicates)
     X = space.encode_matrix(history.M[order])
     y = history.y[order]
     focus_rows = in_focus[order] if in_focus is not None else None

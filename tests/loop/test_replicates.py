@@ -19,7 +19,8 @@ from metarl.loop import (
     refine,
     seen_count,
 )
-from metarl.space import Float, SearchSpace
+from metarl.loop._transfer import TransferData
+from metarl.space import Float, Integer, SearchSpace
 
 LINE = SearchSpace({"x": Float(0.0, 1.0, bins=41)})
 
@@ -184,3 +185,78 @@ def test_a_replicate_that_falls_back_dethrones_the_lucky_draw() -> None:
     # every row is fitted (the repeated one too), and the recommendation is still a row
     rec = recommend(LINE, after, GPLearner(), seed=0)
     assert 0 <= rec < len(after) and rec != lucky
+
+
+# ---------------------------------------------------------------- review fixes
+
+
+def test_a_config_with_a_failed_evaluation_is_never_replicated() -> None:
+    # a failed (or pruned) replicate used to come back every round, forever
+    h, lucky = _history(lucky=True)
+    assert _round(h).replicate_of == [lucky]
+    failed = History(h.M, h.y, failed=h.M[[lucky]])
+    step = _round(failed)
+    assert step.replicate_of == [None] and step.record["n_replicates"] == 0
+    assert LINE.keys(step.M)[0] not in set(LINE.keys(h.M))  # a new config instead
+    assert _round(failed, replicates=5).replicate_of == [None]
+
+
+@pytest.mark.parametrize("policy", ["random", "evolution", "tpe"])
+def test_a_policy_without_a_learner_is_refused(policy: str) -> None:
+    h, _ = _history(lucky=True)
+    with pytest.raises(ValueError, match=f"policy '{policy}': replicates need a model") as err:
+        refine(
+            LINE, h, 1, learner=GPLearner(), policy=make_policy(policy), replicates=True,
+            label=policy,
+        )  # fmt: skip
+    assert "\n" not in str(err.value)
+    # without replicates the same round runs
+    refine(LINE, h, 1, learner=GPLearner(), policy=make_policy(policy), label=policy)
+
+
+def test_transfer_data_is_refused() -> None:
+    # the learner fits normal scores across datasets: no scale to compare the mean with
+    h, _ = _history(lucky=True)
+    X = LINE.encode_matrix(h.M[:3])
+    data = TransferData(X, np.ones(3), np.array(["other"] * 3))
+    with pytest.raises(ValueError, match="replicates: not supported with transfer data") as err:
+        refine(
+            LINE, h, 1, learner=GPLearner(), policy=make_policy("exhaustive"), transfer=data,
+            replicates=2,
+        )  # fmt: skip
+    assert "\n" not in str(err.value)
+
+
+# a history holding one config twice with replicates off (a sampler's random startup, an
+# enqueued duplicate); proposals pinned from the code before replicates (afe120d)
+DUP = SearchSpace({"x": Float(0.0, 1.0, bins=41), "y": Integer(0, 30)})
+PINNED = {
+    "evolution": [
+        {"x": 0.15000000000000002, "y": 0},
+        {"x": 0.35000000000000003, "y": 24},
+        {"x": 0.225, "y": 21},
+    ],
+    "local_search": [
+        {"x": 0.525, "y": 15},
+        {"x": 0.47500000000000003, "y": 16},
+        {"x": 0.55, "y": 14},
+    ],
+}
+
+
+def _duplicated() -> History:
+    rng = np.random.default_rng(0)
+    grid = np.linspace(0, 1, 41)
+    cfgs = [{"x": float(rng.choice(grid)), "y": int(rng.integers(31))} for _ in range(12)]
+    cfgs.append(dict(cfgs[0]))
+    y = np.array([(c["x"] - 0.6) ** 2 + (c["y"] - 20) ** 2 / 900 for c in cfgs])
+    return History.from_configs(DUP, cfgs, y + 0.01 * rng.standard_normal(len(cfgs)))
+
+
+@pytest.mark.parametrize("policy", sorted(PINNED))
+def test_off_a_duplicated_history_proposes_as_before(policy: str) -> None:
+    h = _duplicated()
+    step = refine(DUP, h, 3, learner=GPLearner(), policy=make_policy(policy), seed=7)
+    assert step.configs == PINNED[policy]
+    assert recommend(DUP, h, GPLearner(), seed=7) == 8
+    assert seen_count(DUP, h, replicates=False) == 12 and seen_count(DUP, h) == 13
