@@ -42,6 +42,7 @@ from metarl.loop import (
     refine,
     seed_streams,
 )
+from metarl.loop._replicates import round_settings
 
 #: The evaluation counts at which a run's incumbent is recorded (those <= budget, and the
 #: budget itself).
@@ -141,6 +142,7 @@ def run_one(
                     direction=task.direction,
                     metric=task.metric,
                     seed=seed,
+                    replicates=spec.replicates,
                 )
                 outside += time.perf_counter() - t0
                 rows.append(_checkpoint(spec.label, task_name, seed, task, M, y, rec, seconds))
@@ -178,11 +180,7 @@ def run_rounds(
     rng = seed_streams(seed)
     space = task.space
     policy = make_search_policy(spec.name, space, spec.kwargs, transfer=transfer, seed=seed)
-    if spec.replicates is not None and not getattr(policy, "requires_learner", True):
-        raise ValueError(
-            f"policy {spec.label!r}: replicates need a model-based policy (the learner decides "
-            "when the incumbent looks lucky); this one fits no learner"
-        )
+    round_settings(spec.replicates, policy, spec.label, transfer)
     learner = make_learner(spec.learner, **spec.learner_kwargs)
     prior = None
     if transfer and getattr(policy, "requires_learner", True):

@@ -47,6 +47,13 @@ def test_a_model_free_policy_refuses_replicates() -> None:
         run_one(parse_policy("random(replicates=2)"), NOISY, 0, budget=12)
 
 
+def test_transfer_refuses_replicates() -> None:
+    # the learner fits normal scores across datasets: the rule would compare scales
+    with pytest.raises(ValueError, match="replicates: not supported with transfer data") as err:
+        run_one(parse_policy("default(replicates=2)"), NOISY, 0, budget=12, transfer=True)
+    assert "\n" not in str(err.value)
+
+
 def test_replicates_draw_fresh_noise_and_the_incumbent_is_by_mean() -> None:
     spec = parse_policy(REP)
     task = load_task(NOISY, seed_streams(0)["noise"])
