@@ -26,7 +26,8 @@ from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from metarl._defaults import DEFAULT_LEARNER, ENUMERABLE
-from metarl.loop import REPLICATE_OF, History, check_replicates, make_search_policy, refine
+from metarl.loop import REPLICATE_OF, History, make_search_policy, refine
+from metarl.loop._replicates import round_settings
 from metarl.sampler._transfer import PastData, check_sources, resolve, transfer_data, with_datasets
 from metarl.space import Boolean, Categorical, Integer, SearchSpace, SpaceError, from_optuna
 from metarl.space._params import Param
@@ -237,7 +238,7 @@ class MetaRLSampler(BaseSampler):
         replicates: Any = None,
     ) -> None:
         self._sources = check_sources(transfer)
-        self.replicates = check_replicates(replicates)
+        self.replicates = round_settings(replicates, policy, None, bool(self._sources))
         if n_startup_trials is None:
             n_startup_trials = 0 if self._sources else 10
         if n_startup_trials < (0 if self._sources else 1) or batch_size < 1:

@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from metarl.loop import REPLICATE_OF, Replicates, Round, check_replicates, config_groups
+from metarl.loop import REPLICATE_OF, Replicates, Round, observed_incumbent
+from metarl.loop._replicates import round_settings
 from metarl.space import SearchSpace, config_from_optuna_params
 from metarl.type_aliases import Direction
 
@@ -35,14 +35,21 @@ __all__ = [
 ]
 
 
-def check_study_replicates(space: SearchSpace, replicates: Any) -> Replicates | None:
+def check_study_replicates(
+    space: SearchSpace,
+    replicates: Any,
+    policy: Any = "auto",
+    label: str | None = None,
+    transfer: bool = False,
+) -> Replicates | None:
     """The replicate settings of a study (None: none).
 
     Raises:
-        ValueError: a bad setting (:func:`metarl.loop.check_replicates`), or replicates on a
-            space with a Fidelity (a replicate at another fidelity is no replicate).
+        ValueError: a bad setting, a policy that fits no learner, transfer data
+            (:func:`metarl.loop._replicates.round_settings`), or replicates on a space with
+            a Fidelity (a replicate at another fidelity is no replicate).
     """
-    settings = check_replicates(replicates)
+    settings = round_settings(replicates, policy, label, transfer)
     if settings is not None and space.fidelity_names:
         raise ValueError(
             f"replicates: not supported on a space with a Fidelity "
@@ -94,12 +101,8 @@ def best_by_mean(
     if not done:
         raise ValueError("no trial is complete yet")
     M = space.to_matrix([config_from_optuna_params(space, t.params) for t in done])
-    group, first = config_groups(space, M)
-    values = np.asarray([t.value for t in done], dtype=np.float64)
-    counts = np.bincount(group, minlength=len(first))
-    means = np.bincount(group, weights=values, minlength=len(first)) / counts
-    g = int(np.argmax(means) if direction == "maximize" else np.argmin(means))
-    return done[int(first[g])], float(means[g]), int(counts[g])
+    row, mean, n = observed_incumbent(space, M, [t.value for t in done], direction)
+    return done[row], mean, n
 
 
 def study_best(

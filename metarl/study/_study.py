@@ -220,8 +220,6 @@ class Study:
         searched = self.focus if self.focus is not None else self.space
         #: The fidelity the loop chooses per trial (None: the space has none).
         self.fidelity = loop_fidelity(self.space)
-        #: When a round re-evaluates a lucky-looking incumbent (None: never).
-        self.replicates = check_study_replicates(self.space, replicates)
         self.n_init, self.batch_size, self.seed = n_init, batch_size, seed
         self.timeout, self.max_consecutive_failures = timeout, max_consecutive_failures
         self.executor, self.n_workers = executor, n_workers
@@ -249,6 +247,10 @@ class Study:
         if self.fidelity is not None:
             check_fidelity_policy(self.policy)
         self._policy_name = label_of(policy)
+        #: When a round re-evaluates a lucky-looking incumbent (None: never).
+        self.replicates = check_study_replicates(
+            self.space, replicates, self.policy, self._policy_name, self._transfer is not None
+        )
         self._design = initial_design(
             searched, 0 if self._transfer is not None else n_init, streams["init"]
         )

@@ -62,3 +62,40 @@ def test_off_by_default_no_trial_repeats() -> None:
 def test_a_bad_setting_is_refused_in_one_line() -> None:
     with pytest.raises(ValueError, match=r"^replicates: z must be a finite number >= 0"):
         MetaRLSampler(replicates={"z": -1.0})
+
+
+def test_a_pruned_replicate_is_not_asked_again() -> None:
+    # it used to come back, pruned, in every trial after it
+    seen: dict[int, int] = {}
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_int("x", 0, 40)
+        seen[x] = seen.get(x, 0) + 1
+        if x == 2 and seen[x] > 1:
+            raise optuna.TrialPruned()
+        return 0.9 if x == 2 else 1.0 + (x / 40 - 0.7) ** 2
+
+    sampler = MetaRLSampler(
+        learner="gp", policy="exhaustive", n_startup_trials=8, seed=0, replicates=2
+    )
+    study = optuna.create_study(sampler=sampler)
+    for x in (2, 20, 36, 14, 30, 8, 25, 40):
+        study.enqueue_trial({"x": x})
+    study.optimize(objective, n_trials=14)
+    assert seen[2] == 2  # the first evaluation and one (pruned) replicate
+    pruned = study.get_trials(states=(TrialState.PRUNED,))
+    assert len(pruned) == 1 and pruned[0].user_attrs[REPLICATE_OF] == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"policy": "random"}, "policy 'random': replicates need a model-based policy"),
+        ({"policy": "tpe"}, "policy 'tpe': replicates need a model-based policy"),
+        ({"transfer": {"other": "past_study"}}, "replicates: not supported with transfer"),
+    ],
+)
+def test_replicates_are_refused_where_the_rule_cannot_work(kwargs, match) -> None:
+    with pytest.raises(ValueError, match=match) as err:
+        MetaRLSampler(replicates=2, **kwargs)
+    assert "\n" not in str(err.value)

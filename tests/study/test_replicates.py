@@ -130,3 +130,44 @@ def test_bad_settings_and_a_fidelity_are_refused_before_anything_is_written(
         Study(fid, lambda c: {"v": c["x"]}, metric="v", executor="thread", storage=url,
               replicates=2)  # fmt: skip
     assert not (tmp_path / "bad.db").exists()
+
+
+class FailingReplicate(OneLuckyDraw):
+    """:class:`OneLuckyDraw` whose lucky config fails every later evaluation."""
+
+    def __call__(self, config: dict) -> dict:
+        with self.lock:
+            again = self.lucky is not None and float(config["x"]) == self.lucky
+        if again:
+            self.calls = getattr(self, "calls", 0) + 1
+            raise RuntimeError("the replicate failed")
+        return super().__call__(config)
+
+
+def test_a_failed_replicate_is_not_proposed_again() -> None:
+    # it used to be re-proposed (and fail) in every round after it
+    trainer = FailingReplicate()
+    s = _study(trainer=trainer).optimize(16)
+    assert trainer.calls == 1
+    failed = s.trials((TrialState.FAIL,))
+    assert len(failed) == 1 and REPLICATE_OF in failed[0].user_attrs
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"policy": "random"}, "^policy 'random': replicates need a model-based policy"),
+        (
+            {"transfer": ["hpolib/naval_propulsion"]},
+            "^replicates: not supported with transfer data",
+        ),
+    ],
+)
+def test_replicates_are_refused_where_the_rule_cannot_work(kwargs, match) -> None:
+    from metarl.benchmarks import load_task
+
+    space = load_task("hpolib/protein_structure").space
+    with pytest.raises(ValueError, match=match) as err:
+        Study(space, lambda c: {"v": 1.0}, metric="v", direction="minimize", executor="thread",
+              replicates=2, **kwargs)  # fmt: skip
+    assert "\n" not in str(err.value)
