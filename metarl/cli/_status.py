@@ -75,12 +75,12 @@ def status(args: argparse.Namespace) -> int:
                 f"{r['n_proposed']:8d}  {r.get('seconds', 0):7.1f}"
             )
     if c["complete"]:
-        from metarl.study._fidelity import best_full_fidelity
+        from metarl.study._replicates import ranked_by_mean
 
         direction = study.direction.name.lower()
-        try:  # with a Fidelity, the incumbent is the best trial at full fidelity
-            value = best_full_fidelity(space, trials, direction).value  # type: ignore[arg-type]
-            print(f"  best {attrs.get(schema.METRIC)} = {value:.6g}")
+        try:  # Study's incumbent: the best mean (with a Fidelity, the best at full fidelity)
+            _, value, n = ranked_by_mean(space, trials, direction)[0]  # type: ignore[arg-type]
+            print(f"  best {attrs.get(schema.METRIC)} = {value:.6g}{_evals(n)}")
         except ValueError as e:
             print(f"  best: {e}")
     # the lease is a study system attribute, which Optuna's public API no longer shows
@@ -93,12 +93,15 @@ def status(args: argparse.Namespace) -> int:
 def best(args: argparse.Namespace) -> int:
     """The best configs; says why when trials failed (exit code 1 when none completed)."""
     from metarl.space import config_from_optuna_params
-    from metarl.study._fidelity import full_fidelity_trials
+    from metarl.study._replicates import ranked_by_mean
     from metarl.study._storage import counts, failure_reasons
 
     study, space = _load(args)
     trials = study.get_trials(deepcopy=False)
-    done = full_fidelity_trials(space, trials)  # only full-fidelity results rank as the best
+    try:  # configs by their mean value; only full-fidelity results rank
+        done = ranked_by_mean(space, trials, study.direction.name.lower())  # type: ignore[arg-type]
+    except ValueError:
+        done = []
     reasons = failure_reasons(trials)
     if reasons:
         reason, n = reasons[0]
@@ -114,18 +117,22 @@ def best(args: argparse.Namespace) -> int:
             + (" at full fidelity" if space.fidelity_names else "")
         )
         return 1 if reasons else 0
-    sign = 1 if study.direction.name == "MINIMIZE" else -1
-    done.sort(key=lambda t: sign * t.value)
     rows = [
-        {"trial": t.number, "value": t.value, "config": config_from_optuna_params(space, t.params)}
-        for t in done[: max(1, args.n)]
+        {"trial": t.number, "value": mean, "config": config_from_optuna_params(space, t.params)}
+        | ({"n_evals": n} if n > 1 else {})
+        for t, mean, n in done[: max(1, args.n)]
     ]
     if args.json:
         print(json.dumps(rows if args.n > 1 else rows[0], default=str))
         return 0
     for r in rows:
         metric = study.user_attrs.get(schema.METRIC)
-        print(f"trial {r['trial']}: {metric} = {r['value']:.6g}")
+        print(f"trial {r['trial']}: {metric} = {r['value']:.6g}{_evals(r.get('n_evals', 1))}")
         for k, v in r["config"].items():
             print(f"  {k}: {v}")
     return 0
+
+
+def _evals(n: int) -> str:
+    """What follows a value that is the mean of ``n`` evaluations of one config."""
+    return f" (mean of {n} evaluations)" if n > 1 else ""

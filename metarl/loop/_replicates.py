@@ -112,6 +112,17 @@ def config_groups(space: SearchSpace, M: ConfigMatrix) -> tuple[np.ndarray, np.n
     return group, np.asarray(first, dtype=np.int64)
 
 
+def config_means(
+    space: SearchSpace, M: ConfigMatrix, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per distinct config of ``M`` (in order of first appearance): ``(first, means,
+    counts)``, its first row, its mean value over its rows and their number."""
+    group, first = config_groups(space, M)
+    counts = np.bincount(group, minlength=len(first))
+    means = np.bincount(group, weights=np.asarray(y, np.float64), minlength=len(first)) / counts
+    return first, means, counts
+
+
 def n_replicates(space: SearchSpace, M: ConfigMatrix) -> int:
     """Rows of ``M`` that repeat an earlier row (replicate evaluations)."""
     return len(M) - (len(set(space.keys(M))) if len(M) else 0)
@@ -133,9 +144,7 @@ def observed_incumbent(
     y = np.asarray(y, dtype=np.float64)
     if len(y) == 0:
         raise ValueError("no evaluated config: no incumbent")
-    group, first = config_groups(space, M)
-    counts = np.bincount(group, minlength=len(first))
-    means = np.bincount(group, weights=y, minlength=len(first)) / counts
+    first, means, counts = config_means(space, M, y)
     g = int(np.argmax(means) if direction == "maximize" else np.argmin(means))
     return int(first[g]), float(means[g]), int(counts[g])
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from metarl.loop import REPLICATE_OF, Replicates, Round, observed_incumbent
-from metarl.loop._replicates import round_settings
+from metarl.loop._replicates import config_means, round_settings
 from metarl.space import SearchSpace, config_from_optuna_params
 from metarl.type_aliases import Direction
 
@@ -30,6 +31,7 @@ __all__ = [
     "best_by_mean",
     "check_study_replicates",
     "merge_attrs",
+    "ranked_by_mean",
     "replicate_attrs",
     "study_best",
 ]
@@ -117,3 +119,31 @@ def study_best(
         best = best_trial(space, study, direction)
         return best, float(best.value), 1
     return best_by_mean(space, study.get_trials(deepcopy=False), direction)
+
+
+def ranked_by_mean(
+    space: SearchSpace, trials: Sequence[FrozenTrial], direction: Direction
+) -> list[tuple[FrozenTrial, float, int]]:
+    """A study's configs, best first, as ``metarl status`` and ``metarl best`` rank them:
+    each as ``(trial, mean, n)`` of :func:`best_by_mean` (its first COMPLETE trial, the mean
+    of its COMPLETE trials, their number; ties: the config completed first), so that the
+    first is ``Study.best_trial``. On a space with a Fidelity, the trials at full fidelity
+    (:func:`metarl.study._fidelity.full_fidelity_trials`), each on its own value.
+
+    Raises:
+        ValueError: none complete (at full fidelity) yet.
+    """
+    from metarl.study._fidelity import full_fidelity_trials
+
+    done = full_fidelity_trials(space, trials)
+    if not done:
+        at = " at full fidelity" if space.fidelity_names else ""
+        raise ValueError(f"no trial is complete{at} yet")
+    values = np.asarray([t.value for t in done], dtype=np.float64)
+    if space.fidelity_names:  # replicates are refused there: one trial, one entry
+        first, means, counts = np.arange(len(done)), values, np.ones(len(done), np.int64)
+    else:
+        M = space.to_matrix([config_from_optuna_params(space, t.params) for t in done])
+        first, means, counts = config_means(space, M, values)
+    order = np.argsort(-means if direction == "maximize" else means, kind="stable")
+    return [(done[int(first[g])], float(means[g]), int(counts[g])) for g in order]

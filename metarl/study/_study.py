@@ -293,7 +293,8 @@ class Study:
         """The best COMPLETE trial: the first trial of the config with the best mean over
         its trials (replicates, :mod:`metarl.study._replicates`; without them, the best
         trial); on a space with a Fidelity, the best at full fidelity (ValueError before
-        any is complete, as Optuna's)."""
+        any is complete, as Optuna's). Its ``value`` is that one trial's draw; the config's
+        mean is :attr:`best_value`."""
         return study_best(self.space, self.optuna_study, self.direction)[0]
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import optuna
@@ -39,3 +40,28 @@ def test_status_lists_failure_reasons_with_counts(
     assert lines[i + 1].split() == ["3", "ValueError:", "bad", "lr"]  # first line, most first
     assert lines[i + 2].split() == ["2", "trainer", "returned", "loss=nan"]
     assert "1 evaluation(s) lost to dead or interrupted processes, and re-queued" in out
+
+
+def test_status_and_best_rank_configs_by_mean(tmp_path: Path, capsys) -> None:
+    # a lucky single draw (trial 0: 0.1, then 1.5) is not the incumbent: the best mean is
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = stored_study(open_storage(url), "s", 3)
+    for value in (0.1, 0.5, 0.6):
+        study.tell(pop_waiting(study._storage, study._study_id).number, value)
+    first = study.get_trials(deepcopy=False)
+    for t, value in ((first[0], 1.5), (first[1], 0.3)):  # replicates: means 0.8 and 0.4
+        study.add_trial(
+            optuna.trial.create_trial(params=t.params, distributions=t.distributions, value=value)
+        )
+    assert main(["status", "--storage", url, "--study", "s"]) == 0
+    assert "  best loss = 0.4 (mean of 2 evaluations)" in capsys.readouterr().out.splitlines()
+    assert main(["best", "--storage", url, "--study", "s", "--n", "3"]) == 0
+    heads = [line for line in capsys.readouterr().out.splitlines() if line.startswith("trial")]
+    assert heads == [
+        "trial 1: loss = 0.4 (mean of 2 evaluations)",
+        "trial 2: loss = 0.6",
+        "trial 0: loss = 0.8 (mean of 2 evaluations)",
+    ]
+    assert main(["best", "--storage", url, "--study", "s", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert (row["trial"], row["value"], row["n_evals"]) == (1, pytest.approx(0.4), 2)
