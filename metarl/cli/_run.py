@@ -45,6 +45,7 @@ KEYS: dict[str, Any] = {
     "grace_period": None,
     "focus": None,
     "tensorboard": None,
+    "replicates": None,
 }
 #: Where every key, its default and meaning are documented (checked against KEYS by a test).
 DOC = "docs/CONFIG.md"
@@ -137,6 +138,7 @@ def _bad(path: str, key: str, expected: str, value: Any) -> CliError:
 
 def check_values(path: str, cfg: dict[str, Any]) -> None:
     """Check the type and range of each setting of a run config (``path`` names it)."""
+    from metarl.loop._replicates import check_replicates
     from metarl.study._executors import EXECUTORS
 
     positive = ("budget", "batch_size", "n_workers", "heartbeat_interval")
@@ -181,6 +183,10 @@ def check_values(path: str, cfg: dict[str, Any]) -> None:
     tb = cfg["tensorboard"]
     if tb is not None and (not isinstance(tb, str) or not tb.strip()):
         raise _bad(path, "tensorboard", "a folder (or null)", tb)
+    try:  # the loop's own check: its messages name the key
+        check_replicates(cfg["replicates"])
+    except ValueError as e:
+        raise CliError(f"{path}: {e} (see {DOC})") from None
 
 
 def _trainer_spec(cfg: dict[str, Any]) -> Any:
@@ -266,6 +272,7 @@ def run(args: argparse.Namespace) -> int:
             grace_period=cfg["grace_period"],
             focus=cfg["focus"],
             tensorboard=cfg["tensorboard"],
+            replicates=cfg["replicates"],
         )
     created = f" (folder {made}/ created)" if made is not None else ""
     print(

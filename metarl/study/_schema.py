@@ -25,6 +25,9 @@ Trial attributes (params are Optuna's; ``value`` is the objective metric):
   spent), or ``worker died: heartbeat expired`` / ``interrupted`` (the evaluation was lost,
   and the config was re-queued);
 - ``metarl:requeue_of``: on a re-queued copy, the number of the trial whose evaluation was lost;
+- ``metarl:replicate_of``: on a replicate (``Study(replicates=...)``, ``MetaRLSampler(replicates=
+  ...)``), the number of the first COMPLETE trial of the same config, which it evaluates again
+  (:data:`metarl.loop.REPLICATE_OF`; a re-queued copy keeps it);
 - ``metarl:fidelity``, ``metarl:fidelity_reason``: on a space with a Fidelity, the fidelity the
   loop chose for the trial (also one of its params) and why (``design``: the initial design,
   spread over the levels; ``cheapest``, ``gain_per_cost``, ``promoted``: see

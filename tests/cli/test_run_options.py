@@ -4,6 +4,7 @@ flag, and the help and errors pointing to docs/CONFIG.md."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import optuna
@@ -147,3 +148,49 @@ def test_help_and_unknown_keys_point_to_the_config_doc(
     assert "docs/CONFIG.md" in out and "--tensorboard DIR" in out
     assert _run(proj, RUN + "bogus: 1\n") == 2
     assert "(see docs/CONFIG.md)" in capsys.readouterr().err
+
+
+def test_the_replicates_key_reaches_the_study(proj: Path) -> None:
+    from metarl.study._schema import round_records
+
+    run = RUN.replace("policy: random", "policy: exhaustive")
+    assert _run(proj, run + "study_name: rep\nreplicates: {max_evals: 3, z: 0.5}\n") == 0
+    assert _run(proj, run + "study_name: plain\n") == 0
+    rounds = {
+        name: [
+            r
+            for r in round_records(
+                optuna.load_study(study_name=name, storage="sqlite:///t.db").user_attrs
+            )
+            if r["origin"] != "init"
+        ]
+        for name in ("rep", "plain")
+    }
+    assert rounds["rep"] and all("n_replicates" in r for r in rounds["rep"])
+    assert rounds["plain"] and not any("n_replicates" in r for r in rounds["plain"])
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        ("1", "replicates: max_evals must be an integer >= 2, got 1"),
+        ("{zz: 1}", r"replicates: unknown key\(s\) \['zz'\]"),
+        ("often", "replicates='often': expected None, True, an integer"),
+    ],
+)
+def test_a_bad_replicates_key_is_one_line(
+    proj: Path, capsys: pytest.CaptureFixture, value: str, match: str
+) -> None:
+    assert _run(proj, RUN + f"replicates: {value}\n") == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "run.yaml: " in err
+    assert re.search(match, err), err
+    assert not Path("t.db").exists()
+
+
+def test_replicates_with_a_model_free_policy_is_refused_in_one_line(
+    proj: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert _run(proj, RUN + "replicates: 2\n") == 2  # RUN's policy is random
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "policy 'random': replicates need a model-based policy" in err
