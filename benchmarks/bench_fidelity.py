@@ -1,6 +1,6 @@
 """Multi-fidelity refinement (issue 15, part 1) at equal trainer seconds, on real training.
 
-Four methods, each given the same budget of trainer seconds per (task, seed):
+Methods, each given the same budget of trainer seconds per (task, seed):
 
 - ``metarl_fidelity``: ``Study`` on the trainer's space *with* its Fidelity: the loop chooses
   each proposal's fidelity by expected gain per predicted second and promotes promising
