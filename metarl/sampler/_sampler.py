@@ -219,7 +219,7 @@ class MetaRLSampler(BaseSampler):
             the same params and the user attribute ``metarl:replicate_of`` (the number of
             the config's first COMPLETE trial). Optuna's ``study.best_trial`` still ranks
             single trials: the best mean is for the caller to take (group the COMPLETE
-            trials by params).
+            trials by params). Not with transfer or a policy that fits no learner.
     """
 
     def __init__(

@@ -156,7 +156,7 @@ class Study:
             trial with the same params and ``metarl:replicate_of`` (the number of the
             config's first trial); :attr:`best_trial` and :attr:`best_value` are then by the
             mean over a config's trials (:mod:`metarl.study._replicates`). Not with a
-            Fidelity.
+            Fidelity, transfer data or a policy that fits no learner (ValueError).
 
     Multi-fidelity: on a space with a :class:`~metarl.space.Fidelity` (a training-subsample
     fraction, epochs; one the design does not search) the policy still designs configs at
