@@ -9,8 +9,6 @@ Methods, each given the same budget of trainer seconds per (task, seed):
   the loop prices raises accordingly;
 - ``metarl_fidelity_nocont``: the same with ``continue_training=False`` (every call trains
   from scratch; on the subsample tasks it is ``metarl_fidelity``, nothing continues there);
-- ``metarl_fidelity_ladder`` (experimental): ``metarl_fidelity`` where a config never
-  evaluated starts below full fidelity (``START_LOW_WHEN_CONTINUING``);
 - ``metarl_full``: the same ``Study`` on the same space without the fidelity (every trial at
   full fidelity): metarl's default;
 - ``tpe_hyperband``: Optuna's ``TPESampler`` with its ``HyperbandPruner``
@@ -29,7 +27,7 @@ Tasks (all really train; data bundled with scikit-learn, nothing downloaded):
   plus epochs (1-20) as a hyperparameter; fidelity: the training-subsample fraction.
 
 Each method runs until its trainer seconds (wall time of the trainer calls, timed the same way
-for all three) exceed ``--budget-s``. The figure is the best *full-fidelity* value (held-out
+for all methods) exceed ``--budget-s``. The figure is the best *full-fidelity* value (held-out
 accuracy) reached vs cumulative trainer seconds, averaged over seeds, and the trainer seconds
 ``metarl_fidelity`` and ``tpe_hyperband`` need to reach ``metarl_full``'s final value. Runs
 are appended to ``--out`` seed by seed.
@@ -51,10 +49,7 @@ from typing import Any
 
 import numpy as np
 
-METHODS = (
-    "metarl_fidelity", "metarl_fidelity_nocont", "metarl_full", "tpe_hyperband",
-    "metarl_fidelity_ladder",
-)  # fmt: skip
+METHODS = ("metarl_fidelity", "metarl_fidelity_nocont", "metarl_full", "tpe_hyperband")
 TASKS = ("digits_subsample", "mlp_epochs", "mlp_subsample")
 FRACTIONS = (0.25, 0.5, 1.0)  # of the budget, where the table reads the curves
 FIELDS = [
@@ -189,20 +184,13 @@ def run_tpe_hyperband(clock: Clock, seed: int) -> None:
 
 
 def run_one(task: str, seed: int, method: str, budget_s: float) -> dict:
-    from metarl.loop import _fidelity
-
-    continuation = method in ("metarl_fidelity", "metarl_fidelity_ladder")
-    trainer, fidelity = make_trainer(task, seed, continuation=continuation)
+    trainer, fidelity = make_trainer(task, seed, continuation=method == "metarl_fidelity")
     clock = Clock(trainer, fidelity, budget_s)
     t0 = time.perf_counter()
-    _fidelity.START_LOW_WHEN_CONTINUING = method == "metarl_fidelity_ladder"
-    try:
-        if method == "tpe_hyperband":
-            run_tpe_hyperband(clock, seed)
-        else:
-            run_metarl(clock, seed, fidelity=method.startswith("metarl_fidelity"))
-    finally:
-        _fidelity.START_LOW_WHEN_CONTINUING = False
+    if method == "tpe_hyperband":
+        run_tpe_hyperband(clock, seed)
+    else:
+        run_metarl(clock, seed, fidelity=method.startswith("metarl_fidelity"))
     return {
         "task": task,
         "seed": seed,

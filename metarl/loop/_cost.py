@@ -73,13 +73,14 @@ class CostModel:
 
 
 def continued_cost(scratch: np.ndarray, done: np.ndarray, continuation: float) -> np.ndarray:
-    """(n, levels) cost of each level: from scratch, less ``continuation`` times the cost of
-    the highest evaluated level below it (at least :data:`MIN_RAISE_SHARE` of it)."""
-    out = scratch.copy()
-    rows = np.arange(len(scratch))
-    below = np.full(len(scratch), -1)  # the highest evaluated level below level j
-    for j in range(scratch.shape[1]):
-        has = below >= 0
-        out[has, j] -= continuation * scratch[rows[has], below[has]]
-        below = np.where(done[:, j], j, below)
+    """(n, levels) cost of each level: above the config's highest evaluated level, from
+    scratch less ``continuation`` times that level's cost (at least :data:`MIN_RAISE_SHARE`
+    of it); at or below it, from scratch (a continuing trainer keeps one checkpoint per
+    config, its most trained: a level below it is trained again)."""
+    n, n_lev = scratch.shape
+    has = done.any(axis=1)
+    top = np.where(has, n_lev - 1 - np.argmax(done[:, ::-1], axis=1), n_lev)
+    base = scratch[np.arange(n), np.minimum(top, n_lev - 1)]
+    above = np.arange(n_lev)[None, :] > top[:, None]
+    out = np.where(above, scratch - continuation * base[:, None], scratch)
     return np.maximum(out, MIN_RAISE_SHARE * scratch)

@@ -27,8 +27,9 @@ This module then chooses, per proposed config, the fidelity it is trained at:
 (``TorchMLPTrainer(fidelity="epochs")``: more epochs after fewer) charges for raising an
 evaluated config from level ``l`` to ``L`` only about ``c(L) - c(l)``. With ``continuation``
 (the probability that a raise continues, which a study measures on its trials), the cost of
-each level above a config's highest evaluated one below is ``c(L) - continuation * c(l)``
-(at least :data:`~metarl.loop._cost.MIN_RAISE_SHARE` of ``c(L)``), in the gain per cost and
+each level ``L`` above a config's highest evaluated level ``l`` is ``c(L) - continuation *
+c(l)`` (at least :data:`~metarl.loop._cost.MIN_RAISE_SHARE` of ``c(L)``; a level below ``l``
+costs ``c(L)``: the trainer keeps only its most trained checkpoint), in the gain per cost and
 in the promotion rule, whose threshold becomes ``promote_pi`` times that share of
 ``c(full)``: the same odds per second as a config promoted from scratch. Continued trials'
 seconds are not those of training from scratch: the cost model is fitted without them.
@@ -52,12 +53,6 @@ from metarl.type_aliases import ConfigMatrix, Direction
 
 #: Why a proposal got its fidelity (the values of :attr:`FidelityChoice.reasons`).
 REASONS = ("cheapest", "gain_per_cost", "promoted")
-
-
-#: Experimental (bench_fidelity's ``metarl_fidelity_ladder``): with a continuing trainer, a
-#: config never evaluated starts below full fidelity (its first level's cost is not lost when
-#: it is raised later).
-START_LOW_WHEN_CONTINUING = False
 
 
 def loop_fidelity(space: SearchSpace) -> str | None:
@@ -204,8 +199,8 @@ def choose_fidelity(
             sends a config already evaluated at low fidelity to full fidelity.
         focus: the subspace searched (promotions are taken inside it only).
         continuation: the probability that the trainer continues a config from its highest
-            evaluated level below the one asked (0: it trains from scratch; see the module
-            docstring).
+            evaluated level when that is below the one asked (0: it trains from scratch; see
+            the module docstring).
         continued_from: per evaluated row of ``history.M``, the level it was continued from
             (0 or NaN: from scratch); continued rows are left out of the cost model.
 
@@ -271,8 +266,6 @@ def choose_fidelity(
         X_full = space.encode_matrix(at[-1])
         gain = np.column_stack([fidelity_gain(learner, space.encode_matrix(X), X_full) for X in at])
         score = np.where(tried, -np.inf, gain / cost)
-        if continuation > 0 and START_LOW_WHEN_CONTINUING:
-            score[~tried.any(axis=1), -1] = -np.inf  # a fresh config starts below full
         choice = np.argmax(score, axis=1)
         reasons = ["gain_per_cost"] * n
         share = cost[:, -1] / scratch[:, -1]

@@ -40,16 +40,18 @@ def history_at(space: SearchSpace, f: float, n: int = 10) -> tuple[History, np.n
     return history, seconds, GPLearner(random_state=0).fit(space.encode_matrix(history.M), y)
 
 
-def test_continued_cost_subtracts_the_highest_evaluated_level_below() -> None:
+def test_continued_cost_subtracts_the_highest_evaluated_level_only_above_it() -> None:
+    """The trainer keeps one checkpoint per config, its most trained: a level above it
+    continues from it, a level at or below it trains from scratch (TorchMLPTrainer: after 1
+    and 6 epochs, 3 epochs retrain)."""
     scratch = np.array([[1.0, 3.0, 7.0, 20.0], [1.0, 3.0, 7.0, 20.0], [1.0, 3.0, 7.0, 20.0]])
     done = np.array([[True, False, True, False], [False] * 4, [True, True, True, False]])
     out = continued_cost(scratch, done, 1.0)
-    assert out[0].tolist() == [1.0, 2.0, 6.0, 13.0]  # level 1 below 3 and 7, 7 below 20
+    assert out[0].tolist() == [1.0, 3.0, 7.0, 13.0]  # level 1 is below the checkpoint of 7
     assert out[1].tolist() == scratch[1].tolist()  # never evaluated: from scratch
-    # a level already evaluated is priced from the one below it, floored at a share
-    assert out[2].tolist() == [1.0, 2.0, 4.0, 13.0]
+    assert out[2].tolist() == [1.0, 3.0, 7.0, 13.0]
     half = continued_cost(scratch, done, 0.5)
-    assert half[0].tolist() == [1.0, 2.5, 6.5, 16.5]
+    assert half[0].tolist() == [1.0, 3.0, 7.0, 16.5]
     assert np.array_equal(continued_cost(scratch, done, 0.0), scratch)
     floored = continued_cost(np.array([[1.0, 1.0]]), np.array([[True, False]]), 1.0)
     assert floored.tolist() == [[1.0, MIN_RAISE_SHARE]]
@@ -97,25 +99,3 @@ def test_bad_continuation_arguments_are_one_line(space):
         choose_fidelity(space, M, history, seconds, gp, continuation=1.5)
     with pytest.raises(ValueError, match=r"^continued_from: 3 values for 10 evaluated"):
         choose_fidelity(space, M, history, seconds, gp, continued_from=np.zeros(3))
-
-
-def test_start_low_keeps_fresh_configs_below_full_when_the_trainer_continues(space, monkeypatch):
-    """An overhead-bound trainer: full fidelity wins the gain per cost; with the
-    (experimental) START_LOW_WHEN_CONTINUING and a continuing trainer, a config never
-    evaluated starts below full, one evaluated before may still go to full."""
-    from metarl.loop import _fidelity
-
-    configs = space.sample(12, 0)
-    configs = space.at_fidelity(configs[:6], f=LOW) + space.at_full_fidelity(configs[6:])
-    history = History.from_configs(space, configs, np.array([value(c) for c in configs]))
-    gp = GPLearner(random_state=0).fit(space.encode_matrix(history.M), history.y)
-    flat = np.full(len(history), 0.5)
-    M = space.at_full_fidelity(space.to_matrix(space.sample(3, 2)))
-    kw = {"direction": "maximize", "continuation": 1.0}
-    assert np.allclose(choose_fidelity(space, M, history, flat, gp, **kw).fidelity, FULL)
-    monkeypatch.setattr(_fidelity, "START_LOW_WHEN_CONTINUING", True)
-    low = choose_fidelity(space, M, history, flat, gp, **kw)
-    fresh = np.array([r != "promoted" for r in low.reasons])  # a promotion replaced one
-    assert fresh.sum() >= 2 and (low.fidelity[fresh] < FULL).all()
-    plain = choose_fidelity(space, M, history, flat, gp, direction="maximize")
-    assert np.allclose(plain.fidelity, FULL)  # a trainer that retrains: unchanged
