@@ -4,8 +4,15 @@ a lower fidelity (more epochs after fewer) instead of training it again from scr
 A :class:`CheckpointStore` keeps, per key, the checkpoint with the most training: in memory
 (this process; threads share it) and, with ``directory``, also on disk, so that processes
 (pool children, Dask workers, ``metarl worker`` on one file system) share them. Both are
-bounded in size (least recently used dropped first); a file is written to a temporary name and
-renamed, so a reader never sees half a checkpoint.
+bounded in size: in memory the least recently used go first, on disk the least recently
+written (file mtime; a continued run writes its checkpoint anew, so a config in use stays).
+
+On disk a checkpoint is ``<key>-<steps>.ckpt``: its steps are read from the name (no load to
+compare), a file is written to a temporary name and renamed (a reader never sees half a
+checkpoint), and after a write the key's files of fewer steps are deleted, so that processes
+writing one key at once never replace a checkpoint by one of fewer steps. A file that cannot
+be read as a checkpoint (garbage, another program's, an older format) is deleted with a
+warning, and its config trains from scratch.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import json
 import os
 import tempfile
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,18 +31,26 @@ from typing import Any
 
 #: The checkpoint's count of training steps (epochs); the store keeps the largest per key.
 STEPS = "steps"
+#: Part of every :func:`checkpoint_key`: raise it when what a checkpoint holds or means
+#: changes, so that a reused ``checkpoint_dir`` is never continued across the change.
+CHECKPOINT_VERSION = 2
 _SUFFIX = ".ckpt"
 
 
 def checkpoint_key(identity: Mapping[str, Any], config: Mapping[str, Any]) -> str:
-    """A stable key of a config under a trainer's identity (what makes two runs continue one
-    another: the data split, the device, ...), the same in every process."""
+    """A stable key of a config under a trainer's identity (what two runs must share for one
+    to continue the other: the trainer's class, its data, the device, ...) and
+    :data:`CHECKPOINT_VERSION`, the same in every process."""
 
     def plain(v: Any) -> Any:
         return v.item() if hasattr(v, "item") and not isinstance(v, (str, bytes)) else v
 
     text = json.dumps(
-        [{k: plain(v) for k, v in identity.items()}, {k: plain(v) for k, v in config.items()}],
+        [
+            CHECKPOINT_VERSION,
+            {k: plain(v) for k, v in identity.items()},
+            {k: plain(v) for k, v in config.items()},
+        ],
         sort_keys=True,
         default=str,
     )
@@ -71,68 +87,106 @@ class CheckpointStore:
             self.directory.mkdir(parents=True, exist_ok=True)
         self._memory: OrderedDict[str, tuple[dict[str, Any], int]] = OrderedDict()
         self._lock = threading.Lock()
+        self._warned = False
 
     def __len__(self) -> int:
         return len(self._memory)
 
     def get(self, key: str, below: int | None = None) -> dict[str, Any] | None:
-        """A private copy of the key's checkpoint (memory first, then disk), or None; with
-        ``below``, only one of fewer steps."""
+        """A private copy of the key's checkpoint of the most steps (in memory or on disk),
+        or None; with ``below``, only one of fewer steps than ``below``."""
+
+        def fits(steps: int) -> bool:
+            return below is None or steps < below
+
         with self._lock:
             hit = self._memory.get(key)
             if hit is not None:
                 self._memory.move_to_end(key)
-                state = hit[0]
-        if hit is None:
-            state = self._read(key)
-            if state is None:
-                return None
-        if below is not None and state[STEPS] >= below:
-            return None
+        mem = hit[0] if hit is not None and fits(int(hit[0][STEPS])) else None
+        mem_steps = int(mem[STEPS]) if mem is not None else -1
+        files = [(n, p) for n, p in self._files(key) if fits(n)]
+        if files and files[-1][0] > mem_steps:  # another process trained it further
+            on_disk = self._read(*files[-1])
+            if on_disk is not None:
+                return on_disk
         # a resumed optimizer updates its state tensors in place: never the stored ones
-        return copy.deepcopy(state) if hit is not None else state
+        return copy.deepcopy(mem) if mem is not None else None
 
     def put(self, key: str, state: dict[str, Any]) -> None:
         """Keep ``state`` for ``key`` unless a checkpoint of more steps is kept already."""
-        size = _nbytes(state)
+        steps, size = int(state[STEPS]), _nbytes(state)
         with self._lock:
             old = self._memory.get(key)
-            if old is None or old[0][STEPS] <= state[STEPS]:
+            if old is None or old[0][STEPS] <= steps:
                 self._memory[key] = (state, size)
                 self._memory.move_to_end(key)
             while self._memory and sum(s for _, s in self._memory.values()) > self.max_bytes:
                 self._memory.popitem(last=False)
         if self.directory is not None:
-            old_disk = self._read(key)
-            if old_disk is None or old_disk[STEPS] <= state[STEPS]:
+            files = self._files(key)
+            if not files or files[-1][0] <= steps:
                 self._write(key, state)
 
-    def _path(self, key: str) -> Path:
+    def _path(self, key: str, steps: int) -> Path:
         assert self.directory is not None
-        return self.directory / f"{key}{_SUFFIX}"
+        return self.directory / f"{key}-{int(steps)}{_SUFFIX}"
 
-    def _read(self, key: str) -> dict[str, Any] | None:
+    def _files(self, key: str) -> list[tuple[int, Path]]:
+        """The key's files on disk as (steps, path), fewest steps first."""
         if self.directory is None:
-            return None
+            return []
+        out = []
+        for p in self.directory.glob(f"{key}-*{_SUFFIX}"):
+            steps = p.name[len(key) + 1 : -len(_SUFFIX)]
+            if steps.isdigit():
+                out.append((int(steps), p))
+        return sorted(out)
+
+    def _read(self, steps: int, path: Path) -> dict[str, Any] | None:
         import torch
 
         try:
-            return torch.load(self._path(key), map_location="cpu", weights_only=True)
-        except (OSError, RuntimeError, EOFError):  # absent, or pruned while read
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:  # pruned by another process since listed
             return None
+        except Exception as e:  # noqa: BLE001 - any unreadable file is dropped, not fatal
+            self._discard(path, f"{type(e).__name__}: {str(e)[:120]}")
+            return None
+        if not isinstance(state, dict) or state.get(STEPS) != steps:
+            self._discard(path, f"not a checkpoint of {steps} steps")
+            return None
+        return state
+
+    def _discard(self, path: Path, why: str) -> None:
+        """Delete an unreadable file (its config then trains from scratch); warn once."""
+        path.unlink(missing_ok=True)
+        if not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"checkpoint {path} is unreadable ({why}): deleted, its config trains from "
+                "scratch (further unreadable files are deleted silently)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     def _write(self, key: str, state: dict[str, Any]) -> None:
         import torch
 
         assert self.directory is not None
+        steps = int(state[STEPS])
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{key}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
                 torch.save(state, f)
-            os.replace(tmp, self._path(key))  # atomic: readers see the old file or the new
+            os.replace(tmp, self._path(key, steps))  # atomic: readers see it whole or not
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        # another process may have written more steps meanwhile: keep only the most
+        files = self._files(key)
+        for _, p in files[:-1]:
+            p.unlink(missing_ok=True)
         self._prune()
 
     def _prune(self) -> None:
@@ -161,3 +215,4 @@ class CheckpointStore:
         self.max_bytes, self.directory = state["max_bytes"], state["directory"]
         self._memory = OrderedDict()
         self._lock = threading.Lock()
+        self._warned = False

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,11 @@ class TorchMLPTrainer:
     config costs only the epochs added. A call at no more epochs than a config's checkpoint
     trains afresh (a new training seed, as without continuation). Checkpoints live in memory
     (threads share them); ``checkpoint_dir`` also keeps them on disk for processes (pool,
-    Dask, ``metarl worker``); both bounded by ``checkpoint_mb``.
+    Dask, ``metarl worker``); both bounded by ``checkpoint_mb``. A checkpoint is continued
+    only by a trainer of the same :meth:`checkpoint_identity` (class, data split, device,
+    torch version; and :data:`~metarl.trainers._checkpoints.CHECKPOINT_VERSION`), so a reused
+    ``checkpoint_dir`` never continues another run's models. Checkpoints hold CPU copies of
+    the weights and of Adam's state (a CUDA run's too), loaded back onto the device.
 
     A call returns ``val_acc``, ``val_loss`` (cross-entropy), ``train_time`` (wall seconds
     of the training loop) and ``model_size`` (number of weights). The validation split is
@@ -75,7 +80,8 @@ class TorchMLPTrainer:
             process's memory only); needs ``fidelity="epochs"``, continuation and a ``seed``
             (the validation split must be the same in every process).
         checkpoint_mb: the most megabytes of checkpoints kept in memory, and in
-            ``checkpoint_dir``; the least recently used go first.
+            ``checkpoint_dir``; the least recently used go first in memory, the least recently
+            written on disk.
     """
 
     def __init__(
@@ -125,7 +131,6 @@ class TorchMLPTrainer:
         self.checkpoints = (
             CheckpointStore(checkpoint_mb, checkpoint_dir) if self.continues else None
         )
-        self._identity = {"seed": seed, "val_fraction": val_fraction, "device": device}
         self.num_threads = num_threads
         self.fidelity = fidelity
         self.device = device
@@ -169,6 +174,22 @@ class TorchMLPTrainer:
         self._y_tr = tensor(y_tr, torch.int64)
         self._y_va = tensor(y_va, torch.int64)
         self.rng = np.random.default_rng(seed)
+        self._identity = self.checkpoint_identity() if self.continues else {}
+
+    def checkpoint_identity(self) -> dict[str, str]:
+        """What a checkpoint's run must share with this trainer for it to be continued here,
+        besides the config: the trainer's class (a subclass builds other models), a
+        fingerprint of the data (the dataset, its split and scaling), the device and torch's
+        version. A subclass whose results depend on more extends it."""
+        digest = hashlib.sha256()
+        for t in (self._X_tr, self._y_tr, self._X_va, self._y_va):
+            digest.update(t.cpu().numpy().tobytes())
+        return {
+            "trainer": f"{type(self).__module__}.{type(self).__qualname__}",
+            "data": digest.hexdigest()[:32],
+            "device": self.device,
+            "torch": torch.__version__,
+        }
 
     def reseed(self, seed: int | None = None) -> None:
         """Restart :attr:`rng` from ``seed`` (the validation split stays)."""
@@ -268,12 +289,14 @@ class TorchMLPTrainer:
     def _checkpoint(
         self, model: nn.Module, opt: torch.optim.Optimizer, seed: int, epochs: int
     ) -> dict[str, Any]:
-        """What continuing this run needs, on CPU (the RNG states are those of now)."""
+        """What continuing this run needs, as CPU copies (the optimizer's state too: on CUDA
+        it lives on the device; ``load_state_dict`` moves it back); the RNG states are those
+        of now."""
         state = {
             STEPS: int(epochs),
             "seed": int(seed),
-            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "optimizer": opt.state_dict(),
+            "model": _cpu_copy(model.state_dict()),
+            "optimizer": _cpu_copy(opt.state_dict()),
             "rng": torch.get_rng_state(),
         }
         if self.device == "cuda":
@@ -303,3 +326,16 @@ class TorchMLPTrainer:
         if self.fidelity == "epochs" and not self.continues:
             fid += ", continue_training=False"
         return f"TorchMLPTrainer(device={self.device!r}{fid})"
+
+
+def _cpu_copy(obj: Any) -> Any:
+    """``obj`` (nested dicts/lists of tensors and numbers) with every tensor copied to CPU:
+    a checkpoint never shares memory with the live model and optimizer, nor holds device
+    memory."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, Mapping):
+        return {k: _cpu_copy(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_cpu_copy(v) for v in obj)
+    return obj

@@ -105,3 +105,93 @@ def test_bad_checkpoint_options_are_one_line(tmp_path: Path) -> None:
         trainer(continue_training=False, checkpoint_dir=tmp_path)
     with pytest.raises(ValueError, match=r"^checkpoint_mb must be > 0"):
         trainer(checkpoint_mb=0)
+
+
+def test_an_unreadable_checkpoint_is_deleted_and_its_config_trains_from_scratch(
+    tmp_path: Path,
+) -> None:
+    t = trainer(checkpoint_dir=tmp_path)
+    t(CONFIG | {"epochs": 2})
+    (path,) = tmp_path.glob("*.ckpt")
+    path.write_bytes(b"not a checkpoint")
+    child = pickle.loads(pickle.dumps(t))  # reads the folder: no checkpoint in memory
+    with pytest.warns(RuntimeWarning, match="unreadable .* deleted"):
+        out = child(CONFIG | {"epochs": 4})
+    assert out[CONTINUED_FROM] == 0.0 and not path.exists()
+    # the new checkpoint is written and continued as any
+    assert pickle.loads(pickle.dumps(t))(CONFIG | {"epochs": 6})[CONTINUED_FROM] == 4.0
+
+
+def test_a_foreign_file_is_deleted_with_one_warning(tmp_path: Path) -> None:
+    import warnings
+
+    import numpy as np
+
+    store = CheckpointStore(1.0, tmp_path)
+    torch.save({STEPS: 3, "x": np.arange(3)}, store._path("a", 3))  # weights_only refuses it
+    store._path("b", 3).write_bytes(b"garbage")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert store.get("a") is None and store.get("b") is None
+    assert len(caught) == 1 and not list(tmp_path.iterdir())
+
+
+class OtherTrainer(TorchMLPTrainer):
+    """Another trainer class (it could build other models): never continues the base's."""
+
+
+def test_a_checkpoint_is_continued_only_by_a_trainer_of_the_same_identity(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from metarl.trainers import _checkpoints, _torch_mlp
+
+    trainer(checkpoint_dir=tmp_path)(CONFIG | {"epochs": 2})
+    other = OtherTrainer(seed=0, fidelity="epochs", max_epochs=6, checkpoint_dir=tmp_path)
+    assert other(CONFIG | {"epochs": 4})[CONTINUED_FROM] == 0.0
+    assert trainer(checkpoint_dir=tmp_path)(CONFIG | {"epochs": 4})[CONTINUED_FROM] == 2.0
+    real = _torch_mlp.load_digits
+
+    def mirrored() -> object:  # other data under the same seed and val_fraction
+        data = real()
+        data.data = data.data[:, ::-1].copy()
+        return data
+
+    monkeypatch.setattr(_torch_mlp, "load_digits", mirrored)
+    assert trainer(checkpoint_dir=tmp_path)(CONFIG | {"epochs": 6})[CONTINUED_FROM] == 0.0
+    monkeypatch.undo()
+    key = _checkpoints.checkpoint_key({"a": 1}, {"b": 2})
+    monkeypatch.setattr(_checkpoints, "CHECKPOINT_VERSION", _checkpoints.CHECKPOINT_VERSION + 1)
+    assert _checkpoints.checkpoint_key({"a": 1}, {"b": 2}) != key
+
+
+def test_disk_steps_come_from_file_names_and_fewer_steps_never_replace_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    CheckpointStore(1.0, tmp_path).put("k", {STEPS: 6, "w": torch.ones(3)})
+    other = CheckpointStore(1.0, tmp_path)  # another process: its own memory
+
+    def no_load(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a file was loaded to compare steps")
+
+    monkeypatch.setattr(torch, "load", no_load)
+    other.put("k", {STEPS: 3, "w": torch.zeros(3)})  # fewer steps: not written
+    assert CheckpointStore(1.0, tmp_path).get("k", below=6) is None
+    monkeypatch.undo()
+    # a write of fewer steps racing one of more (both checked before either wrote) loses
+    other._write("k", {STEPS: 3, "w": torch.zeros(3)})
+    assert [p.name for p in tmp_path.glob("*.ckpt")] == ["k-6.ckpt"]
+    assert float(CheckpointStore(1.0, tmp_path).get("k")["w"].sum()) == 3.0
+
+
+def test_a_checkpoint_holds_cpu_copies_not_the_live_tensors() -> None:
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.Adam(model.parameters())
+    model(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    state = trainer()._checkpoint(model, opt, seed=0, epochs=1)
+    saved = [v for s in state["optimizer"]["state"].values() for v in s.values()]
+    live = [v for s in opt.state.values() for v in s.values()]
+    saved += list(state["model"].values())
+    live += list(model.parameters())
+    assert all(v.device.type == "cpu" for v in saved)
+    assert not {v.data_ptr() for v in saved} & {v.data_ptr() for v in live}
