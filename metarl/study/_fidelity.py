@@ -36,6 +36,7 @@ from metarl.trainers import CONTINUED_FROM
 from metarl.type_aliases import Config, ConfigMatrix, Direction
 
 __all__ = [
+    "CONTINUATION_PRIOR",
     "best_full_fidelity",
     "best_trial",
     "check_fidelity_learner",
@@ -48,6 +49,10 @@ __all__ = [
     "loop_fidelity",
     "round_proposals",
 ]
+
+
+#: :func:`continuation_rate` before any raise was seen, and its weight: one pseudo-raise.
+CONTINUATION_PRIOR = 0.5
 
 
 def design_at_levels(space: SearchSpace, name: str, design: ConfigMatrix) -> ConfigMatrix:
@@ -89,10 +94,13 @@ def continued_from(trials: Sequence[FrozenTrial]) -> np.ndarray:
 
 def continuation_rate(space: SearchSpace, trials: Sequence[FrozenTrial]) -> float:
     """How likely the trainer continues a config raised to a higher level: 0 when no trial
-    reports ``metarl:continued_from`` (the trainer retrains), else ``(hits + 1) / (raises +
-    1)`` over the COMPLETE trials started after the same config completed at a lower level
-    (``raises``), of which ``hits`` were continued (a checkpoint may be gone: evicted, or in
-    another process's memory)."""
+    reports ``metarl:continued_from`` (the trainer retrains), else ``(hits +
+    CONTINUATION_PRIOR) / (raises + 1)`` over the COMPLETE trials started after the same
+    config completed at a lower level (``raises``), of which ``hits`` were continued (a
+    checkpoint may be gone: evicted, in another process's memory, or never shared: a process
+    pool without ``checkpoint_dir``). Before any raise it is :data:`CONTINUATION_PRIOR`: a
+    trainer that can continue may still fail to, so the first raises are priced halfway
+    between a continuation and a retraining until the trials show which."""
     name = loop_fidelity(space)
     done = [t for t in trials if t.state == TrialState.COMPLETE]
     if name is None or not any(CONTINUED_FROM in t.user_attrs for t in done):
@@ -115,7 +123,7 @@ def continuation_rate(space: SearchSpace, trials: Sequence[FrozenTrial]) -> floa
                 raises += 1
                 v = done[i].user_attrs.get(CONTINUED_FROM)
                 hits += int(isinstance(v, (int, float)) and v > 0)
-    return (hits + 1) / (raises + 1)
+    return (hits + CONTINUATION_PRIOR) / (raises + 1)
 
 
 def fidelity_proposals(

@@ -12,7 +12,8 @@ from optuna.trial import create_trial
 
 from metarl.space import Categorical, Fidelity, Float, SearchSpace, to_optuna
 from metarl.study import Study
-from metarl.study._fidelity import continuation_rate, continued_from
+from metarl.study._fidelity import CONTINUATION_PRIOR, continuation_rate, continued_from
+from metarl.study._schema import ROUND
 from metarl.trainers import CONTINUED_FROM
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -23,15 +24,24 @@ SPACE = SearchSpace(
 
 
 class Continuing:
-    """Remembers the highest level each config reached and continues from it."""
+    """Remembers the highest level each config reached and continues from it; with
+    ``forget_every=k``, loses the checkpoint of raises 1, k + 1, 2k + 1, ... (evicted, or in
+    another process)."""
 
-    def __init__(self) -> None:
+    def __init__(self, forget_every: int = 0) -> None:
         self.reached: dict[tuple, float] = {}
+        self.forget_every = forget_every
+        self.raises = self.hits = 0
 
     def __call__(self, config: dict) -> dict:
         key = (config["x"], config["m"])
         before = self.reached.get(key, 0.0)
         start = before if before < config["f"] else 0.0
+        if start > 0:
+            self.raises += 1
+            if self.forget_every and self.raises % self.forget_every == 1 % self.forget_every:
+                start = 0.0
+            self.hits += int(start > 0)
         self.reached[key] = max(before, config["f"])
         v = -((config["x"] - 0.7) ** 2) + (0.1 if config["m"] == "a" else 0.0)
         return {"acc": v + 0.05 * np.log(config["f"]), CONTINUED_FROM: start}
@@ -48,8 +58,24 @@ def test_trials_record_the_level_they_continued_from_and_the_rounds_price_it() -
     assert raised, "no config was raised to a higher level"
     for t in raised:  # continued from a level of the same config that was evaluated before
         assert t.user_attrs[CONTINUED_FROM] < t.params["f"]
+
+
+def test_the_rounds_price_raises_by_the_measured_continuation_rate() -> None:
+    """Every other raise (the first too) loses its checkpoint: each round's rate is the one
+    measured on the trials before it, (hits + prior) / (raises + 1), and falls below the
+    prior."""
+    trainer = Continuing(forget_every=2)
+    s = Study(SPACE, trainer, metric="acc", direction="maximize", executor="thread",
+              n_workers=1, n_init=4, batch_size=3, seed=0).optimize(25)  # fmt: skip
+    trials = s.trials()
+    assert trainer.raises >= 3 and 0 < trainer.hits < trainer.raises
+    expected = (trainer.hits + CONTINUATION_PRIOR) / (trainer.raises + 1)
+    assert continuation_rate(SPACE, trials) == pytest.approx(expected)
     fitted = [r for r in s.rounds if "continuation" in r]
-    assert fitted and fitted[-1]["continuation"] == 1.0  # every raise continued
+    for r in fitted:
+        before = [t for t in trials if t.user_attrs[ROUND] < r["round"]]
+        assert r["continuation"] == round(continuation_rate(SPACE, before), 4)
+    assert min(r["continuation"] for r in fitted) < CONTINUATION_PRIOR
 
 
 def _trial(x: float, f: float, start: int, cont: float | None) -> optuna.trial.FrozenTrial:
@@ -72,11 +98,12 @@ def test_continuation_rate_counts_raises_that_continued() -> None:
         _trial(0.25, 1.0, 3, 0.0),  # a raise whose checkpoint was gone
         _trial(0.75, 1.0, 4, 0.0),  # not a raise: first seen
     ]
-    assert continuation_rate(SPACE, trials) == pytest.approx((1 + 1) / (2 + 1))
+    assert continuation_rate(SPACE, trials) == pytest.approx((1 + CONTINUATION_PRIOR) / (2 + 1))
     assert continued_from(trials).tolist() == [0.0, 0.05, 0.0, 0.0, 0.0]
     # a trial started before the lower level completed is no raise
     early = [_trial(0.5, 0.05, 5, 0.0), _trial(0.5, 1.0, 5, 0.0)]
-    assert continuation_rate(SPACE, early) == 1.0  # the prior: the trainer says it continues
+    assert continuation_rate(SPACE, early) == CONTINUATION_PRIOR  # no raise seen: the prior
+    assert CONTINUATION_PRIOR == 0.5  # halfway: a raise may continue or retrain
     # a trainer that never reports continuation retrains: raises cost full price
     silent = [_trial(0.5, 0.05, 0, None), _trial(0.5, 1.0, 1, None)]
     assert continuation_rate(SPACE, silent) == 0.0
