@@ -38,10 +38,12 @@ def value(config: dict) -> float:
     return -((config["x"] - 0.7) ** 2) + bonus + 0.05 * np.log(config["f"])
 
 
-def low_history(space: SearchSpace, n: int = 10) -> tuple[History, np.ndarray, GPLearner]:
-    """``n`` configs evaluated at the lowest level, seconds proportional to the fidelity,
-    and the GP fitted on them (as the round fits it)."""
-    configs = space.at_fidelity(space.sample(n, 0), f=LOW)
+def low_history(
+    space: SearchSpace, n: int = 10, f: float = LOW
+) -> tuple[History, np.ndarray, GPLearner]:
+    """``n`` configs evaluated at level ``f`` (the lowest by default), seconds proportional
+    to the fidelity, and the GP fitted on them (as the round fits it)."""
+    configs = space.at_fidelity(space.sample(n, 0), f=f)
     y = np.array([value(c) for c in configs])
     history = History.from_configs(space, configs, y)
     seconds = 2.0 * history.M[:, space.column_slices["f"].start]

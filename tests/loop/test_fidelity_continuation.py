@@ -6,38 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metarl.learners import GPLearner
-from metarl.loop import History
 from metarl.loop._cost import MIN_RAISE_SHARE, continued_cost
 from metarl.loop._fidelity import _p_improve, choose_fidelity
-from metarl.space import Categorical, Fidelity, Float, SearchSpace
+from tests.loop import test_fidelity
+from tests.loop.test_fidelity import low_history
 
-LOW, FULL = 0.05, 1.0
-
-
-@pytest.fixture(scope="module")
-def space() -> SearchSpace:
-    return SearchSpace(
-        {
-            "x": Float(0.0, 1.0, bins=20),
-            "m": Categorical(["a", "b"]),
-            "f": Fidelity(LOW, FULL, log=True),
-        }
-    )
-
-
-def value(config: dict) -> float:
-    bonus = 0.1 if config["m"] == "a" else 0.0
-    return -((config["x"] - 0.7) ** 2) + bonus + 0.05 * np.log(config["f"])
-
-
-def history_at(space: SearchSpace, f: float, n: int = 10) -> tuple[History, np.ndarray, GPLearner]:
-    """``n`` configs evaluated at level ``f``, seconds proportional to the fidelity."""
-    configs = space.at_fidelity(space.sample(n, 0), f=f)
-    y = np.array([value(c) for c in configs])
-    history = History.from_configs(space, configs, y)
-    seconds = 2.0 * history.M[:, space.column_slices["f"].start]
-    return history, seconds, GPLearner(random_state=0).fit(space.encode_matrix(history.M), y)
+space = test_fidelity.space  # the fixture, shared
 
 
 def test_continued_cost_subtracts_the_highest_evaluated_level_only_above_it() -> None:
@@ -58,7 +32,7 @@ def test_continued_cost_subtracts_the_highest_evaluated_level_only_above_it() ->
 
 
 def test_raising_an_evaluated_config_is_priced_by_what_continuing_adds(space):
-    history, seconds, gp = history_at(space, space.params["f"].levels()[1])
+    history, seconds, gp = low_history(space, f=space.params["f"].levels()[1])
     M = space.at_full_fidelity(history.M[:2])
     plain = choose_fidelity(space, M, history, seconds, gp, direction="maximize", promote_pi=1.1)
     cont = choose_fidelity(
@@ -74,7 +48,7 @@ def test_a_cheaper_raise_lowers_the_promotion_odds_in_proportion(space):
     """The best cheap config has posterior odds p of beating the incumbent; with
     promote_pi a little above p it is not promoted when promotion retrains, and is when the
     trainer continues (its raise costs ~95 % of a full run: p >= promote_pi * 0.95)."""
-    history, seconds, gp = history_at(space, LOW)
+    history, seconds, gp = low_history(space)
     best = space.at_full_fidelity(history.M[[int(np.argmax(history.y))]])
     p = float(_p_improve(space, history, gp, space.encode_matrix(best), "maximize")[0])
     kw = {"direction": "maximize", "promote_pi": p / 0.98}
@@ -84,7 +58,7 @@ def test_a_cheaper_raise_lowers_the_promotion_odds_in_proportion(space):
 
 
 def test_continued_rows_are_left_out_of_the_cost_model(space):
-    history, seconds, gp = history_at(space, LOW)
+    history, seconds, gp = low_history(space)
     M = space.at_full_fidelity(space.to_matrix(space.sample(2, 5)))
     flags = np.zeros(len(history))
     flags[:4] = 0.05  # continued from a level: their seconds are not a from-scratch cost
@@ -93,7 +67,7 @@ def test_continued_rows_are_left_out_of_the_cost_model(space):
 
 
 def test_bad_continuation_arguments_are_one_line(space):
-    history, seconds, gp = history_at(space, LOW)
+    history, seconds, gp = low_history(space)
     M = space.at_full_fidelity(history.M[:1])
     with pytest.raises(ValueError, match=r"^continuation must be in \[0, 1\]"):
         choose_fidelity(space, M, history, seconds, gp, continuation=1.5)
