@@ -9,7 +9,9 @@ config's rows are its evaluations, and the learner fits them all.
 ``Study.best_trial`` is then the first trial of the config with the best *mean* value over
 its COMPLETE trials, and ``Study.best_value`` that mean (:func:`best_by_mean`): a replicate
 that falls back to the config's true level takes the lucky draw's place as the incumbent.
-Optuna's own ``optuna_study.best_trial`` still ranks single trials.
+Only a study with replicates ranks by mean (:func:`by_mean`: set on the ``Study``, or a
+trial carries ``metarl:replicate_of``); without them a config enqueued twice is two trials,
+and the best is the single best trial, Optuna's rule, as ``optuna_study.best_trial``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from metarl.type_aliases import Direction
 __all__ = [
     "REPLICATE_OF",
     "best_by_mean",
+    "by_mean",
     "check_study_replicates",
     "merge_attrs",
     "ranked_by_mean",
@@ -107,28 +110,42 @@ def best_by_mean(
     return done[row], mean, n
 
 
+def by_mean(trials: Sequence[FrozenTrial], replicates: bool = False) -> bool:
+    """Whether a study's incumbent is the best *mean* over a config's trials: with
+    ``replicates`` set (``Study(replicates=...)``) or when a trial carries
+    ``metarl:replicate_of``; otherwise each trial ranks on its own value."""
+    return replicates or any(REPLICATE_OF in t.user_attrs for t in trials)
+
+
 def study_best(
-    space: SearchSpace, study: optuna.Study, direction: Direction
-) -> tuple[FrozenTrial, float, int]:
-    """``Study``'s incumbent: on a space with a Fidelity, the best full-fidelity trial
-    (:func:`metarl.study._fidelity.best_trial`; replicates are refused there), else
-    :func:`best_by_mean`."""
-    if space.fidelity_names:
+    space: SearchSpace, study: optuna.Study, direction: Direction, replicates: bool = False
+) -> tuple[FrozenTrial, float, int | None]:
+    """``Study``'s incumbent as ``(trial, value, n)``: with replicates (:func:`by_mean`),
+    :func:`best_by_mean`; otherwise the best single trial, its value and ``n = None``:
+    Optuna's ``best_trial``, on a space with a Fidelity the best full-fidelity trial
+    (:func:`metarl.study._fidelity.best_trial`; replicates are refused there)."""
+    trials = study.get_trials(deepcopy=False)
+    if space.fidelity_names or not by_mean(trials, replicates):
         from metarl.study._fidelity import best_trial
 
         best = best_trial(space, study, direction)
-        return best, float(best.value), 1
-    return best_by_mean(space, study.get_trials(deepcopy=False), direction)
+        return best, float(best.value), None
+    return best_by_mean(space, trials, direction)
 
 
 def ranked_by_mean(
-    space: SearchSpace, trials: Sequence[FrozenTrial], direction: Direction
+    space: SearchSpace,
+    trials: Sequence[FrozenTrial],
+    direction: Direction,
+    replicates: bool = False,
 ) -> list[tuple[FrozenTrial, float, int]]:
     """A study's configs, best first, as ``metarl status`` and ``metarl best`` rank them:
-    each as ``(trial, mean, n)`` of :func:`best_by_mean` (its first COMPLETE trial, the mean
-    of its COMPLETE trials, their number; ties: the config completed first), so that the
-    first is ``Study.best_trial``. On a space with a Fidelity, the trials at full fidelity
-    (:func:`metarl.study._fidelity.full_fidelity_trials`), each on its own value.
+    with replicates (:func:`by_mean`), each config as ``(trial, mean, n)`` of
+    :func:`best_by_mean` (its first COMPLETE trial, the mean of its COMPLETE trials, their
+    number; ties: the config completed first), so that the first is ``Study.best_trial``.
+    Without replicates, or on a space with a Fidelity (the trials at full fidelity,
+    :func:`metarl.study._fidelity.full_fidelity_trials`), each trial on its own value
+    (``n = 1``; ties: the trial completed first).
 
     Raises:
         ValueError: none complete (at full fidelity) yet.
@@ -140,7 +157,7 @@ def ranked_by_mean(
         at = " at full fidelity" if space.fidelity_names else ""
         raise ValueError(f"no trial is complete{at} yet")
     values = np.asarray([t.value for t in done], dtype=np.float64)
-    if space.fidelity_names:  # replicates are refused there: one trial, one entry
+    if space.fidelity_names or not by_mean(trials, replicates):
         first, means, counts = np.arange(len(done)), values, np.ones(len(done), np.int64)
     else:
         M = space.to_matrix([config_from_optuna_params(space, t.params) for t in done])

@@ -290,12 +290,11 @@ class Study:
 
     @property
     def best_trial(self) -> FrozenTrial:
-        """The best COMPLETE trial: the first trial of the config with the best mean over
-        its trials (replicates, :mod:`metarl.study._replicates`; without them, the best
-        trial); on a space with a Fidelity, the best at full fidelity (ValueError before
-        any is complete, as Optuna's). Its ``value`` is that one trial's draw; the config's
-        mean is :attr:`best_value`."""
-        return study_best(self.space, self.optuna_study, self.direction)[0]
+        """The best COMPLETE trial (Optuna's); with replicates, the first trial of the config
+        with the best mean over its trials (:mod:`metarl.study._replicates`; that mean is
+        :attr:`best_value`); with a Fidelity, the best at full fidelity (ValueError before
+        any is complete, as Optuna's)."""
+        return self._best()[0]
 
     @property
     def best_config(self) -> Config:
@@ -303,9 +302,11 @@ class Study:
 
     @property
     def best_value(self) -> float:
-        """The best config's mean value over its COMPLETE trials (with no replicate, the
-        best trial's value)."""
-        return study_best(self.space, self.optuna_study, self.direction)[1]
+        """The best trial's value; with replicates, the best config's mean over its trials."""
+        return self._best()[1]
+
+    def _best(self) -> tuple[FrozenTrial, float, int | None]:
+        return study_best(self.space, self.optuna_study, self.direction, bool(self.replicates))
 
     @property
     def rounds(self) -> list[dict[str, Any]]:
@@ -475,9 +476,9 @@ class Study:
         out: dict[str, Any] = {"study": self.study_name, **c, "rounds": self.rounds}
         if c["complete"]:
             with contextlib.suppress(ValueError):  # none at full fidelity yet
-                best, mean, n = study_best(self.space, self.optuna_study, self.direction)
-                out["best_value"], out["best_config"] = mean, self.config_of(best)
-                out["best_n_evals"] = n
+                best, value, n = self._best()  # n: None unless ranked by mean (replicates)
+                out |= {"best_value": value, "best_config": self.config_of(best)}
+                out |= {"best_n_evals": n} if n is not None else {}
         return out
 
     def __repr__(self) -> str:

@@ -119,6 +119,28 @@ def test_off_by_default_nothing_is_replicated() -> None:
     assert s.best_value == 0.9 and s.best_trial.number == s.optuna_study.best_trial.number
 
 
+def test_without_replicates_a_duplicate_config_ranks_as_its_own_trial(tmp_path: Path) -> None:
+    # an enqueued duplicate of the best config (no metarl:replicate_of) is not averaged in:
+    # best_trial/best_value are Optuna's single best trial, as before replicates
+    s = _study(storage=f"sqlite:///{tmp_path / 'd.db'}", replicates=None).optimize(8)
+    b = s.best_trial
+    assert s.best_value == 0.9
+    s.optuna_study.add_trial(
+        optuna.trial.create_trial(params=b.params, distributions=b.distributions, value=1.4)
+    )
+    assert s.best_value == 0.9 and s.best_trial.number == b.number
+    assert s.best_trial.number == s.optuna_study.best_trial.number
+    summary = s.summary()
+    assert summary["best_value"] == 0.9 and "best_n_evals" not in summary
+
+
+def test_stored_replicates_rank_by_mean_when_reopened_without_the_setting(replicated) -> None:
+    s, url = replicated
+    again = _study(storage=url, replicates=None)  # the trials carry metarl:replicate_of
+    assert (again.best_value, again.best_trial.number) == (s.best_value, s.best_trial.number)
+    assert again.summary()["best_n_evals"] == 1
+
+
 def test_bad_settings_and_a_fidelity_are_refused_before_anything_is_written(
     tmp_path: Path,
 ) -> None:
