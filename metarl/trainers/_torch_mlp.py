@@ -174,13 +174,14 @@ class TorchMLPTrainer:
         self._y_tr = tensor(y_tr, torch.int64)
         self._y_va = tensor(y_va, torch.int64)
         self.rng = np.random.default_rng(seed)
-        self._identity = self.checkpoint_identity() if self.continues else {}
+        self._identity: dict[str, str] | None = None  # checkpoint_identity(), on first use
 
     def checkpoint_identity(self) -> dict[str, str]:
         """What a checkpoint's run must share with this trainer for it to be continued here,
         besides the config: the trainer's class (a subclass builds other models), a
         fingerprint of the data (the dataset, its split and scaling), the device and torch's
-        version. A subclass whose results depend on more extends it."""
+        version. A subclass whose results depend on more extends it (it is first called at
+        the first training call, after ``__init__``, and cached)."""
         digest = hashlib.sha256()
         for t in (self._X_tr, self._y_tr, self._X_va, self._y_va):
             digest.update(t.cpu().numpy().tobytes())
@@ -237,6 +238,8 @@ class TorchMLPTrainer:
         devices = [torch.cuda.current_device()] if self.device == "cuda" else []
         key, resume = None, None
         if self.checkpoints is not None:
+            if self._identity is None:
+                self._identity = self.checkpoint_identity()
             key = checkpoint_key(self._identity, {k: v for k, v in config.items() if k != "epochs"})
             resume = self.checkpoints.get(key, below=int(config["epochs"]))
         with torch.random.fork_rng(devices=devices):

@@ -164,6 +164,29 @@ def test_a_checkpoint_is_continued_only_by_a_trainer_of_the_same_identity(
     assert _checkpoints.checkpoint_key({"a": 1}, {"b": 2}) != key
 
 
+class ScaledTrainer(TorchMLPTrainer):
+    """A subclass that sets its own attribute after the base ``__init__`` and extends
+    ``checkpoint_identity`` with it, as the docstring invites."""
+
+    def __init__(self, scale: int = 1, **kw) -> None:
+        super().__init__(**kw)
+        self.scale = scale
+
+    def checkpoint_identity(self) -> dict[str, str]:
+        return {**super().checkpoint_identity(), "scale": str(self.scale)}
+
+
+def test_a_subclass_extends_checkpoint_identity_with_its_own_attributes(tmp_path: Path) -> None:
+    def sub(scale: int) -> ScaledTrainer:
+        return ScaledTrainer(
+            scale, seed=0, fidelity="epochs", max_epochs=6, checkpoint_dir=tmp_path
+        )
+
+    assert sub(1)(CONFIG | {"epochs": 2})[CONTINUED_FROM] == 0.0
+    assert sub(2)(CONFIG | {"epochs": 4})[CONTINUED_FROM] == 0.0  # another scale: no share
+    assert sub(1)(CONFIG | {"epochs": 6})[CONTINUED_FROM] == 2.0
+
+
 def test_disk_steps_come_from_file_names_and_fewer_steps_never_replace_more(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
