@@ -95,8 +95,10 @@ def continued_from(trials: Sequence[FrozenTrial]) -> np.ndarray:
 def continuation_rate(space: SearchSpace, trials: Sequence[FrozenTrial]) -> float:
     """How likely the trainer continues a config raised to a higher level: 0 when no trial
     reports ``metarl:continued_from`` (the trainer retrains), else ``(hits +
-    CONTINUATION_PRIOR) / (raises + 1)`` over the COMPLETE trials started after the same
-    config completed at a lower level (``raises``), of which ``hits`` were continued (a
+    CONTINUATION_PRIOR) / (raises + 1)`` over the COMPLETE trials at a level above every
+    level the same config completed before the trial started (``raises``; one below the
+    highest retrains: the trainer keeps the most trained checkpoint, and
+    :mod:`metarl.loop._cost` prices it from scratch), of which ``hits`` were continued (a
     checkpoint may be gone: evicted, in another process's memory, or never shared: a process
     pool without ``checkpoint_dir``). Before any raise it is :data:`CONTINUATION_PRIOR`: a
     trainer that can continue may still fail to, so the first raises are priced halfway
@@ -117,9 +119,10 @@ def continuation_rate(space: SearchSpace, trials: Sequence[FrozenTrial]) -> floa
     for rows in (g for g in groups.values() if len(g) > 1):
         for i in rows:
             start = done[i].datetime_start
-            if start is not None and any(
-                level[j] < level[i] and (done[j].datetime_complete or start) < start for j in rows
-            ):
+            if start is None:
+                continue
+            before = [level[j] for j in rows if (done[j].datetime_complete or start) < start]
+            if before and level[i] > max(before):  # below the highest: retrains, no raise
                 raises += 1
                 v = done[i].user_attrs.get(CONTINUED_FROM)
                 hits += int(isinstance(v, (int, float)) and v > 0)

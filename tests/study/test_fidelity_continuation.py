@@ -104,6 +104,13 @@ def test_continuation_rate_counts_raises_that_continued() -> None:
     early = [_trial(0.5, 0.05, 5, 0.0), _trial(0.5, 1.0, 5, 0.0)]
     assert continuation_rate(SPACE, early) == CONTINUATION_PRIOR  # no raise seen: the prior
     assert CONTINUATION_PRIOR == 0.5  # halfway: a raise may continue or retrain
+    # a level below the config's highest completed one retrains (the trainer keeps the most
+    # trained checkpoint; priced from scratch): no raise, so no missed continuation
+    lo_hi_mid = [_trial(0.5, 0.05, 0, 0.0), _trial(0.5, 1.0, 1, 0.05), _trial(0.5, 0.5, 2, 0.0)]
+    assert continuation_rate(SPACE, lo_hi_mid) == pytest.approx((1 + 0.5) / (1 + 1))
+    # above the highest completed level, a raise even when lower levels were seen
+    lo_mid_hi = [_trial(0.5, 0.05, 0, 0.0), _trial(0.5, 0.5, 1, 0.05), _trial(0.5, 1.0, 2, 0.0)]
+    assert continuation_rate(SPACE, lo_mid_hi) == pytest.approx((1 + 0.5) / (2 + 1))
     # a trainer that never reports continuation retrains: raises cost full price
     silent = [_trial(0.5, 0.05, 0, None), _trial(0.5, 1.0, 1, None)]
     assert continuation_rate(SPACE, silent) == 0.0
