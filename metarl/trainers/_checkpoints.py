@@ -11,8 +11,10 @@ On disk a checkpoint is ``<key>-<steps>.ckpt``: its steps are read from the name
 compare), a file is written to a temporary name and renamed (a reader never sees half a
 checkpoint), and after a write the key's files of fewer steps are deleted, so that processes
 writing one key at once never replace a checkpoint by one of fewer steps. A file that cannot
-be read as a checkpoint (garbage, another program's, an older format) is deleted with a
-warning, and its config trains from scratch.
+be decoded as a checkpoint (garbage, another program's, an older format) is deleted with a
+warning, and its config trains from scratch; one that cannot be read now (an OSError: EIO,
+a stale NFS handle) is kept, and only this call trains from scratch. Temporary files left by
+a crashed writer are deleted once :data:`STALE_TMP_SECONDS` old.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -35,6 +38,8 @@ STEPS = "steps"
 #: changes, so that a reused ``checkpoint_dir`` is never continued across the change.
 CHECKPOINT_VERSION = 2
 _SUFFIX = ".ckpt"
+#: A writer's temporary file untouched this long is a crashed writer's, and is deleted.
+STALE_TMP_SECONDS = 60.0
 
 
 def checkpoint_key(identity: Mapping[str, Any], config: Mapping[str, Any]) -> str:
@@ -150,7 +155,11 @@ class CheckpointStore:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except FileNotFoundError:  # pruned by another process since listed
             return None
-        except Exception as e:  # noqa: BLE001 - any unreadable file is dropped, not fatal
+        except OSError as e:  # maybe transient (EIO, a stale NFS handle): keep the file
+            self._warn(f"checkpoint {path} could not be read now ({type(e).__name__}: {e}): "
+                       "kept, its config trains from scratch this time")  # fmt: skip
+            return None
+        except Exception as e:  # noqa: BLE001 - a file that does not decode is dropped
             self._discard(path, f"{type(e).__name__}: {str(e)[:120]}")
             return None
         if not isinstance(state, dict) or state.get(STEPS) != steps:
@@ -161,14 +170,15 @@ class CheckpointStore:
     def _discard(self, path: Path, why: str) -> None:
         """Delete an unreadable file (its config then trains from scratch); warn once."""
         path.unlink(missing_ok=True)
+        self._warn(f"checkpoint {path} is unreadable ({why}): deleted, its config trains from "
+                   "scratch")  # fmt: skip
+
+    def _warn(self, message: str) -> None:
+        """Warn about an unreadable checkpoint once per store (further ones are silent)."""
         if not self._warned:
             self._warned = True
-            warnings.warn(
-                f"checkpoint {path} is unreadable ({why}): deleted, its config trains from "
-                "scratch (further unreadable files are deleted silently)",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+            message += " (further unreadable checkpoints are not reported)"
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
 
     def _write(self, key: str, state: dict[str, Any]) -> None:
         import torch
@@ -180,6 +190,9 @@ class CheckpointStore:
             with os.fdopen(fd, "wb") as f:
                 torch.save(state, f)
             os.replace(tmp, self._path(key, steps))  # atomic: readers see it whole or not
+        except FileNotFoundError:  # pruned as stale meanwhile (a writer stalled): not kept
+            Path(tmp).unlink(missing_ok=True)
+            return
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -190,9 +203,17 @@ class CheckpointStore:
         self._prune()
 
     def _prune(self) -> None:
-        """Drop the least recently written files beyond ``max_mb`` (another process may be
-        pruning too: a file already gone is fine)."""
+        """Drop the least recently written files beyond ``max_mb``, and temporary files
+        older than :data:`STALE_TMP_SECONDS` (another process may be pruning too: a file
+        already gone is fine)."""
         assert self.directory is not None
+        stale = time.time() - STALE_TMP_SECONDS
+        for p in self.directory.glob(".*.tmp"):
+            try:
+                if p.stat().st_mtime < stale:
+                    p.unlink(missing_ok=True)
+            except FileNotFoundError:
+                continue
         files = []
         for p in self.directory.glob(f"*{_SUFFIX}"):
             try:

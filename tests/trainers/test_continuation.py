@@ -136,6 +136,42 @@ def test_a_foreign_file_is_deleted_with_one_warning(tmp_path: Path) -> None:
     assert len(caught) == 1 and not list(tmp_path.iterdir())
 
 
+def test_a_read_error_keeps_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # an OSError (EIO, a stale NFS handle) may be transient: the shared file stays
+    import errno
+
+    CheckpointStore(1.0, tmp_path).put("k", {STEPS: 3, "w": torch.ones(3)})
+    (path,) = tmp_path.glob("*.ckpt")
+    real = torch.load
+
+    def eio(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(torch, "load", eio)
+    other = CheckpointStore(1.0, tmp_path)  # another process: reads the folder
+    with pytest.warns(RuntimeWarning, match="could not be read now .*OSError.* kept"):
+        assert other.get("k") is None
+    assert path.exists()
+    monkeypatch.setattr(torch, "load", real)
+    assert other.get("k")[STEPS] == 3  # read once the file system answers again
+
+
+def test_a_crashed_writers_stale_temp_files_are_pruned(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from metarl.trainers._checkpoints import STALE_TMP_SECONDS
+
+    old, fresh = tmp_path / ".k.crashed.tmp", tmp_path / ".k.writing.tmp"
+    for p in (old, fresh):
+        p.write_bytes(b"half a checkpoint")
+    then = time.time() - STALE_TMP_SECONDS - 5
+    os.utime(old, (then, then))
+    CheckpointStore(1.0, tmp_path).put("k", {STEPS: 3, "w": torch.ones(3)})  # a write prunes
+    assert not old.exists() and fresh.exists()  # a writer still at work keeps its file
+    assert len(list(tmp_path.glob("*.ckpt"))) == 1
+
+
 class OtherTrainer(TorchMLPTrainer):
     """Another trainer class (it could build other models): never continues the base's."""
 
