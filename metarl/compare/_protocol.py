@@ -12,8 +12,9 @@ config with the best posterior mean of the spec's learner, fitted on the run's h
 model-free policies too) and its regret, also on the true value.
 
 A spec with ``replicates`` re-evaluates a lucky-looking incumbent (``refine(replicates=
-...)``); each replicate draws a new recorded seed from the run's noise stream, like any
-evaluation, and ``n_replicates`` in runs.csv counts them.
+...)``); a replicate is an independent draw of one of the recorded seeds from the run's
+noise stream, like any evaluation (it may repeat a seed already drawn for that config), and
+``n_replicates`` in runs.csv counts them.
 
 Model-free policies (``requires_learner = False``: random, evolution, tpe, gp) get the
 history and no learner. Model-based ones get a meta-learner fitted, every round, on every
