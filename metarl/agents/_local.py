@@ -8,7 +8,9 @@ at equal time; ``"auto"`` uses it beyond the enumerable size.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
+from numbers import Integral
 
 import numpy as np
 
@@ -16,7 +18,14 @@ from metarl.agents._base import SearchPolicy
 from metarl.agents._sampling import sample_grid, settle
 from metarl.agents._scored import Problem, ScoredPolicy
 from metarl.agents._threads import torch_threads
-from metarl.agents._trust import Region, TrustRegion, best_rows, region_of, sample_around
+from metarl.agents._trust import (
+    Region,
+    TrustRegion,
+    best_rows,
+    family_param,
+    region_of,
+    sample_around,
+)
 from metarl.space import SearchSpace
 from metarl.type_aliases import AcquisitionKind, ConfigMatrix
 
@@ -89,6 +98,13 @@ def _hedged(policy: SearchPolicy, problem: Problem) -> tuple[ConfigMatrix, np.nd
     return M, -np.arange(len(M), dtype=np.float64)
 
 
+def _whole(value: object, name: str, low: int) -> int:
+    """``value`` as an int, refused (one line naming ``name``) unless an int >= ``low``."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
+        raise ValueError(f"local_search: {name} must be an int >= {low}, got {value!r}")
+    return int(value)
+
+
 def _first_of_each(keys: list[bytes]) -> np.ndarray:
     """(len(keys),) bool: True at the first occurrence of each key."""
     first: dict[bytes, int] = {}
@@ -133,16 +149,22 @@ class LocalSearch(ScoredPolicy):
             10**6 configs). ``"auto"`` turns it on beyond 10**6 configs.
         hedge: a registered model-free policy name (e.g. ``"tpe"``: Optuna's TPE over the
             same history) that proposes instead of the climb every ``hedge_every``-th
-            round: the rounds after ``hedge_every - 1``, ``2 * hedge_every - 1``, ...
-            results (counted from the history, so a resumed run replays them). ``None``:
-            never.
-        hedge_every: see ``hedge`` (2: every other round).
-        hedge_after: ``0``: the schedule above. ``N >= 1``: the hedge proposes only while
-            the search is stalled, ``N`` or more results (past the trust region's
-            ``warmup``, i.e. model-based ones) since the last that improved the best
-            (:meth:`TrustRegion.stalled`, from the history, so a resumed run replays it):
-            the ``N``-th such result's round and every ``hedge_every``-th after it; an
-            improvement returns every round to the climb.
+            round. Rounds are counted from the history and the batch size ``n`` asked (so a
+            resumed run replays them): round ``w + (len(history) - w) // n``, where ``w`` is
+            the trust region's ``warmup`` (10 by default); the hedge's rounds are those
+            where that is ``hedge_every - 1`` modulo ``hedge_every``. With one config a
+            round (``MetaRLSampler``) they are the rounds after ``hedge_every - 1``,
+            ``2 * hedge_every - 1``, ... results; with a batch of ``n`` every
+            ``hedge_every``-th batch. ``None``: never.
+        hedge_every: an int >= 2 (default 2: every other round); only with ``hedge``.
+        hedge_after: ``0`` (default): the schedule above. ``N >= 1``: the hedge proposes
+            only while the search is stalled, ``N`` or more results (past the trust
+            region's ``warmup``, i.e. model-based ones) since the last that improved the
+            best (:meth:`TrustRegion.stalled`, from the history, so a resumed run replays
+            it): the first round asked with ``N`` or more such results and every
+            ``hedge_every``-th round after it (``(stalled - N) // n`` rounds counted with a
+            batch of ``n``); an improvement returns every round to the climb. Only with
+            ``hedge``.
         acquisition, kappa, min_distance, seed: see :class:`ScoredPolicy`.
     """
 
@@ -158,8 +180,8 @@ class LocalSearch(ScoredPolicy):
         n_threads: int | None = 1,
         trust_region: TrustRegion | Mapping[str, float] | bool = False,
         hedge: str | None = None,
-        hedge_every: int = 2,
-        hedge_after: int = 0,
+        hedge_every: int | None = None,
+        hedge_after: int | None = None,
         acquisition: AcquisitionKind = "mean",
         kappa: float = 1.0,
         min_distance: int = 2,
@@ -171,10 +193,13 @@ class LocalSearch(ScoredPolicy):
                 f"n_history_starts >= 0, got {n_initial}, {n_starts}, {max_steps} and "
                 f"{n_history_starts}"
             )
-        if hedge_every < 2:
-            raise ValueError(f"local_search: hedge_every must be >= 2, got {hedge_every}")
-        if hedge_after < 0:
-            raise ValueError(f"local_search: hedge_after must be >= 0, got {hedge_after}")
+        if hedge is None and (hedge_every is not None or hedge_after is not None):
+            raise ValueError(
+                "local_search: hedge_every and hedge_after need hedge (e.g. hedge='tpe'), "
+                "got hedge=None"
+            )
+        hedge_every = 2 if hedge_every is None else _whole(hedge_every, "hedge_every", 2)
+        hedge_after = 0 if hedge_after is None else _whole(hedge_after, "hedge_after", 0)
         super().__init__(acquisition=acquisition, kappa=kappa, min_distance=min_distance, seed=seed)
         self.n_initial = n_initial
         self.n_starts = n_starts
@@ -192,6 +217,7 @@ class LocalSearch(ScoredPolicy):
         self.hedge, self.hedge_every, self.hedge_after = hedge, hedge_every, hedge_after
         self._hedge_policy = None if hedge is None else _model_free(hedge)
         self._round_region: Region | None = None  # the region of the round in progress
+        self._warned_family = False
 
     def _starting_points(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
         """The points to climb from and their acquisition: the best of a uniform sample
@@ -224,12 +250,17 @@ class LocalSearch(ScoredPolicy):
 
     def _candidates(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
         self._round_region = None
+        self._check_family(problem.space)
         hedge = self._hedge_policy
         if hedge is not None and self._hedge_round(problem):
             return _hedged(hedge, problem)
         if self.trust_region:
             self._round_region = region_of(
-                problem.space, problem.history, problem.direction, self.trust_region
+                problem.space,
+                problem.history,
+                problem.direction,
+                self.trust_region,
+                batch=problem.n,
             )
         with torch_threads(self.n_threads):
             M, scores = self._climb(problem)
@@ -254,14 +285,36 @@ class LocalSearch(ScoredPolicy):
             g = g - (g.max() - scores.min()) - 1.0
             return np.concatenate([M, G]), np.concatenate([scores, g])
 
+    def _check_family(self, space: SearchSpace) -> None:
+        """Warn once where ``family_after`` is set but ``space`` has no family parameter.
+
+        A warning, not an error: the rotation is then a no-op (the documented behaviour),
+        and the benchmark variant ``fam<N>`` runs on such a space (mlp, docs/RESULTS.md). A
+        RuntimeWarning: the loop silences the policies' UserWarnings ("fewer than n")."""
+        region = self.trust_region
+        if self._warned_family or not region or not region.family_after:
+            return
+        if family_param(space) is None:
+            self._warned_family = True
+            warnings.warn(
+                f"local_search: trust_region family_after={region.family_after} does "
+                "nothing on this space: no unconditional unordered Categorical that other "
+                "parameters depend on (active_if), i.e. no family parameter to rotate over",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+
     def _hedge_round(self, problem: Problem) -> bool:
-        """Whether the hedge proposes this round (``hedge`` and ``hedge_after``)."""
-        k = self.hedge_every
-        if not self.hedge_after:
-            return len(problem.history) % k == k - 1
+        """Whether the hedge proposes this round (``hedge``, ``hedge_every`` and
+        ``hedge_after``), counting rounds of ``problem.n`` results (see the class
+        docstring; with one result a round, rounds and results coincide)."""
+        k, n = self.hedge_every, problem.n
         region = self.trust_region or TrustRegion()
+        if not self.hedge_after:
+            w = region.warmup
+            return (w + (len(problem.history) - w) // n) % k == k - 1
         stalled = region.stalled([v for _, v in problem.history], problem.direction)
-        return stalled >= self.hedge_after and (stalled - self.hedge_after) % k == 0
+        return stalled >= self.hedge_after and ((stalled - self.hedge_after) // n) % k == 0
 
     def _climb(self, problem: Problem) -> tuple[ConfigMatrix, np.ndarray]:
         region = self._round_region

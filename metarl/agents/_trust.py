@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 
@@ -79,7 +80,9 @@ class TrustRegion:
             improve the best (0: never), the rounds cycle over the values of the family
             parameter (:func:`family_param`) evaluated so far, best family first, each
             round centred on that family's best config with the family held fixed, until
-            a result improves the best.
+            a result improves the best; one family a round whatever the batch size (see
+            :func:`region_of`). An int; on a space without a family parameter it does
+            nothing (``LocalSearch`` warns).
     """
 
     init: float = 0.5
@@ -96,8 +99,9 @@ class TrustRegion:
                 "trust region: init must be in (0, 1], fail_tol and succ_tol >= 1 and warmup "
                 f">= 0, got {self.init}, {self.fail_tol}, {self.succ_tol} and {self.warmup}"
             )
-        if self.family_after < 0:
-            raise ValueError(f"trust region: family_after must be >= 0, got {self.family_after}")
+        f = self.family_after
+        if isinstance(f, bool) or not isinstance(f, Integral) or f < 0:
+            raise ValueError(f"trust region: family_after must be an int >= 0, got {f!r}")
         if self.min_radius <= 0:
             raise ValueError(f"trust region: min_radius must be > 0, got {self.min_radius}")
 
@@ -254,16 +258,20 @@ def region_of(
     history: Sequence[tuple[Config, float]],
     direction: Direction,
     settings: TrustRegion,
+    *,
+    batch: int = 1,
 ) -> Region | None:
     """This round's trust region, or None where the round searches the whole space (no
-    result inside ``space`` yet, or a restart)."""
+    result inside ``space`` yet, or a restart). ``batch``: the configs proposed a round;
+    the family rotation (``family_after``) moves to the next family every round, i.e.
+    every ``batch`` results without a gain."""
     values = [v for _, v in history]
     radius, start = settings.state(values, direction, len(space.decisions))
     if not np.isfinite(radius):
         return None
     stalled = settings.stalled(values, direction) if settings.family_after else 0
     if stalled >= settings.family_after > 0 and (family := family_param(space)) is not None:
-        turn = stalled - settings.family_after
+        turn = (stalled - settings.family_after) // max(int(batch), 1)
         region = _family_region(space, history, direction, radius, family, turn)
         if region is not None:
             return region

@@ -83,7 +83,7 @@ def test_a_stalled_region_rotates_over_the_other_families(space):
 
 def test_local_search_keeps_to_the_rotated_family(space):
     learner = fit_learner(space)
-    history = _stuck_history(5)  # the rotation's second turn: knn
+    history = _stuck_history(8)  # batches of 4: the rotation's second round, knn
     policy = LocalSearch(n_initial=256, trust_region=TrustRegion(family_after=4), seed=0)
     configs = policy.propose(space, learner, 4, direction="maximize", history=history)
     assert len(configs) == 4 and {c["model"] for c in configs} == {"knn"}
@@ -99,14 +99,15 @@ def test_bad_family_after_is_one_clear_error():
 
 
 def test_hedge_rounds_come_from_the_model_free_policy(space):
-    """Every other round (after an odd number of results) is TPE's: the learner does not
-    change it; the other rounds are the climb's, as without a hedge."""
+    """Every other round (with one config a round: after an odd number of results) is
+    TPE's: the learner does not change it; the other rounds are the climb's, as without a
+    hedge."""
     history = _stuck_history(1)  # 11 results: a hedge round of hedge_every=2
     a, b = fit_learner(space, seed=0), fit_learner(space, seed=1)
 
     def propose(learner, hist, **kw):
         p = LocalSearch(n_initial=256, trust_region=True, seed=3, **kw)
-        return p.propose(space, learner, 3, direction="maximize", history=hist)
+        return p.propose(space, learner, 1, direction="maximize", history=hist)
 
     hedged = propose(a, history, hedge="tpe")
     assert hedged == propose(b, history, hedge="tpe")  # TPE ignores the learner
@@ -130,8 +131,13 @@ def test_bad_hedge_is_one_clear_error():
         LocalSearch(hedge="nope")
 
 
-def test_hedge_proposals_are_new_configs(space):
-    history = _stuck_history(1)
+def test_hedge_proposals_are_new_configs(space, monkeypatch):
+    history = _stuck_history(5)  # batches of 5 from 10 results: the first is the hedge's
+    import metarl.agents._local as local_module
+
+    calls = []
+    hedged = local_module._hedged
+    monkeypatch.setattr(local_module, "_hedged", lambda *a: calls.append(1) or hedged(*a))
     policy = LocalSearch(n_initial=64, hedge="tpe", seed=0)
     seen = [c for c, _ in history]
     configs = policy.propose(
@@ -140,3 +146,4 @@ def test_hedge_proposals_are_new_configs(space):
     keys = set(space.keys(space.to_matrix(seen)))
     assert len(configs) == 5 and not keys & set(space.keys(space.to_matrix(configs)))
     np.testing.assert_equal(len({tuple(sorted(c.items())) for c in configs}), 5)
+    assert calls == [1]  # the hedge's round

@@ -11,26 +11,32 @@ from tests.agents.conftest import fit_learner
 from tests.agents.test_trust_family import _config, _stuck_history, space  # noqa: F401
 
 
-def _propose(space, learner, history, **kw):  # noqa: F811
+def _propose(space, learner, history, n=3, **kw):  # noqa: F811
     p = LocalSearch(n_initial=256, trust_region=True, seed=3, **kw)
-    return p.propose(space, learner, 3, direction="maximize", history=history)
+    return p.propose(space, learner, n, direction="maximize", history=history)
 
 
 @pytest.mark.parametrize(
-    ("n_stalled", "hedged"), [(0, False), (2, False), (3, True), (4, False), (5, True)]
+    ("n", "n_stalled", "hedged"),
+    [(1, 0, False), (1, 2, False), (1, 3, True), (1, 4, False), (1, 5, True)]
+    # batches of 3: stalled 3-5 is the stall's first round, 6-8 its second, 9 its third
+    + [(3, 2, False), (3, 3, True), (3, 4, True), (3, 5, True)]
+    + [(3, 6, False), (3, 8, False), (3, 9, True)],
 )
-def test_the_hedge_proposes_only_while_stalled(space, n_stalled, hedged):  # noqa: F811
-    """hedge_after=3: the rounds after 3, 5, 7 ... results without a gain are TPE's (the
-    learner does not change them); the others are the plain climb's."""
+def test_the_hedge_proposes_only_while_stalled(space, n, n_stalled, hedged):  # noqa: F811
+    """hedge_after=3: with one config a round, the rounds after 3, 5, 7 ... results
+    without a gain are TPE's (the learner does not change them); with a batch, the first
+    round asked with 3 or more and every other round after it. The others are the plain
+    climb's."""
     history = _stuck_history(n_stalled)
     a, b = fit_learner(space, seed=0), fit_learner(space, seed=1)
-    stall = _propose(space, a, history, hedge="tpe", hedge_after=3)
-    plain = _propose(space, a, history)
+    stall = _propose(space, a, history, n, hedge="tpe", hedge_after=3)
+    plain = _propose(space, a, history, n)
     if hedged:
-        assert stall == _propose(space, b, history, hedge="tpe", hedge_after=3)
+        assert stall == _propose(space, b, history, n, hedge="tpe", hedge_after=3)
         assert stall != plain
-        # the fixed schedule would hedge after an odd number of results only
-        assert stall == _propose(space, a, history, hedge="tpe")
+        # here the fixed schedule hedges too (rounds 11, 13, ... counted from 10 results)
+        assert stall == _propose(space, a, history, n, hedge="tpe")
     else:
         assert stall == plain
 
