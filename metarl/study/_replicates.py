@@ -23,7 +23,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from metarl.loop import REPLICATE_OF, Replicates, Round, observed_incumbent
+from metarl.loop import REPLICATE_OF, Replicates, Round
 from metarl.loop._replicates import config_means, round_settings
 from metarl.space import SearchSpace, config_from_optuna_params
 from metarl.type_aliases import Direction
@@ -102,12 +102,7 @@ def best_by_mean(
     Raises:
         ValueError: no trial is complete (as Optuna's ``best_trial``).
     """
-    done = [t for t in trials if t.state == TrialState.COMPLETE]
-    if not done:
-        raise ValueError("no trial is complete yet")
-    M = space.to_matrix([config_from_optuna_params(space, t.params) for t in done])
-    row, mean, n = observed_incumbent(space, M, [t.value for t in done], direction)
-    return done[row], mean, n
+    return ranked_by_mean(space, trials, direction, replicates=True)[0]
 
 
 def by_mean(trials: Sequence[FrozenTrial], replicates: bool = False) -> bool:
