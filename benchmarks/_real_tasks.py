@@ -20,6 +20,10 @@ trains on data bundled with scikit-learn (nothing is downloaded):
 - ``wine`` and ``diabetes`` (``_heldout_tasks.py``): a treatment per column x model family
   x hyperparameters (~2**40 each), CV accuracy / CV R^2; added to check a default chosen on
   the five above.
+- ``friedman`` and ``multiclass`` (``_heldout_tasks.py``): make_friedman1 with a treatment
+  per column (drop, standard, spline) x regressor (~2**51), and a make_classification
+  feature Subset x scaler x PCA x {logreg, forest, svm, MLP} (~2**44); added to check a
+  default chosen on the seven above.
 
 The spaces of ``features`` and ``mlp`` are those of the acquisition-optimizer benchmark
 (``_spaces.py``), here trained for real at every trial. A trainer built with a seed draws a
@@ -33,7 +37,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from _heldout_tasks import diabetes_space, train_diabetes, train_wine, wine_space
+from _heldout_tasks import (
+    diabetes_space,
+    friedman_space,
+    multiclass_space,
+    train_diabetes,
+    train_friedman,
+    train_multiclass,
+    train_wine,
+    wine_space,
+)
 from _spaces import (
     columns_space,
     features_space,
@@ -128,6 +141,24 @@ def _diabetes_task() -> RealTask:
     )
 
 
+def _friedman_task() -> RealTask:
+    return RealTask(
+        "friedman",
+        friedman_space(),
+        _seeded(train_friedman),
+        "make_friedman1 24 columns, a treatment per column x regressor, 3-fold CV R^2",
+    )
+
+
+def _multiclass_task() -> RealTask:
+    return RealTask(
+        "multiclass",
+        multiclass_space(),
+        _seeded(train_multiclass),
+        "make_classification 4 classes, Subset x scaler x PCA x model, 3-fold CV acc",
+    )
+
+
 TASKS: dict[str, Callable[[], RealTask]] = {
     "digits": lambda: _sklearn_task("digits"),
     "features": _features_task,
@@ -136,6 +167,8 @@ TASKS: dict[str, Callable[[], RealTask]] = {
     "columns": _columns_task,
     "wine": _wine_task,  # added after the five above had been tuned on (_heldout_tasks)
     "diabetes": _diabetes_task,
+    "friedman": _friedman_task,  # added after the seven above (_heldout_tasks)
+    "multiclass": _multiclass_task,
 }
 
 

@@ -87,7 +87,9 @@ def _metarl_variant(name: str) -> tuple[dict[str, Any], Any] | None:
     ``tpe<k>`` (every k-th round proposed by Optuna's TPE over the history,
     ``hedge="tpe", hedge_every=k``), ``stall<N>`` (TPE proposes only while stalled: from
     the N-th model-based result without improvement, every other round, or every k-th with
-    ``tpe<k>``; ``hedge_after=N``), ``L<learner>`` (``Llinear``; ``Lgp+linear`` the
+    ``tpe<k>``; ``hedge_after=N``), ``cmean[<k>]`` (the trust region is centred on the
+    evaluated config with the best posterior mean, among the k best observed with ``<k>``:
+    ``centre="mean"``, ``centre_top=k``), ``L<learner>`` (``Llinear``; ``Lgp+linear`` the
     equal-weight ensemble of both). E.g. ``metarl-elite-ucb0.5``, ``metarl-tpe2-fam8``.
     None for any other name."""
     parts = name.split("-")
@@ -109,6 +111,8 @@ def _metarl_variant(name: str) -> tuple[dict[str, Any], Any] | None:
             kwargs["trust_region"] = tr | ({"recentre": True} if m[3] else {}) or True
         elif m := re.fullmatch(r"fam(\d+)", part):
             region["family_after"] = int(m[1])
+        elif m := re.fullmatch(r"cmean(\d*)", part):
+            region |= {"centre": "mean"} | ({"centre_top": int(m[1])} if m[1] else {})
         elif m := re.fullmatch(r"tpe(\d+)", part):
             kwargs |= {"hedge": "tpe", "hedge_every": int(m[1])}
         elif m := re.fullmatch(r"stall(\d+)", part):
@@ -401,7 +405,7 @@ def main(argv: list[str] | None = None) -> dict:
     tasks = _names(args.tasks, tuple(TASKS), "task")
     extra = (
         ", metarl-<change>-... (mean, ucb<k>, elite, tr[<init>][f<tol>][r], fam<N>, tpe<k>, "
-        "stall<N>, L<learner>)"
+        "stall<N>, cmean[<k>], L<learner>)"
     )
     samplers = _names(args.samplers, SAMPLERS, "sampler", extra)
     if args.seeds < 1 or args.trials < 1:

@@ -261,6 +261,7 @@ class LocalSearch(ScoredPolicy):
                 problem.direction,
                 self.trust_region,
                 batch=problem.n,
+                learner=problem.learner,
             )
         with torch_threads(self.n_threads):
             M, scores = self._climb(problem)

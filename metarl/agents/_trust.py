@@ -26,6 +26,14 @@ regression around a logistic-regression incumbent). With ``family_after`` the re
 rotates over the values of the space's family parameter (:func:`family_param`) once that
 many results in a row failed to improve the best: each round is centred on one family's
 best config and keeps that family.
+
+Real training is noisy (a CV score drawn with a fresh fold split per call): the best
+*observed* value is often a lucky draw, the top few evaluated configs differ by less than
+the noise, and the best observed one stays the centre until a luckier draw (docs/RESULTS.md).
+With ``centre="mean"`` the region is centred instead on the evaluated config with the best
+posterior mean of the round's fitted learner (the noise-aware incumbent of
+:func:`metarl.loop.recommend`), among all evaluated configs or, with ``centre_top=k``, among
+the ``k`` best observed ones.
 """
 
 from __future__ import annotations
@@ -83,6 +91,12 @@ class TrustRegion:
             a result improves the best; one family a round whatever the batch size (see
             :func:`region_of`). An int; on a space without a family parameter it does
             nothing (``LocalSearch`` warns).
+        centre: ``"best"`` (default): the region is centred on the evaluated config with the
+            best observed value; ``"mean"``: on the one with the best posterior mean of the
+            round's fitted learner (noise-aware; without a learner, the best observed). The
+            radius schedule counts improvements of the best observed value either way.
+        centre_top: with ``centre="mean"``, choose among the ``centre_top`` best observed
+            configs only (0: among all evaluated configs).
     """
 
     init: float = 0.5
@@ -92,8 +106,15 @@ class TrustRegion:
     warmup: int = 10
     recentre: bool = False
     family_after: int = 0
+    centre: str = "best"
+    centre_top: int = 0
 
     def __post_init__(self) -> None:
+        if self.centre not in ("best", "mean"):
+            raise ValueError(f"trust region: centre must be 'best' or 'mean', got {self.centre!r}")
+        k = self.centre_top
+        if isinstance(k, bool) or not isinstance(k, Integral) or k < 0:
+            raise ValueError(f"trust region: centre_top must be an int >= 0, got {k!r}")
         if not 0 < self.init <= 1 or self.fail_tol < 1 or self.succ_tol < 1 or self.warmup < 0:
             raise ValueError(
                 "trust region: init must be in (0, 1], fail_tol and succ_tol >= 1 and warmup "
@@ -260,11 +281,13 @@ def region_of(
     settings: TrustRegion,
     *,
     batch: int = 1,
+    learner: object = None,
 ) -> Region | None:
     """This round's trust region, or None where the round searches the whole space (no
     result inside ``space`` yet, or a restart). ``batch``: the configs proposed a round;
     the family rotation (``family_after``) moves to the next family every round, i.e.
-    every ``batch`` results without a gain."""
+    every ``batch`` results without a gain. ``learner``: the round's fitted learner, used
+    by ``centre="mean"`` (:func:`mean_centre_row`)."""
     values = [v for _, v in history]
     radius, start = settings.state(values, direction, len(space.decisions))
     if not np.isfinite(radius):
@@ -275,10 +298,36 @@ def region_of(
         region = _family_region(space, history, direction, radius, family, turn)
         if region is not None:
             return region
-    centre = incumbent_row(space, history[start:], direction)
+
+    def pick(rows: Sequence[tuple[Config, float]]) -> ConfigMatrix | None:
+        if settings.centre == "mean" and learner is not None:
+            return mean_centre_row(space, rows, direction, learner, settings.centre_top)
+        return incumbent_row(space, rows, direction)
+
+    centre = pick(history[start:])
     if centre is None:
-        centre = incumbent_row(space, history, direction)
+        centre = pick(history)
     return None if centre is None else Region(space, centre, radius)
+
+
+def mean_centre_row(
+    space: SearchSpace,
+    history: Sequence[tuple[Config, float]],
+    direction: Direction,
+    learner: object,
+    top: int = 0,
+) -> ConfigMatrix | None:
+    """The value row (1, n_columns) of the evaluated config inside ``space`` with the best
+    posterior mean under the fitted ``learner`` (:func:`metarl.loop._incumbent.
+    best_predicted`), among the ``top`` best observed (0: all); ties go to the better
+    observed one. None without an evaluated config inside ``space``."""
+    from metarl.loop._incumbent import best_predicted
+
+    n = sum(1 for _, v in history if np.isfinite(v))
+    M = best_rows(space, history, direction, min(top, n) if top else n)
+    if not len(M):
+        return None
+    return M[[best_predicted(space, M, learner, direction)]]
 
 
 def _family_region(
