@@ -120,6 +120,12 @@ def test_metarl_variants_change_what_they_name(bench) -> None:
         "trust_region": {"init": 0.5, "fail_tol": 5},
     }
     assert bench.make_sampler("metarl-tr", 3).policy_kwargs["trust_region"] is True
+    assert bench.make_sampler("metarl-cmean", 3).policy_kwargs["trust_region"] == {"centre": "mean"}
+    assert bench.make_sampler("metarl-cmean5-fam8", 3).policy_kwargs["trust_region"] == {
+        "centre": "mean",
+        "centre_top": 5,
+        "family_after": 8,
+    }
     assert bench.make_sampler("metarl-Llinear", 3).learner == "linear"
     ens = bench.make_sampler("metarl-Lgp+linear", 3).learner
     assert type(ens).__name__ == "EnsembleLearner" and ens.members == ["gp", "linear"]
