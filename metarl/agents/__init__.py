@@ -23,6 +23,7 @@ from metarl.agents._local import LocalSearch, neighbours
 from metarl.agents._registry import (
     ENTRY_POINT_GROUP,
     available_policies,
+    get_policy_class,
     make_policy,
     register_policy,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "TPEPolicy",
     "acquisition",
     "available_policies",
+    "get_policy_class",
     "make_policy",
     "neighbours",
     "register_policy",

@@ -47,6 +47,16 @@ def available_policies() -> list[str]:
     return _REGISTRY.available()
 
 
+def get_policy_class(name: str) -> type[SearchPolicy]:
+    """The class registered under ``name`` (see :func:`available_policies`).
+
+    Raises:
+        ValueError: an unknown name (the message lists the valid ones).
+        ImportError: the class cannot be imported.
+    """
+    return _REGISTRY.get(name)
+
+
 def make_policy(name: str, **kwargs: object) -> SearchPolicy:
     """Build the policy registered as ``name`` with its keyword hyperparameters.
 

@@ -248,9 +248,9 @@ def fits_learner(policy: Any) -> bool:
     if isinstance(policy, str):
         if policy == "auto":
             return True
-        from metarl.agents._registry import _REGISTRY
+        from metarl.agents import get_policy_class
 
-        policy = _REGISTRY.get(policy)
+        policy = get_policy_class(policy)
     return bool(getattr(policy, "requires_learner", True))
 
 

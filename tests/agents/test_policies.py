@@ -17,6 +17,7 @@ from metarl.agents import (
     _registry,
     acquisition,
     available_policies,
+    get_policy_class,
     make_policy,
     register_policy,
 )
@@ -254,6 +255,9 @@ def test_register_policy_and_refuse_non_policies():
     register_policy("mine_test", Mine, overwrite=True)
     assert "mine_test" in available_policies()
     assert isinstance(make_policy("mine_test", seed=1), Mine)
+    assert get_policy_class("mine_test") is Mine and get_policy_class("random") is RandomPolicy
+    with pytest.raises(ValueError, match="nope"):
+        get_policy_class("nope")
     with pytest.raises(TypeError, match="SearchPolicy"):
         register_policy("bad_test", dict)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="already registered"):
