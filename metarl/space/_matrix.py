@@ -65,7 +65,7 @@ class MatrixMixin:
     def to_configs(self, M: ConfigMatrix) -> list[Config]:
         """Value matrix -> list of config dicts (inactive parameters are left out)."""
         M = np.asarray(M, dtype=np.float64)
-        per_param: list[tuple[str, list[Any]]] = []
+        per_param: list[tuple[str, list[Any], np.ndarray]] = []
         for name, p in self.params.items():
             block = M[:, self.column_slices[name]]
             active = ~np.isnan(block[:, 0])
@@ -75,11 +75,12 @@ class MatrixMixin:
                 vals = np.where(active, ch[np.nan_to_num(block[:, 0]).astype(np.int64)], None)
             else:
                 vals = [p.to_value(row) if a else None for row, a in zip(block, active)]
-            per_param.append((name, list(vals)))
+            per_param.append((name, list(vals), active))
         configs: list[Config] = [{} for _ in range(M.shape[0])]
-        for name, vals in per_param:
-            for cfg, v in zip(configs, vals):
-                if v is not None:
+        # the activity, not the value, leaves a parameter out: None may be a choice
+        for name, vals, active in per_param:
+            for cfg, v, a in zip(configs, vals, active):
+                if a:
                     cfg[name] = v
         return configs
 

@@ -239,7 +239,9 @@ class Categorical(_Finite):
     """One of a finite list of choices.
 
     Args:
-        choices: the values (str, int, float or bool).
+        choices: the values (str, int, float, bool or None: ``class_weight in [None,
+            "balanced"]``; a None choice is a value like the others, not an inactive
+            parameter).
         ordered: encode as one scaled ordinal instead of one-hot. Defaults to True when every
             choice is a number (e.g. ``batch_size in [8, 16, 32, 64]``), else False.
         log: with ``ordered`` numeric choices, scale by log-value rather than by index rank.

@@ -73,6 +73,10 @@ class SearchSpace(MatrixMixin, GridMixin):
                 raise SpaceError(f"context feature {name!r}: context cannot be conditional")
             if isinstance(p, Fidelity) or p.restricted:
                 raise SpaceError(f"context feature {name!r}: a fixed value, not a {p!r}")
+            if isinstance(p, Categorical) and any(c is None for c in p.choices):
+                raise SpaceError(
+                    f"context feature {name!r}: None cannot be a choice (it means no value)"
+                )
         self.names: list[str] = list(self.params)
         self._build_layout()
         self._build_conditions()

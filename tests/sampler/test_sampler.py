@@ -168,3 +168,21 @@ def test_repeats_compare_only_what_a_trial_asked() -> None:
     ]
     np.testing.assert_array_equal(_repeats(space, proposals, asked), [True, False, True, False])
     assert not _repeats(space, proposals, []).any()
+
+
+def test_a_none_choice_runs_end_to_end() -> None:
+    """``suggest_categorical("cw", [None, "balanced"])`` (scikit-learn's class_weight): None
+    is a choice the learner proposes, not an inactive parameter."""
+
+    def obj(trial: optuna.Trial) -> float:
+        cw = trial.suggest_categorical("cw", [None, "balanced"])
+        x = trial.suggest_float("x", 0.0, 1.0)
+        return x + (0.0 if cw is None else 1.0)
+
+    sampler = MetaRLSampler(learner=ForestLearner(n_estimators=20), n_startup_trials=4, seed=0)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(obj, n_trials=10)
+    trials = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert len(trials) == 10
+    guided = [t.params["cw"] for t in trials[4:]]
+    assert guided.count(None) > len(guided) // 2  # the learner's proposals favour None
