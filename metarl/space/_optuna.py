@@ -90,6 +90,41 @@ def config_from_optuna_params(space: SearchSpace, params: dict[str, Any]) -> Con
     return out
 
 
+def checked_config_from_optuna_params(space: SearchSpace, params: dict[str, Any]) -> Config:
+    """:func:`config_from_optuna_params` of params that were not written by metarl (e.g.
+    the ``fixed_params`` of Optuna's ``study.enqueue_trial``), checked: each key a
+    distribution of :func:`to_optuna` (``trial.params`` form: an ordered Categorical as its
+    choice's index, a Subset as its ``"name[item]"`` flags), each value inside it, and the
+    whole a config of ``space`` (a Fidelity left out is at its full fidelity).
+
+    Raises:
+        SpaceError: one line naming the parameter at fault.
+    """
+    if not isinstance(params, dict) or not params:
+        raise SpaceError(f"no parameter values (got {params!r})")
+    dists = to_optuna(space)
+    for name, v in params.items():
+        d = dists.get(name)
+        if d is None:
+            raise SpaceError(f"unknown parameter {name!r}")
+        try:
+            inside = d._contains(d.to_internal_repr(v))  # noqa: SLF001 - Optuna's own check
+        except (TypeError, ValueError):
+            inside = False
+        if not inside:
+            raise SpaceError(f"parameter {name!r}: {v!r} is outside its range")
+    config = config_from_optuna_params(space, params)
+    try:
+        M = space.to_matrix([config])
+    except SpaceError as e:
+        raise SpaceError(str(e).removeprefix("config #0: ")) from None
+    filled = space.to_configs(M)[0]  # an active Fidelity left out, at full fidelity
+    for name, p in space.params.items():
+        if isinstance(p, Fidelity) and name not in config and name in filled:
+            config[name] = filled[name]
+    return config
+
+
 def from_optuna(
     distributions: dict[str, BaseDistribution], fidelity: Sequence[str] = ()
 ) -> SearchSpace:

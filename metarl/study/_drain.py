@@ -13,11 +13,12 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from metarl.space import SearchSpace, config_from_optuna_params
+from metarl.space import SearchSpace
 from metarl.study import _schema as schema
 from metarl.study._executors import Executor
 from metarl.study._storage import Heartbeat, counts, pop_waiting, release_trial, requeue_stale
 from metarl.study._tell import Told, tell_result
+from metarl.study._trials import InvalidTrialConfigError, claimed_config
 
 
 class Drain:
@@ -64,7 +65,12 @@ class Drain:
             if trial is None:
                 return
             self.heartbeat.add(trial._trial_id)
-            config = config_from_optuna_params(self.space, trial.params)
+            try:
+                trial, config = claimed_config(self.study, self.space, trial)
+            except InvalidTrialConfigError as e:  # failed with the reason, before any trainer runs
+                self.heartbeat.discard(trial._trial_id)
+                self.on_told(trial, Told(TrialState.FAIL, error=str(e)))
+                continue
             self.inflight[ex.submit(self.target, config, self.timeout)] = trial
 
     def run(self, stop_at: int, proposer: bool) -> None:

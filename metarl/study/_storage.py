@@ -70,12 +70,16 @@ def _requeue(study: optuna.Study, trial: FrozenTrial) -> None:
     lost_run = (ERROR, WORKER, SECONDS)
     attrs = {k: v for k, v in metarl_attrs(trial.user_attrs).items() if k not in lost_run}
     attrs[REQUEUE_OF] = trial.number
+    # a trial queued by Optuna's study.enqueue_trial and lost before its params were
+    # written holds its config in this system attribute only
+    fixed = trial.system_attrs.get("fixed_params") if not trial.params else None
     study.add_trial(
         optuna.trial.create_trial(
             state=TrialState.WAITING,
             params=trial.params,
             distributions=trial.distributions,
             user_attrs=attrs,
+            system_attrs={"fixed_params": fixed} if fixed else None,
         )
     )
 

@@ -3,6 +3,8 @@ failures should stop it."""
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -13,26 +15,113 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from metarl.loop import History
-from metarl.space import SearchSpace, config_from_optuna_params, config_to_optuna_params, to_optuna
+from metarl.space import (
+    SearchSpace,
+    SpaceError,
+    config_from_optuna_params,
+    config_to_optuna_params,
+    to_optuna,
+)
+from metarl.space._optuna import checked_config_from_optuna_params
 from metarl.study import _schema as schema
 from metarl.type_aliases import Config
 
 _PENDING = (TrialState.WAITING, TrialState.RUNNING)
 
 
+#: Optuna's system attribute holding the params of a trial queued by ``study.enqueue_trial``
+#: (its ``params`` stay empty until a sampler's ``suggest_*`` writes them).
+FIXED_PARAMS = "fixed_params"
+
+
+class InvalidTrialConfigError(ValueError):
+    """A trial that holds no valid config of the study's space (the message says why)."""
+
+
+def trial_config(space: SearchSpace, trial: FrozenTrial) -> Config:
+    """The config a stored trial holds: its params, or, while they are empty, the
+    ``fixed_params`` of a trial queued with Optuna's own ``study.enqueue_trial`` (in
+    ``trial.params`` form, checked against the space).
+
+    Raises:
+        InvalidTrialConfigError: neither gives a config of the space (the message names the
+            parameter at fault).
+    """
+    if trial.params:
+        return config_from_optuna_params(space, trial.params)
+    fixed = trial.system_attrs.get(FIXED_PARAMS)
+    if not fixed:
+        raise InvalidTrialConfigError("the trial holds no params")
+    try:
+        return checked_config_from_optuna_params(space, dict(fixed))
+    except SpaceError as e:
+        raise InvalidTrialConfigError(f"enqueued params: {e}") from None
+
+
+def claimed_config(
+    study: optuna.Study, space: SearchSpace, trial: FrozenTrial
+) -> tuple[FrozenTrial, Config]:
+    """The trial a process just claimed (RUNNING) and the config it evaluates.
+
+    A trial queued with Optuna's ``study.enqueue_trial`` gets its checked ``fixed_params``
+    written as its params, so that once finished it reads like any other trial. One without
+    a valid config is failed with the reason (``metarl:error``, not a lost evaluation: no
+    trainer runs it, and its config is not re-queued).
+
+    Raises:
+        InvalidTrialConfigError: the trial holds no valid config; it is failed.
+    """
+    storage = study._storage  # noqa: SLF001 - trial writes take the storage
+    try:
+        config = trial_config(space, trial)
+    except InvalidTrialConfigError as e:
+        reason = f"invalid config, not evaluated: {e}"
+        with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+            storage.set_trial_user_attr(trial._trial_id, schema.ERROR, reason)
+            storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        raise InvalidTrialConfigError(reason) from None
+    if not trial.params:
+        dists = to_optuna(space)
+        params = _within(config_to_optuna_params(space, config), dists)
+        for name, v in params.items():
+            d = dists[name]
+            storage.set_trial_param(trial._trial_id, name, d.to_internal_repr(v), d)
+        trial = storage.get_trial(trial._trial_id)
+    return trial, config
+
+
 def history_of(space: SearchSpace, trials: Sequence[FrozenTrial]) -> History:
     """The loop's :class:`~metarl.loop.History` of a study's trials: COMPLETE ones with their
-    values, FAIL ones, and WAITING or RUNNING ones as pending."""
+    values, FAIL ones, and WAITING or RUNNING ones as pending.
+
+    A trial that holds no valid config of the space (queued with ``study.enqueue_trial``
+    with bad params, or failed for it) is left out with a warning: a study stays resumable
+    whatever was added to it.
+    """
     groups: dict[str, list[Config]] = {"done": [], "failed": [], "pending": []}
     values = []
+    skipped = []
     for t in trials:
-        if t.state == TrialState.COMPLETE:
-            groups["done"].append(config_from_optuna_params(space, t.params))
+        group = {TrialState.COMPLETE: "done", TrialState.FAIL: "failed"}.get(t.state)
+        if group is None and t.state in _PENDING:
+            group = "pending"
+        if group is None:
+            continue
+        try:
+            config = trial_config(space, t)
+            space.validate(config)
+        except (InvalidTrialConfigError, SpaceError):
+            skipped.append(t.number)
+            continue
+        groups[group].append(config)
+        if group == "done":
             values.append(float(t.value))
-        elif t.state == TrialState.FAIL:
-            groups["failed"].append(config_from_optuna_params(space, t.params))
-        elif t.state in _PENDING:
-            groups["pending"].append(config_from_optuna_params(space, t.params))
+    if skipped:
+        warnings.warn(
+            f"metarl: trial(s) {skipped} hold no valid config of the space; the loop ignores them",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return History.from_configs(space, groups["done"], values, groups["failed"], groups["pending"])
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 
 import optuna
 from optuna.storages import BaseStorage
 
-from metarl.space import SearchSpace, config_from_optuna_params
+from metarl.space import SearchSpace
 from metarl.study import _schema as schema
 from metarl.study._executors import ProcessExecutor
 from metarl.study._storage import (
@@ -21,6 +22,7 @@ from metarl.study._storage import (
     requeue_stale,
 )
 from metarl.study._tell import tell_result
+from metarl.study._trials import InvalidTrialConfigError, claimed_config
 from metarl.trainers import TrainerSpec
 
 
@@ -101,7 +103,12 @@ def run_worker(
                 continue
             try:
                 hb.add(trial._trial_id)
-                cfg = config_from_optuna_params(space, trial.params)
+                try:
+                    trial, cfg = claimed_config(study, space, trial)
+                except InvalidTrialConfigError as e:  # failed with the reason; no trainer ran
+                    hb.discard(trial._trial_id)
+                    warnings.warn(f"metarl: trial {trial.number}: {e}", RuntimeWarning, 2)
+                    continue
                 tell_result(study, trial, pool.submit(spec, cfg, timeout), metric)
             except BaseException:  # interrupted (or the storage failed): the evaluation is lost
                 with contextlib.suppress(Exception):
