@@ -270,6 +270,14 @@ class Categorical(_Finite):
     def validate(self) -> None:
         if len(self.choices) == 0:
             raise self._err("choices must not be empty")
+        for c in self.choices:
+            if c is not None and not isinstance(c, (str, int, float, bool)):
+                raise self._err(
+                    f"choice {c!r} is a {type(c).__name__}; a choice is a string, a number, "
+                    "a boolean or None"
+                )
+            if isinstance(c, float) and math.isnan(c):
+                raise self._err("choice nan is not a value a config can match")
         keys = [
             (type(c).__name__ if isinstance(c, (str, bool)) else "num", c) for c in self.choices
         ]

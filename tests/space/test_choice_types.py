@@ -1,4 +1,4 @@
-"""Categorical choices: None is a value like the others."""
+"""Categorical choices: None is a value like the others; other types are refused by name."""
 
 from __future__ import annotations
 
@@ -57,6 +57,23 @@ def test_yaml_null_is_a_choice(tmp_path) -> None:
     path.write_text("c: {type: categorical, choices: [null, a]}\n")
     s = SearchSpace.from_yaml(path)
     assert s.to_configs(s.to_matrix([{"c": None}, {"c": "a"}])) == [{"c": None}, {"c": "a"}]
+
+
+@pytest.mark.parametrize(
+    ("choices", "match"),
+    [
+        ([[1, 2], "a"], r"'c': choice \[1, 2\] is a list; a choice is a string, a number"),
+        ([{"k": 1}], r"'c': choice \{'k': 1\} is a dict"),
+        ([(1, 2)], r"'c': choice \(1, 2\) is a tuple"),
+        ([float("nan"), 1.0], r"'c': choice nan"),
+        ([None, None], r"'c': choices contain duplicates"),
+    ],
+)
+def test_choices_of_other_types_are_refused_naming_the_parameter(choices, match) -> None:
+    with pytest.raises(SpaceError, match=match):
+        SearchSpace({"c": Categorical(choices)})
+    with pytest.raises(SpaceError, match=match):
+        SearchSpace.from_dict({"c": {"type": "categorical", "choices": choices}})
 
 
 def test_a_context_feature_cannot_have_a_none_choice() -> None:
