@@ -20,6 +20,7 @@ from optuna.distributions import (
     CategoricalDistribution,
     FloatDistribution,
     IntDistribution,
+    check_distribution_compatibility,
 )
 from optuna.samplers import BaseSampler, RandomSampler
 from optuna.study import Study, StudyDirection
@@ -149,6 +150,22 @@ def _repeats(
     return out
 
 
+#: No value from the past studies (``None`` may be a categorical choice).
+_UNSET = object()
+
+
+def _common(seen: Sequence[dict[str, BaseDistribution]]) -> dict[str, BaseDistribution]:
+    """The distributions every one of ``seen`` that has the name agrees on (not single)."""
+    dists: dict[str, BaseDistribution] = {}
+    clash: set[str] = set()
+    for trial_dists in seen:
+        for name, d in trial_dists.items():
+            if name in dists and dists[name] != d:
+                clash.add(name)
+            dists.setdefault(name, d)
+    return {k: d for k, d in dists.items() if k not in clash and not d.single()}
+
+
 def _to_optuna_value(d: BaseDistribution, v: Any) -> Any:
     if isinstance(d, IntDistribution):
         return int(v)
@@ -209,7 +226,10 @@ class MetaRLSampler(BaseSampler):
             (same direction), the name of a study in the same storage, or a CSV path or
             DataFrame of runs (a column per parameter and ``value``, or the table of
             ``study.trials_dataframe()``). A source's dataset defaults to its study name or
-            file stem. Read when the first round needs them.
+            file stem. Read when the first round needs them. Where a past study has a
+            parameter of another kind or with other choices than the objective's, the first
+            trial's value of it is the independent sampler's, with a warning naming the
+            parameter and the source.
         dataset: this study's dataset, the context value of its own trials (default: the
             study's name).
         replicates: re-evaluate the observed incumbent (the config with the best mean over
@@ -265,6 +285,9 @@ class MetaRLSampler(BaseSampler):
         self._given: dict[int, Config] = {}  # trial number -> proposal (cache per trial)
         self._policy_obj: Any = None
         self._policy_space: Any = None
+        # trial number -> the past studies' space, for trials started before any completed
+        self._from_past_trials: dict[int, dict[str, BaseDistribution]] = {}
+        self._warned: set[str] = set()  # parameters whose past distribution mismatched
 
     def reseed_rng(self) -> None:
         self._independent.reseed_rng()
@@ -278,20 +301,31 @@ class MetaRLSampler(BaseSampler):
         done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if len(done) < self.n_startup_trials:
             return {}
-        dists: dict[str, BaseDistribution] = {}
-        clash: set[str] = set()
-        seen = [t.distributions for t in done]
-        # past studies reveal the space before the first trial; after it, the space is the
-        # parameters the objective suggests, with its own distributions (a parameter it
-        # dropped would read as conditional; a past study's other range is not this one's)
+        # before the first trial completes, past studies reveal the space: their round's
+        # proposal is handed out parameter by parameter in sample_independent, where the
+        # objective's own distribution is known (a past study's other choices or kind of a
+        # parameter must not reach Optuna as this trial's relative search space). After it,
+        # the space is the parameters the objective suggests, with its own distributions
+        # (a parameter it dropped would read as conditional; a past range is not this one's)
         if not done:
-            seen = [past.distributions for past in self._past_data(study)]
-        for trial_dists in seen:
-            for name, d in trial_dists.items():
-                if name in dists and dists[name] != d:
-                    clash.add(name)
-                dists.setdefault(name, d)
-        return {k: d for k, d in dists.items() if k not in clash and not d.single()}
+            if self._sources:
+                self._propose_from_past(study, trial)
+            return {}
+        return _common([t.distributions for t in done])
+
+    def _propose_from_past(self, study: Study, trial: FrozenTrial) -> None:
+        """The past studies' proposal for ``trial``, started before any trial completed."""
+        space = self._past_space(study)
+        with self._lock:
+            if space and trial.number not in self._given:
+                nxt = self._next(study, space)
+                if nxt is not None:
+                    self._given[trial.number] = nxt[0]
+            self._from_past_trials[trial.number] = space
+
+    def _past_space(self, study: Study) -> dict[str, BaseDistribution]:
+        """The space the past studies reveal (empty without any, or for tables)."""
+        return _common([past.distributions for past in self._past_data(study)])
 
     def _past_data(self, study: Study) -> list[PastData]:
         """The transfer sources, read once (studies by name from ``study``'s storage)."""
@@ -438,7 +472,44 @@ class MetaRLSampler(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
+        v = self._from_past(trial, param_name, param_distribution)
+        if v is not _UNSET:
+            return v
         return self._independent.sample_independent(study, trial, param_name, param_distribution)
+
+    def _from_past(self, trial: FrozenTrial, name: str, dist: BaseDistribution) -> Any:
+        """The value the past studies' proposal gives ``name`` in a trial started before any
+        trial completed (``_UNSET``: none, or one that the objective's ``dist`` refuses)."""
+        with self._lock:
+            space = self._from_past_trials.get(trial.number)
+            cfg = self._given.get(trial.number, {})
+        if not space or name not in space or name not in cfg:
+            return _UNSET
+        try:
+            check_distribution_compatibility(space[name], dist)
+        except ValueError:
+            self._warn_mismatch(name, space[name], dist)
+            return _UNSET
+        v = _to_optuna_value(dist, cfg[name])
+        try:
+            return v if dist._contains(dist.to_internal_repr(v)) else _UNSET
+        except (ValueError, TypeError):
+            return _UNSET
+
+    def _warn_mismatch(self, name: str, past: BaseDistribution, own: BaseDistribution) -> None:
+        with self._lock:
+            if name in self._warned:
+                return
+            self._warned.add(name)
+            labels = [p.label for p in self._past or [] if name in p.distributions]
+        warnings.warn(
+            f"MetaRLSampler: transfer: parameter {name!r} is {past} in "
+            f"{', '.join(map(repr, labels))} but {own} in the objective: its first value is "
+            "the independent sampler's (the past trials whose value fits the objective's "
+            "distribution still count from the second trial on)",
+            UserWarning,
+            stacklevel=3,
+        )
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         self._independent.before_trial(study, trial)
@@ -453,3 +524,4 @@ class MetaRLSampler(BaseSampler):
         self._independent.after_trial(study, trial, state, values)
         with self._lock:
             self._given.pop(trial.number, None)
+            self._from_past_trials.pop(trial.number, None)

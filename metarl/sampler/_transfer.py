@@ -210,11 +210,13 @@ def transfer_data(
     values: list[float] = []
     for p in past:
         n = 0
+        why = ""  # the first reason a trial does not fit
         for params, value in zip(p.params, p.values):
             try:
                 cfg = to_config(space, params)
                 space.validate(cfg)
-            except (ValueError, TypeError, KeyError):
+            except (ValueError, TypeError, KeyError) as e:
+                why = why or str(e).removeprefix("config #0: ")
                 continue
             configs.append({**cfg, name: p.label})
             values.append(value)
@@ -227,6 +229,8 @@ def transfer_data(
                 f"transfer: {p.label!r}: {what} fit the study's parameters "
                 f"{[n for n in space.names if not n.endswith('?')]}"
             )
+            if why:
+                message += f" (first: {why})"
             if n == 0:
                 raise ValueError(message.replace(" fit the", " fits the"))
             warnings.warn(message + "; left out", UserWarning, stacklevel=2)

@@ -206,3 +206,55 @@ def test_a_parameter_whose_range_changed_keeps_this_studys_range(monkeypatch) ->
     for space in spaces[1:]:
         assert "x" in space.names
         assert (space.params["x"].low, space.params["x"].high) == (-1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("old_kind", "match"),
+    [
+        ("choices", r"'m' is CategoricalDistribution\(choices=\('p', 'q'\)\) in 'old' but"),
+        ("int", r"'x' is IntDistribution\(.*\) in 'old' but FloatDistribution"),
+    ],
+)
+def test_a_past_study_with_other_choices_or_kinds_warns_and_runs(old_kind, match) -> None:
+    """A past study that had other categorical choices or another kind of parameter than the
+    objective: the first trial takes the other parameters from the past studies' round, that
+    one from the independent sampler (with a warning naming it and the source); optimize
+    runs (not Optuna's "CategoricalDistribution does not support dynamic value space")."""
+
+    def old_objective(trial: optuna.Trial) -> float:
+        if old_kind == "int":
+            x = trial.suggest_int("x", 0, 10)
+        else:
+            x = trial.suggest_float("x", 0.0, 1.0)
+        m = trial.suggest_categorical("m", ["p", "q"] if old_kind == "choices" else ["p", "r"])
+        return x + (m == "p")
+
+    def new_objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        m = trial.suggest_categorical("m", ["p", "r"])
+        return x + (m == "r")
+
+    old = optuna.create_study(study_name="old", sampler=optuna.samplers.RandomSampler(seed=0))
+    old.optimize(old_objective, n_trials=20)
+    study = optuna.create_study(sampler=_sampler(transfer={"old": old}))
+    with pytest.warns(UserWarning, match=match):
+        study.optimize(new_objective, n_trials=4)
+    states = [t.state for t in study.trials]
+    assert states == [optuna.trial.TrialState.COMPLETE] * 4
+
+
+def test_a_past_study_none_of_whose_trials_fits_names_the_source_and_the_parameter() -> None:
+    def old_objective(trial: optuna.Trial) -> float:
+        m = trial.suggest_categorical("m", ["q", "s"])
+        return trial.suggest_float("x", 0.0, 1.0) + (m == "q")
+
+    def new_objective(trial: optuna.Trial) -> float:
+        m = trial.suggest_categorical("m", ["p", "r"])
+        return trial.suggest_float("x", 0.0, 1.0) + (m == "p")
+
+    old = optuna.create_study(study_name="old", sampler=optuna.samplers.RandomSampler(seed=0))
+    old.optimize(old_objective, n_trials=5)
+    study = optuna.create_study(sampler=_sampler(transfer={"old": old}))
+    match = r"'old': none of its 5 trials fits .* \(first: parameter 'm': value '[qs]' is not one"
+    with pytest.raises(ValueError, match=match):
+        study.optimize(new_objective, n_trials=3)
