@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
+from metarl._plugins import import_plugins
 from metarl.cli._common import add_storage_args, check_storage_url
 
 
@@ -38,6 +40,9 @@ def worker(args: argparse.Namespace) -> int:
 
     check_storage_url(args.storage)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # like `metarl run`: a trainer module in the working directory imports (run the worker
+    # in the run config's folder)
+    import_plugins([], [Path.cwd()])
     n = run_worker(
         args.storage,
         args.study,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 import warnings
+from typing import Any
 
 import optuna
 from optuna.storages import BaseStorage
@@ -23,7 +24,7 @@ from metarl.study._storage import (
 )
 from metarl.study._tell import tell_result
 from metarl.study._trials import InvalidTrialConfigError, claimed_config
-from metarl.trainers import TrainerSpec
+from metarl.trainers import TrainerError, TrainerSpec
 
 
 def run_worker(
@@ -84,6 +85,10 @@ def run_worker(
     space = SearchSpace.from_dict(attrs[schema.SPACE])
     metric = attrs[schema.METRIC]
     spec = TrainerSpec.from_dict(attrs[schema.TRAINER])
+    try:  # here, before any trial is claimed: the worker processes build it alike
+        spec.build()
+    except Exception as e:  # noqa: BLE001 - whatever the trainer's import raises
+        raise ValueError(f"{_CANNOT_BUILD.format(study=study_name)}: {_one_line(e)}") from None
     if timeout is None:
         timeout = (attrs.get(schema.SETTINGS) or {}).get("timeout")
     budget = attrs.get(schema.BUDGET)
@@ -109,7 +114,13 @@ def run_worker(
                     hb.discard(trial._trial_id)
                     warnings.warn(f"metarl: trial {trial.number}: {e}", RuntimeWarning, 2)
                     continue
-                tell_result(study, trial, pool.submit(spec, cfg, timeout), metric)
+                outcome = pool.submit(spec, cfg, timeout)
+                unbuilt = _build_failure(outcome, spec)
+                if unbuilt is not None:  # this worker's fault, not the config's: re-queue it
+                    release_trial(study, trial._trial_id, f"{schema.INTERRUPTED}: {unbuilt}")
+                    hb.discard(trial._trial_id)
+                    raise ValueError(f"{_CANNOT_BUILD.format(study=study_name)}: {unbuilt}")
+                tell_result(study, trial, outcome, metric)
             except BaseException:  # interrupted (or the storage failed): the evaluation is lost
                 with contextlib.suppress(Exception):
                     release_trial(study, trial._trial_id, schema.INTERRUPTED)
@@ -118,3 +129,28 @@ def run_worker(
             n_done += 1
             idle_since = time.monotonic()
     return n_done
+
+
+#: The start of the error of a worker that cannot build the study's trainer.
+_CANNOT_BUILD = (
+    "study {study!r}: this worker cannot build the trainer (start it where the trainer "
+    "imports, e.g. in the run config's folder, or set PYTHONPATH)"
+)
+
+
+def _one_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
+
+
+def _build_failure(outcome: Any, spec: TrainerSpec) -> str | None:
+    """The reason when the worker process could not build the trainer (the call failed
+    before the trainer ran: not the config's failure), else None. Waits for the call."""
+    try:
+        error = outcome.exception()
+    except BaseException:  # noqa: BLE001 - cancelled: tell_result handles it
+        return None
+    text = str(error) if isinstance(error, TrainerError) else ""
+    if text.startswith(f"ValueError: trainer {spec.name!r} cannot be imported"):
+        return text.splitlines()[0]
+    return None
