@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from tqdm.auto import tqdm
@@ -49,17 +52,68 @@ def run_file(out_dir: Path, label: str, task: str, seed: int) -> Path:
     return out_dir / "runs" / f"{label}__{task.replace('/', '-')}__{seed}.csv"
 
 
-def _check_settings(out_dir: Path, settings: dict[str, object]) -> None:
-    """Refuse to resume a folder whose stored runs were made with other settings."""
+def spec_record(spec: PolicySpec) -> dict[str, Any]:
+    """The JSON form of what a contender runs (settings.json records it per label)."""
+    rec = {
+        "name": spec.name,
+        "kwargs": spec.kwargs,
+        "learner": spec.learner,
+        "learner_kwargs": spec.learner_kwargs,
+        "replicates": None if spec.replicates is None else spec.replicates.to_dict(),
+    }
+    return json.loads(json.dumps(rec, sort_keys=True, default=repr))
+
+
+def _check_settings(
+    out_dir: Path, settings: dict[str, object], specs: Sequence[PolicySpec] = ()
+) -> None:
+    """Refuse to resume a folder whose stored runs were made with other settings, or whose
+    runs under a label were made by another policy spec; record the specs of new labels.
+
+    A folder written before the specs were recorded (no ``"policies"`` in settings.json)
+    resumes as before: its labels' specs are unknown, taken to be the ones given (with a
+    warning when a given label has stored runs), and recorded from then on.
+    """
     path = out_dir / "settings.json"
-    if path.exists():
-        stored = json.loads(path.read_text())
+    stored: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    if stored:
         diff = {k: (stored.get(k), v) for k, v in settings.items() if stored.get(k) != v}
         if diff:
             what = ", ".join(f"{k}={new!r} (stored: {old!r})" for k, (old, new) in diff.items())
             raise ValueError(f"{out_dir} holds runs made with other settings: {what}")
-    else:
-        path.write_text(json.dumps(settings, indent=1))
+    known: dict[str, Any] | None = stored.get("policies") if stored else {}
+    recorded = dict(known or {})
+    for spec in specs:
+        new = spec_record(spec)
+        old = recorded.get(spec.label)
+        if old is not None and old != new:
+            what = ", ".join(
+                f"{k}={new.get(k)!r} (stored: {old.get(k)!r})"
+                for k in sorted(set(old) | set(new))
+                if old.get(k) != new.get(k)
+            )
+            raise ValueError(
+                f"{out_dir} holds runs of policy {spec.label!r} made by another spec: {what}; "
+                "give this spec another label or another out folder"
+            )
+        if (
+            old is None
+            and known is None
+            and any((out_dir / "runs").glob(f"{glob.escape(spec.label)}__*.csv"))
+        ):
+            warnings.warn(
+                f"{out_dir}/settings.json records no policy specs (written by an older "
+                f"metarl): the stored runs of {spec.label!r} are taken to be those of the "
+                "spec given",
+                UserWarning,
+                stacklevel=3,
+            )
+        recorded[spec.label] = new
+    updated = {**(stored or settings), "policies": recorded}
+    if updated != stored:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(updated, indent=1))
+        os.replace(tmp, path)
 
 
 def _import_plugins(modules: Sequence[str]) -> None:
@@ -147,7 +201,8 @@ def run_comparison(
     Raises:
         ValueError: a bad task pattern, policy spec, seed count, budget or n_jobs, or an
             ``out_dir`` holding runs made with another budget, n_init, batch_size or
-            transfer setting (``out_dir/settings.json``).
+            transfer setting, or runs under a policy's label made by another spec of it
+            (``out_dir/settings.json`` records both).
     """
     _import_plugins(plugins)
     task_names = resolve_tasks(tasks)
@@ -162,7 +217,7 @@ def run_comparison(
     out = Path(out_dir)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     settings = {"budget": budget, "n_init": n_init, "batch_size": batch_size, "transfer": transfer}
-    _check_settings(out, settings)
+    _check_settings(out, settings, specs)
     # seed-major: an interrupted comparison has whole seeds of every (policy, task)
     grid = [(s, t, seed) for seed in seed_list for s in specs for t in task_names]
     todo = [g for g in grid if not run_file(out, g[0].label, g[1], g[2]).exists()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -112,6 +113,36 @@ def test_resume_refuses_other_settings(tmp_path) -> None:
     run_comparison(TASKS[:1], "random", 1, 10, out_dir=tmp_path, progress=False)
     with pytest.raises(ValueError, match=r"budget=12 \(stored: 10\)"):
         run_comparison(TASKS[:1], "random", 1, 12, out_dir=tmp_path, progress=False)
+
+
+def test_resume_refuses_a_label_reused_for_another_spec(tmp_path) -> None:
+    """settings.json records each label's spec: ``d=default(kappa=50.0)`` into a folder
+    holding ``d=random``'s runs is refused (it reused them, reported as d, before)."""
+    kw = dict(out_dir=tmp_path, progress=False)
+    run_comparison(TASKS[:1], "d=random", 1, 10, **kw)
+    stamps = {f: f.stat().st_mtime_ns for f in (tmp_path / "runs").glob("*.csv")}
+    with pytest.raises(ValueError, match=r"runs of policy 'd' made by another spec: .*name="):
+        run_comparison(TASKS[:1], "d=default(kappa=50.0)", 1, 10, **kw)
+    with pytest.raises(ValueError, match=r"policy 'd' .*kwargs=\{'n': 2\} \(stored: \{\}\)"):
+        run_comparison(TASKS[:1], "d=random(n=2)", 1, 10, **kw)
+    # the same spec resumes (nothing rerun), and a new label is added to the record
+    run_comparison(TASKS[:1], "d=random, e=random", 1, 10, **kw)
+    assert all(f.stat().st_mtime_ns == t for f, t in stamps.items())
+    stored = json.loads((tmp_path / "settings.json").read_text())
+    assert set(stored["policies"]) == {"d", "e"} and stored["budget"] == 10
+
+
+def test_a_folder_without_recorded_specs_resumes_and_records_them(tmp_path) -> None:
+    kw = dict(out_dir=tmp_path, progress=False)
+    run_comparison(TASKS[:1], "d=random", 1, 10, **kw)
+    path = tmp_path / "settings.json"
+    old = json.loads(path.read_text())
+    path.write_text(json.dumps({k: v for k, v in old.items() if k != "policies"}))
+    with pytest.warns(UserWarning, match=r"records no policy specs .* runs of 'd' are taken"):
+        run_comparison(TASKS[:1], "d=random", 1, 10, **kw)
+    assert json.loads(path.read_text()) == old
+    with pytest.raises(ValueError, match=r"runs of policy 'd' made by another spec"):
+        run_comparison(TASKS[:1], "d=evolution", 1, 10, **kw)
 
 
 def test_parallel_matches_serial(tmp_path) -> None:
