@@ -47,6 +47,8 @@ KEYS: dict[str, Any] = {
     "tensorboard": None,
     "replicates": None,
 }
+#: The key of a parsed config holding the keys its file gave (not defaults).
+GIVEN = "_given"
 #: Where every key, its default and meaning are documented (checked against KEYS by a test).
 DOC = "docs/CONFIG.md"
 
@@ -89,7 +91,7 @@ def parse_config(path: str) -> dict[str, Any]:
     unknown = sorted(str(k) for k in set(cfg) - set(KEYS))
     if unknown:
         raise CliError(f"{path}: unknown key(s) {unknown}; valid: {sorted(KEYS)} (see {DOC})")
-    out = {**KEYS, **cfg}
+    out = {**KEYS, **cfg, GIVEN: frozenset(cfg)}
     if (out["task"] is None) == (out["trainer"] is None):
         raise CliError(f"{path}: give exactly one of 'task' or 'trainer'")
     if isinstance(out["transfer"], str):
@@ -242,6 +244,7 @@ def run(args: argparse.Namespace) -> int:
     if args.tensorboard is not None:
         cfg["tensorboard"] = args.tensorboard
     spec = _trainer_spec(cfg)
+    given = cfg.get(GIVEN, frozenset())
     metric, direction, why = _metric_direction(args.config, cfg, spec.build())
     space = load_space(cfg["space"]) if cfg["space"] else None
     check_storage_url(cfg["storage"], must_exist=False)
@@ -268,7 +271,8 @@ def run(args: argparse.Namespace) -> int:
             timeout=cfg["timeout"],
             max_consecutive_failures=cfg["max_consecutive_failures"],
             transfer=list(cfg["transfer"] or []),
-            heartbeat_interval=cfg["heartbeat_interval"],
+            # a resumed study keeps its own; given ones that differ are warned about
+            heartbeat_interval=cfg["heartbeat_interval"] if "heartbeat_interval" in given else None,
             grace_period=cfg["grace_period"],
             focus=cfg["focus"],
             tensorboard=cfg["tensorboard"],

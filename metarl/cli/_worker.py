@@ -28,7 +28,7 @@ def add_parser(sub: Any) -> None:
         "--heartbeat-interval",
         type=int,
         default=None,
-        help="seconds between beats (default: the study's)",
+        help="seconds between beats, for a study that stores none (a study's own win)",
     )
     p.set_defaults(func=worker)
 

@@ -74,16 +74,18 @@ def check_heartbeat(study_name: Any, heartbeat_interval: Any, grace_period: Any)
     """
     if not isinstance(study_name, str) or not study_name:
         raise ValueError(f"study_name={study_name!r}: expected a non-empty string")
-    if not _is_int(heartbeat_interval) or heartbeat_interval < 1:
-        raise ValueError(
-            f"heartbeat_interval={heartbeat_interval!r}: expected a positive integer (seconds)"
-        )
-    if grace_period is not None and not (
-        _is_int(grace_period) and grace_period > heartbeat_interval
+    if heartbeat_interval is not None and (
+        not _is_int(heartbeat_interval) or heartbeat_interval < 1
     ):
         raise ValueError(
+            f"heartbeat_interval={heartbeat_interval!r}: expected a positive integer (seconds) "
+            "or None"
+        )
+    interval = heartbeat_interval or DEFAULT_HEARTBEAT_INTERVAL
+    if grace_period is not None and not (_is_int(grace_period) and grace_period > interval):
+        raise ValueError(
             f"grace_period={grace_period!r}: expected None or an integer number of seconds "
-            f"above heartbeat_interval ({heartbeat_interval})"
+            f"above heartbeat_interval ({interval})"
         )
 
 
@@ -272,6 +274,62 @@ def missing_sqlite(url: str) -> bool:
     """Whether ``url`` names a SQLite file that does not exist yet."""
     path = sqlite_path(url) if url.startswith("sqlite") else None
     return path is not None and not path.exists()
+
+
+#: Seconds between heartbeats of a study that stores none and is given none.
+DEFAULT_HEARTBEAT_INTERVAL = 5
+
+
+def serving_heartbeat(
+    storage: str | BaseStorage | None,
+    study_name: str,
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
+) -> dict[str, Any]:
+    """The heartbeat settings of a process that serves ``study_name`` (``Study``, ``metarl
+    worker``): those stored in the study's ``metarl:settings``, so that every process judges
+    a trial stale alike; the caller's for a study not stored yet (or one that stores none),
+    with ``heartbeat_interval`` None meaning 5 s.
+
+    A caller's value that differs from the stored one is ignored with one warning naming
+    both.
+
+    Args:
+        storage: an RDB URL (read here); None or a storage object: nothing is read (a storage
+            object keeps the heartbeat settings it was opened with).
+        study_name: the study.
+        heartbeat_interval, grace_period: the caller's settings (None: not given).
+    """
+    given = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
+    stored = _stored_heartbeat(storage, study_name)
+    if stored is None:
+        return {**given, "heartbeat_interval": heartbeat_interval or DEFAULT_HEARTBEAT_INTERVAL}
+    differ = {k: v for k, v in given.items() if v is not None and v != stored[k]}
+    if differ:
+        import warnings
+
+        warnings.warn(
+            f"metarl: study {study_name!r} keeps its stored heartbeat settings {stored}; "
+            f"{differ} ignored (every process serving a study judges staleness alike)",
+            UserWarning,
+            stacklevel=3,
+        )
+    return stored
+
+
+def _stored_heartbeat(storage: Any, study_name: str) -> dict[str, Any] | None:
+    if not isinstance(storage, str) or missing_sqlite(storage):
+        return None
+    try:
+        settings = load_study_settings(storage, study_name).get(schema.SETTINGS) or {}
+    except StorageError:  # no such study yet (a storage that cannot be opened fails later)
+        return None
+    if not isinstance(settings, Mapping) or not settings.get("heartbeat_interval"):
+        return None
+    return {
+        "heartbeat_interval": settings["heartbeat_interval"],
+        "grace_period": settings.get("grace_period"),
+    }
 
 
 def load_study_settings(storage: str | BaseStorage, study_name: str) -> dict[str, Any]:

@@ -77,6 +77,7 @@ from metarl.study._settings import (
     check_settings,
     create_or_load,
     open_for_study,
+    serving_heartbeat,
     stored_settings,
 )
 from metarl.study._storage import Heartbeat, _heartbeat, artifacts_dir, counts
@@ -134,7 +135,10 @@ class Study:
             ``"transfer"`` stream), or one ``(configs, values)`` pair whose configs carry
             their context. The learner fits each dataset's values as normal scores of their
             ranks within that dataset (datasets' raw metrics are not comparable).
-        heartbeat_interval, grace_period: heartbeat settings of RDB storages (seconds).
+        heartbeat_interval, grace_period: heartbeat settings of RDB storages (seconds;
+            default 5 and ``2 * heartbeat_interval + 1``). A stored study keeps the ones it
+            was created with, whoever resumes or serves it, so that every process judges a
+            trial stale alike (different values given are ignored with a warning).
         artifacts: directory of the learner/policy checkpoints (default: beside a SQLite
             database, ``<db>.artifacts/<study>/``; none for other storages).
         focus: search only a subspace: a dict of :meth:`SearchSpace.restrict` keywords
@@ -199,7 +203,7 @@ class Study:
         timeout: float | None = None,
         max_consecutive_failures: int | None = 5,
         transfer: Any = (),
-        heartbeat_interval: int = 5,
+        heartbeat_interval: int | None = None,
         grace_period: int | None = None,
         artifacts: str | Path | None = None,
         focus: Any = None,
@@ -230,7 +234,7 @@ class Study:
             check_fidelity_learner(self.learner)
         #: The learner fitted by the last round (None before the first fit).
         self.fitted_learner: Any = None
-        self._heartbeat = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
+        self._heartbeat = serving_heartbeat(storage, study_name, heartbeat_interval, grace_period)
         self.study_name = study_name
         streams = seed_streams(seed)
         opened = open_existing(storage, self._heartbeat)

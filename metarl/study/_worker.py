@@ -51,9 +51,10 @@ def run_worker(
         idle_timeout: stop after this many seconds with nothing to take (and stop at once
             when the study's budget is reached).
         timeout: seconds per trainer call.
-        heartbeat_interval: seconds between heartbeats of the running trial (default: the
-            study's own, with its grace period, so that every process judges a trial stale
-            alike).
+        heartbeat_interval: seconds between heartbeats of the running trial, for a study
+            that stores none; a study's own settings (with its grace period) win, so that
+            every process judges a trial stale alike (a different value is ignored with a
+            warning).
         poll_interval: seconds between polls of an empty queue.
 
     Raises:
@@ -62,14 +63,10 @@ def run_worker(
     if not isinstance(storage, str):
         st = storage
     else:
-        from metarl.study._settings import load_study_settings
+        from metarl.study._settings import load_study_settings, serving_heartbeat
 
-        settings = load_study_settings(storage, study_name).get(schema.SETTINGS, {})
-        st = open_storage(
-            storage,
-            heartbeat_interval=heartbeat_interval or settings.get("heartbeat_interval") or 5,
-            grace_period=settings.get("grace_period"),
-        )
+        load_study_settings(storage, study_name)  # no such study: StorageError, with the names
+        st = open_storage(storage, **serving_heartbeat(storage, study_name, heartbeat_interval))
     try:
         study = optuna.load_study(study_name=study_name, storage=st)
     except KeyError:
