@@ -7,7 +7,7 @@ from typing import Any, Literal
 import numpy as np
 
 #: A scalar a config can hold for one parameter.
-Value = str | int | float | bool
+Value = str | int | float | bool | None
 #: A configuration: parameter name -> value (a Subset holds a tuple of items).
 Config = dict[str, Any]
 #: Values of many configs, one row each (see ``SearchSpace.to_matrix``); NaN = inactive.
