@@ -71,7 +71,15 @@ class Drain:
                 self.heartbeat.discard(trial._trial_id)
                 self.on_told(trial, Told(TrialState.FAIL, error=str(e)))
                 continue
-            self.inflight[ex.submit(self.target, config, self.timeout)] = trial
+            except BaseException:
+                self._release(trial)
+                raise
+            try:
+                fut = ex.submit(self.target, config, self.timeout)
+            except BaseException:  # not started: the evaluation is lost, not failed
+                self._release(trial)
+                raise
+            self.inflight[fut] = trial
 
     def run(self, stop_at: int, proposer: bool) -> None:
         """Evaluate until no trial is pending or ``stop_at`` evaluations are stored.
@@ -106,7 +114,10 @@ class Drain:
     def release(self) -> None:
         """Fail the trials still in flight as interrupted; their configs are re-queued."""
         for trial in self.inflight.values():
-            with contextlib.suppress(Exception):  # unreleased, they are re-queued as stale
-                release_trial(self.study, trial._trial_id, schema.INTERRUPTED)
-            self.heartbeat.discard(trial._trial_id)
+            self._release(trial)
         self.inflight.clear()
+
+    def _release(self, trial: FrozenTrial) -> None:
+        with contextlib.suppress(Exception):  # unreleased, it is re-queued as stale
+            release_trial(self.study, trial._trial_id, schema.INTERRUPTED)
+        self.heartbeat.discard(trial._trial_id)

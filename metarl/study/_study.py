@@ -122,7 +122,8 @@ class Study:
         batch_size: configs proposed per round.
         seed: seed of the initial design, the transfer draws, the learner and the policy.
         executor: ``"process"`` (default), ``"thread"``, ``"dask"``, ``"none"`` (only
-            ``metarl worker`` processes evaluate), or an :class:`Executor`.
+            ``metarl worker`` processes evaluate), or an :class:`Executor` (the caller's:
+            ``optimize`` leaves it open, for another call; shut it down when done).
         n_workers: parallel evaluations of the executor.
         timeout: seconds before a trainer call is failed (killed with the process executor);
             None: the executor's :class:`~metarl.study.AutoTimeout`.
@@ -427,8 +428,8 @@ class Study:
                 self.tensorboard.close()
             if drain is not None:
                 drain.release()  # interrupted or stopped: what ran here is re-queued
-            if executor is not None:
-                executor.shutdown()
+            if executor is not None and not isinstance(self.executor, Executor):
+                executor.shutdown()  # one built here; the caller's is the caller's to shut
             self._console.close()
         return self
 
