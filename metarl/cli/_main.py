@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 #: Modules of the commands, in help order (each has ``add_parser(subparsers)``).
 COMMANDS = [
@@ -22,8 +23,16 @@ class CliError(Exception):
     """Bad input: printed as one line on stderr, exit code 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser with the one-line error contract: a bad option is one line on
+    stderr naming it (``metarl worker: error: argument --timeout: ...``), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="metarl",
         description="Predict a training config's metric before training it, and search with it.",
     )

@@ -13,6 +13,7 @@ from metarl.cli._common import (
     add_import_arg,
     check_storage_url,
     load_space,
+    positive_int,
     read_yaml,
     sqlite_folder,
 )
@@ -64,7 +65,7 @@ def add_parser(sub: Any) -> None:
         f"Every key, its default and meaning: {DOC} in metarl's repository.",
     )
     p.add_argument("config", help=f"YAML file (keys: {', '.join(KEYS)}; documented in {DOC})")
-    p.add_argument("--budget", type=int, default=None, help="override the config's budget")
+    p.add_argument("--budget", type=positive_int, default=None, help="override the config's budget")
     p.add_argument(
         "--tensorboard",
         metavar="DIR",

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from metarl.cli._common import add_storage_args, check_storage_url
+from metarl.cli._common import add_storage_args, check_storage_url, positive_int
 from metarl.study import _schema as schema
 from metarl.study._lease import KEY as LEASE
 
@@ -18,7 +18,7 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=status)
     p = sub.add_parser("best", help="the best config and value of a stored study")
     add_storage_args(p)
-    p.add_argument("--n", type=int, default=1, help="how many of the best configs")
+    p.add_argument("--n", type=positive_int, default=1, help="how many of the best configs")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=best)
 

@@ -7,26 +7,35 @@ from pathlib import Path
 from typing import Any
 
 from metarl._plugins import import_plugins
-from metarl.cli._common import add_storage_args, check_storage_url
+from metarl.cli._common import (
+    add_storage_args,
+    check_storage_url,
+    non_negative_float,
+    positive_float,
+    positive_int,
+)
 
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("worker", help="evaluate the queued trials of a study (any machine)")
     add_storage_args(p)
-    p.add_argument("--max-trials", type=int, default=None, help="stop after N evaluations")
+    p.add_argument("--max-trials", type=positive_int, default=None, help="stop after N evaluations")
     p.add_argument(
-        "--idle-timeout", type=float, default=30.0, help="stop after S seconds with no work"
+        "--idle-timeout",
+        type=non_negative_float,
+        default=30.0,
+        help="stop after S seconds with no work",
     )
     p.add_argument(
         "--timeout",
-        type=float,
+        type=positive_float,
         default=None,
         help="seconds per trainer call (default: the study's, else an adaptive limit: an hour "
         "until a call succeeds, then 10 x the slowest successful call, at least a minute)",
     )
     p.add_argument(
         "--heartbeat-interval",
-        type=int,
+        type=positive_int,
         default=None,
         help="seconds between beats, for a study that stores none (a study's own win)",
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 import warnings
 from typing import Any
@@ -59,7 +60,10 @@ def run_worker(
 
     Raises:
         StorageError: the storage or study cannot be opened, or the study names no trainer.
+        ValueError: a bad ``max_trials``, ``idle_timeout`` or ``timeout`` (before any trial
+            is claimed), or a trainer this process cannot build.
     """
+    _check_args(max_trials, idle_timeout, timeout)
     if not isinstance(storage, str):
         st = storage
     else:
@@ -151,3 +155,17 @@ def _build_failure(outcome: Any, spec: TrainerSpec) -> str | None:
     if text.startswith(f"ValueError: trainer {spec.name!r} cannot be imported"):
         return text.splitlines()[0]
     return None
+
+
+def _check_args(max_trials: Any, idle_timeout: Any, timeout: Any) -> None:
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    if max_trials is not None and (
+        not isinstance(max_trials, int) or isinstance(max_trials, bool) or max_trials < 1
+    ):
+        raise ValueError(f"max_trials={max_trials!r}: expected a positive integer or None")
+    if not number(idle_timeout) or idle_timeout < 0:
+        raise ValueError(f"idle_timeout={idle_timeout!r}: expected a number of seconds >= 0")
+    if timeout is not None and (not number(timeout) or timeout <= 0):
+        raise ValueError(f"timeout={timeout!r}: expected a positive number of seconds or None")
