@@ -46,10 +46,14 @@ def add_storage_args(p: Any, required: bool = True) -> None:
 def check_storage_url(url: Any, must_exist: bool = True) -> None:
     """Refuse what is not an RDB URL, and (``must_exist``: status, best, worker, which only
     read) a SQLite URL whose file does not exist."""
-    from metarl.study._storage import sqlite_path
+    from metarl.study._storage import StorageError, check_sqlite_file, sqlite_path
 
     if not isinstance(url, str) or "://" not in url:
         raise CliError(f"storage {url!r}: expected an RDB URL such as sqlite:///metarl.db")
+    try:
+        check_sqlite_file(url)
+    except StorageError as e:
+        raise CliError(str(e)) from None
     path = sqlite_path(url)
     if must_exist and path is not None and not path.exists():
         raise CliError(f"storage {url!r}: no database file {str(path)!r}")

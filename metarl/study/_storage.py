@@ -116,6 +116,7 @@ def open_storage(
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     engine_kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
+        check_sqlite_file(url)
         path = sqlite_path(url)
         if path is not None and not path.parent.is_dir():
             raise StorageError(f"storage {shown!r}: directory {str(path.parent)!r} does not exist")
@@ -188,6 +189,24 @@ def sqlite_path(url: str) -> Path | None:
     if rest in ("", ":memory:"):
         return None
     return Path(rest)
+
+
+def check_sqlite_file(url: str) -> None:
+    """Refuse a SQLite URL with an empty file name (``sqlite:///``): SQLite would keep the
+    study in memory and lose it at exit. The in-memory spellings ``sqlite://`` and
+    ``sqlite:///:memory:`` say so, and pass.
+
+    Raises:
+        StorageError: one line naming the URL.
+    """
+    if not url.startswith("sqlite") or "://" not in url:
+        return
+    rest = url.split("://", 1)[1].split("?")[0]
+    if rest == "/":
+        raise StorageError(
+            f"storage {url!r}: no database file (e.g. sqlite:///metarl.db); without one "
+            "SQLite keeps the study in memory and nothing is stored"
+        )
 
 
 def artifacts_dir(storage: BaseStorage, study_name: str) -> Path | None:

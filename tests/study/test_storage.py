@@ -114,3 +114,18 @@ def test_a_schema_race_is_retried_and_other_errors_are_not(monkeypatch: pytest.M
     with pytest.raises(StorageError, match="disk I/O error"):
         open_storage("sqlite://")
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("url", ["sqlite:///", "sqlite:///?timeout=5"])
+def test_a_sqlite_url_without_a_file_name_is_refused(url: str) -> None:
+    with pytest.raises(StorageError, match=r"no database file \(e.g. sqlite:///metarl.db\)"):
+        open_storage(url)
+    assert isinstance(open_storage("sqlite://"), object)  # SQLAlchemy's in-memory spelling
+
+
+def test_study_refuses_a_sqlite_url_without_a_file_name() -> None:
+    from metarl.study import Study
+    from tests.study._trainers import SPACE, quadratic
+
+    with pytest.raises(StorageError, match="sqlite:///"):
+        Study(SPACE, quadratic, metric="loss", storage="sqlite:///", executor="thread")
