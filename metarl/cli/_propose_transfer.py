@@ -144,11 +144,47 @@ def _named_sources(sources: list[str], space: Any) -> list[Any]:
     for text in sources:
         value, eq, source = text.partition("=")
         if not eq or len(space.context) != 1:
-            out.append(text)
+            out.append(_csv_named_by_stem(text, space))
             continue
         param = next(iter(space.context.values()))
         out.append({parse_value(param, value.strip()): source.strip()})
     return out
+
+
+def _csv_named_by_stem(text: str, space: Any) -> Any:
+    """A CSV without a column of the space's context: its runs are named by the file's stem
+    (as ``MetaRLSampler(transfer=...)`` names them), not taken as the ``--context``
+    dataset's own. A stem that is not a value of the context feature is refused by name."""
+    import csv
+    from pathlib import Path
+
+    from metarl.metadata._cells import parse_value
+
+    path = Path(text)
+    if path.suffix.lower() != ".csv" or not path.is_file() or not space.context:
+        return text
+    try:
+        with path.open(newline="") as f:
+            header = [c.strip() for c in next(csv.reader(f), [])]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return text  # the reader names the problem
+    missing = [name for name in space.context if name not in header]
+    if not missing:
+        return text
+    if len(space.context) == 1:
+        param = next(iter(space.context.values()))
+        try:
+            value = parse_value(param, path.stem)
+            param.from_value(value)
+        except ValueError:
+            pass
+        else:
+            return {value: text}
+    name = missing[0]
+    raise CliError(
+        f"--transfer {text}: the CSV has no {name!r} column, so its dataset is unknown: "
+        f"add the column, or name it with DATASET={text}"
+    )
 
 
 def _task_metric(sources: list[str]) -> tuple[str | None, list[str] | None]:
