@@ -16,6 +16,8 @@ from metarl.study._direction import infer_direction
 
 
 def read_yaml(path: str | Path) -> Any:
+    """A YAML file's content; a key given twice in one mapping is refused by name (YAML
+    would keep the last one silently)."""
     import yaml
 
     try:
@@ -23,9 +25,35 @@ def read_yaml(path: str | Path) -> Any:
     except OSError as e:
         raise CliError(f"{path}: cannot read: {e.strerror}") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_unique_keys_loader())  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as e:
         raise CliError(f"{path}: invalid YAML: {str(e).splitlines()[0]}") from None
+
+
+def _unique_keys_loader() -> Any:
+    """A ``yaml.SafeLoader`` that refuses a key given twice in one mapping."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    twice = key in seen
+                except TypeError:  # an unhashable key: the base class names it
+                    break
+                if twice:
+                    line = key_node.start_mark.line + 1
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} given twice (line {line})", key_node.start_mark
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
 
 
 def load_space(spec: Any, base: Path | None = None) -> SearchSpace:
