@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextlib
 import math
 import time
@@ -148,8 +149,8 @@ def _build_failure(outcome: Any, spec: TrainerSpec) -> str | None:
     """The reason when the worker process could not build the trainer (the call failed
     before the trainer ran: not the config's failure), else None. Waits for the call."""
     try:
-        error = outcome.exception()
-    except BaseException:  # noqa: BLE001 - cancelled: tell_result handles it
+        error = outcome.exception()  # Ctrl-C while waiting propagates: the caller releases
+    except cf.CancelledError:  # tell_result handles it
         return None
     text = str(error) if isinstance(error, TrainerError) else ""
     if text.startswith(f"ValueError: trainer {spec.name!r} cannot be imported"):
