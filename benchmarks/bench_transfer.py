@@ -7,7 +7,9 @@ predicted mean on the target's whole 15,625-config table (what the ``exhaustive`
 scores every round) and on 10**5 random encodings (what a sampling policy scores). The
 first round fits every past GP (cold cache); later rounds reuse them. The pooled GP (one GP
 on every point, the library's default with transfer data) is timed at smaller pooled sizes
-and its fit extrapolated as O(n^3). Wall and CPU seconds: the machine may be shared.
+and its fit extrapolated as O(n^3). Then whole rounds as every search runs them
+(``refine`` with the library's default learner, which beyond ``TRANSFER_POOLED_MAX``
+transfer rows is fitted as RGPE). Wall and CPU seconds: the machine may be shared.
 
     python benchmarks/bench_transfer.py
     python benchmarks/bench_transfer.py --past 20 --points 500 --pooled-sizes 1000,2000
@@ -153,6 +155,7 @@ def cost(args: argparse.Namespace) -> None:
             f"| {n_w} of {args.past + 1} |",
             flush=True,
         )
+    default_rounds(args, target, X_past, y_past, g_past, order, rng)
     for n in args.pooled_sizes:
         per = max(n // args.past, 1)
         keep = np.concatenate([np.flatnonzero(g_past == g)[:per] for g in np.unique(g_past)])
@@ -174,6 +177,42 @@ def cost(args: argparse.Namespace) -> None:
         print(
             f"(pooled fit extrapolated to {full} points as O(n^3): "
             f"{fit.cpu * (full / len(keep)) ** 3 / 3600:.1f} CPU hours)"
+        )
+
+
+def default_rounds(args, target, X_past, y_past, g_past, order, rng) -> None:
+    """Whole rounds as every search runs them (:func:`metarl.loop.refine` with the library's
+    default learner and ``"auto"`` policy, transfer defaults): with more transfer rows than
+    ``TRANSFER_POOLED_MAX`` the default GP is fitted as RGPE; the round's record says so."""
+    from metarl._defaults import DEFAULT_LEARNER
+    from metarl.learners import make_learner
+    from metarl.learners._transfer import clear_transfer_cache
+    from metarl.loop import History, TransferData, make_search_policy, refine
+
+    space = target.space
+    transfer = TransferData(X_past.astype(np.float32), y_past, g_past)
+    policy = make_search_policy("auto", space, None, transfer=True, seed=0)
+    print(
+        f"\nWhole rounds, `refine` with the default learner ({DEFAULT_LEARNER!r}) and "
+        f"policy ({type(policy).__name__}, predicted mean over the table), 1 proposal:\n"
+    )
+    print("| round | target rows | learner fitted | fit_s | propose_s | round wall / CPU |")
+    print("|---|---|---|---|---|---|")
+    clear_transfer_cache()
+    for r, n_t in enumerate(args.rounds):
+        M_t = target.all_matrix()[order[:n_t]]
+        y_t = np.asarray(target.sample_observations(M_t, rng), dtype=np.float64)
+        with Clock() as whole:
+            step = refine(
+                space, History(M_t, y_t), 1, learner=make_learner(DEFAULT_LEARNER),
+                policy=policy, direction=target.direction, transfer=transfer,
+                metric=target.metric, seed=0,
+            )  # fmt: skip
+        rec = step.record
+        print(
+            f"| {r + 1}{' (cold)' if r == 0 else ''} | {n_t} | {type(step.learner).__name__} "
+            f"| {rec['fit_s']:.2f} | {rec['propose_s']:.2f} | {whole} |",
+            flush=True,
         )
 
 

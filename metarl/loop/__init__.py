@@ -14,7 +14,9 @@
   portfolios rank each transfer dataset held out;
 - :func:`make_search_policy`: ``"auto"`` and the measured-best default policy settings;
 - :func:`refine`: fit the meta-learner on the history (and transfer data, ranked within each
-  dataset), then propose the next configs, with a record of the round;
+  dataset), then propose the next configs, with a record of the round; beyond
+  ``TRANSFER_POOLED_MAX`` transfer rows a GP learner is fitted as RGPE
+  (:func:`transfer_learner`);
 - :func:`choose_fidelity`: with a :class:`~metarl.space.Fidelity` in the space, the fidelity
   each proposal is evaluated at (gain at full fidelity per second predicted by a
   :class:`CostModel`), and promotions of promising cheap results to full fidelity;
@@ -48,6 +50,7 @@ from metarl.loop._transfer import (
     context_label,
     holdout_scores,
     load_transfer,
+    transfer_learner,
     zero_shot,
 )
 
@@ -78,6 +81,7 @@ __all__ = [
     "replicate_due",
     "resolve_policy_name",
     "round_seed",
+    "transfer_learner",
     "seed_streams",
     "seen_count",
     "zero_shot",

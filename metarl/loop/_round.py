@@ -19,7 +19,7 @@ import numpy as np
 
 from metarl.loop._design import initial_design, round_seed
 from metarl.loop._replicates import fit_order, round_replicate, round_settings, seen_count
-from metarl.loop._transfer import TransferData, context_label
+from metarl.loop._transfer import TransferData, context_label, transfer_learner
 from metarl.space import SearchSpace
 from metarl.type_aliases import Config, ConfigMatrix, Direction
 
@@ -161,6 +161,8 @@ def refine(
         history: what has been evaluated, failed or is pending.
         k: configs to propose.
         learner: an unfitted meta-learner; a clone is fitted (the argument is not changed).
+            With more transfer rows than ``TRANSFER_POOLED_MAX``, a GPLearner is fitted as
+            RGPE (:func:`~metarl.loop.transfer_learner`; the record's ``learner`` says so).
             Every ``random_state`` of the clone left at None (nested ones too) is seeded
             from the round's seed (:func:`~metarl.loop.round_seed`).
         policy: a :class:`~metarl.agents.SearchPolicy`, reseeded (``policy.reseed``) with
@@ -247,6 +249,10 @@ def refine(
         t0 = time.perf_counter()
         n_rows = len(history) + (len(transfer) if transfer is not None else 0)
         cv_now = cv if cv_due(n_rows, k, cv_growth) else 0
+        if transfer is not None and len(transfer):
+            learner, replaced = transfer_learner(learner, len(transfer))
+            if replaced:
+                record["learner"] = replaced
         learner_fit, n_train, rho, rho_focus, method = _fit(
             space, history, learner, transfer, metric, direction, seed, n_seen, cv_now, in_focus,
             replicates=settings is not None,

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from metarl._defaults import TRANSFER_POOLED_MAX
 from metarl.loop._design import initial_design
 from metarl.space import SearchSpace
 from metarl.type_aliases import Config
@@ -51,6 +52,36 @@ class TransferData:
 
     def __len__(self) -> int:
         return len(self.y)
+
+
+def transfer_learner(learner: Any, n_rows: int) -> tuple[Any, str | None]:
+    """The learner a round fits with ``n_rows`` rows of transfer data (other datasets').
+
+    A :class:`~metarl.learners.GPLearner` (the default learner) stays one GP on the pooled
+    rows up to :data:`~metarl._defaults.TRANSFER_POOLED_MAX` transfer rows (decided on the
+    transfer data alone, so a run does not change learner as its own results come in);
+    beyond, its exact fit costs
+    O(n^3) per round (minutes at a few thousand rows), so it is replaced by
+    :class:`~metarl.learners.RGPE` with the GP's shared settings (``nu``, ``max_iter``,
+    ``n_restarts``, ``target_transform``, ``random_state``): one GP per past dataset,
+    fitted once, combined by how well each ranks this dataset's results. Any other learner
+    (a forest, RGPE itself, a GPLearner subclass) is kept as it is.
+
+    Returns:
+        The learner to fit (unfitted), and None, or the reason it was replaced (for the
+        round's record).
+    """
+    from metarl.learners import RGPE, GPLearner
+
+    if type(learner) is not GPLearner or n_rows <= TRANSFER_POOLED_MAX:
+        return learner, None
+    params = learner.get_params()
+    reason = f"rgpe: {n_rows} transfer rows > TRANSFER_POOLED_MAX = {TRANSFER_POOLED_MAX}"
+    return RGPE(**{name: params[name] for name in _GP_SHARED}), reason
+
+
+#: The GPLearner settings RGPE takes over when it replaces a pooled GP.
+_GP_SHARED = ("nu", "max_iter", "n_restarts", "target_transform", "random_state")
 
 
 def load_transfer(
@@ -354,7 +385,8 @@ def holdout_scores(
             transfer.X[~rows], transfer.y[~rows], transfer.groups[~rows], transfer.contexts
         )
         target = space.with_context(**transfer.contexts[label]) if space.context else space
-        est = _fit(target, empty, learner, others, metric, direction, seed, 0, 0)[0]  # type: ignore[arg-type]
+        fitted_as = transfer_learner(learner, len(others))[0]  # as the round would fit it
+        est = _fit(target, empty, fitted_as, others, metric, direction, seed, 0, 0)[0]  # type: ignore[arg-type]
         if est is None:
             continue
         score = acquisition(est, transfer.X[rows], "mean", 0.0, direction)
