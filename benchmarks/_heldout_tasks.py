@@ -66,8 +66,15 @@ def diabetes_space() -> SearchSpace:
     m = "model"
     treatments = [*TREATMENTS, "square"]
     params: dict[str, Any] = {f"c{j:02d}": Categorical(treatments) for j in range(DIABETES_COLUMNS)}
-    params |= {
-        "target": Categorical(["none", "quantile", "power"]),
+    params |= {"target": Categorical(["none", "quantile", "power"])}
+    params |= _regressor_params(m, knn_max=60)
+    return SearchSpace(params)
+
+
+def _regressor_params(m: str, knn_max: int) -> dict[str, Any]:
+    """The regressor family ``m`` (ridge, svr, hgb, knn) and each one's hyperparameters,
+    active only with their family (diabetes and friedman)."""
+    return {
         m: Categorical(["ridge", "svr", "hgb", "knn"]),
         "ridge_alpha": Float(1e-3, 1e3, log=True, bins=16, active_if=_only(m, "ridge")),
         "svr_C": Float(1e-2, 1e3, log=True, bins=16, active_if=_only(m, "svr")),
@@ -77,11 +84,10 @@ def diabetes_space() -> SearchSpace:
         "hgb_max_leaf_nodes": Integer(4, 64, log=True, bins=8, active_if=_only(m, "hgb")),
         "hgb_l2": Float(1e-3, 10.0, log=True, bins=8, active_if=_only(m, "hgb")),
         "hgb_min_samples_leaf": Integer(2, 64, log=True, bins=8, active_if=_only(m, "hgb")),
-        "knn_n_neighbors": Integer(1, 60, log=True, bins=16, active_if=_only(m, "knn")),
+        "knn_n_neighbors": Integer(1, knn_max, log=True, bins=16, active_if=_only(m, "knn")),
         "knn_weights": Categorical(["uniform", "distance"], active_if=_only(m, "knn")),
         "knn_p": Integer(1, 2, active_if=_only(m, "knn")),
     }
-    return SearchSpace(params)
 
 
 def _prep(config: Config, n_columns: int) -> Any | None:
@@ -230,20 +236,7 @@ def friedman_space() -> SearchSpace:
     params: dict[str, Any] = {
         f"c{j:02d}": Categorical(list(FRIEDMAN_TREATMENTS)) for j in range(FRIEDMAN_COLUMNS)
     }
-    params |= {
-        m: Categorical(["ridge", "svr", "hgb", "knn"]),
-        "ridge_alpha": Float(1e-3, 1e3, log=True, bins=16, active_if=_only(m, "ridge")),
-        "svr_C": Float(1e-2, 1e3, log=True, bins=16, active_if=_only(m, "svr")),
-        "svr_gamma": Float(1e-4, 1.0, log=True, bins=16, active_if=_only(m, "svr")),
-        "svr_epsilon": Float(0.01, 1.0, log=True, bins=8, active_if=_only(m, "svr")),
-        "hgb_learning_rate": Float(0.01, 1.0, log=True, bins=8, active_if=_only(m, "hgb")),
-        "hgb_max_leaf_nodes": Integer(4, 64, log=True, bins=8, active_if=_only(m, "hgb")),
-        "hgb_l2": Float(1e-3, 10.0, log=True, bins=8, active_if=_only(m, "hgb")),
-        "hgb_min_samples_leaf": Integer(2, 64, log=True, bins=8, active_if=_only(m, "hgb")),
-        "knn_n_neighbors": Integer(1, 40, log=True, bins=16, active_if=_only(m, "knn")),
-        "knn_weights": Categorical(["uniform", "distance"], active_if=_only(m, "knn")),
-        "knn_p": Integer(1, 2, active_if=_only(m, "knn")),
-    }
+    params |= _regressor_params(m, knn_max=40)
     return SearchSpace(params)
 
 
