@@ -144,28 +144,29 @@ def positive_int(text: str) -> int:
 
 
 def positive_float(text: str) -> float:
-    """An argparse type: a finite number > 0 (seconds)."""
-    v = _finite(text)
+    """An argparse type: a number > 0 (seconds; ``inf``: no limit)."""
+    v = _number(text)
     if v <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return v
 
 
 def non_negative_float(text: str) -> float:
-    """An argparse type: a finite number >= 0 (seconds)."""
-    v = _finite(text)
+    """An argparse type: a number >= 0 (seconds; ``inf``: no limit)."""
+    v = _number(text)
     if v < 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
     return v
 
 
-def _finite(text: str) -> float:
+def _number(text: str) -> float:
+    """A number of seconds: ``inf`` means no limit, NaN is refused."""
     try:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(v):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    if math.isnan(v):
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}")
     return v
 
 

@@ -58,6 +58,11 @@ def trial_config(space: SearchSpace, trial: FrozenTrial) -> Config:
         raise InvalidTrialConfigError(f"enqueued params: {e}") from None
 
 
+#: The start of the reason of a trial failed because it holds no valid config (no trainer
+#: ran it): not the trainer's failure, so the failure-stop rules leave it out.
+INVALID_CONFIG = "invalid config, not evaluated"
+
+
 def claimed_config(
     study: optuna.Study, space: SearchSpace, trial: FrozenTrial
 ) -> tuple[FrozenTrial, Config]:
@@ -75,7 +80,7 @@ def claimed_config(
     try:
         config = trial_config(space, trial)
     except InvalidTrialConfigError as e:
-        reason = f"invalid config, not evaluated: {e}"
+        reason = f"{INVALID_CONFIG}: {e}"
         with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
             storage.set_trial_user_attr(trial._trial_id, schema.ERROR, reason)
             storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
@@ -183,7 +188,8 @@ def failure_reason(trial: FrozenTrial) -> str:
 def failure_stop(trials: Sequence[FrozenTrial], n_initial: int, k: int | None) -> str | None:
     """Why a study should stop because its trainer keeps failing, or None.
 
-    Two rules, on the trials finished so far (lost evaluations aside, their configs are owed):
+    Two rules, on the trials finished so far (lost evaluations aside, their configs are owed,
+    and trials failed for holding no valid config, which no trainer ran):
     the first ``n_initial`` all failed (nothing has ever completed), or the last ``k`` to
     finish all failed with the same reason (``k`` None: never).
     """
@@ -191,7 +197,11 @@ def failure_stop(trials: Sequence[FrozenTrial], n_initial: int, k: int | None) -
         t
         for t in trials
         if t.state == TrialState.COMPLETE
-        or (t.state == TrialState.FAIL and not schema.is_lost(t.user_attrs))
+        or (
+            t.state == TrialState.FAIL
+            and not schema.is_lost(t.user_attrs)
+            and not str(t.user_attrs.get(schema.ERROR, "")).startswith(INVALID_CONFIG)
+        )
     ]
     failed = [t for t in finished if t.state == TrialState.FAIL]
     if failed and len(failed) == len(finished) and len(failed) >= n_initial:

@@ -99,7 +99,9 @@ def run_worker(
     with ProcessExecutor(1) as pool, Heartbeat(st) as hb:
         while max_trials is None or n_done < max_trials:
             requeue_stale(study, orphans=False)  # orphans are the proposer's: no race
-            trial = pop_waiting(st, study._study_id)
+            # claimed through the study's own (caching) storage, which later writes to the
+            # trial (an enqueued trial's params, the result) go through
+            trial = pop_waiting(study._storage, study._study_id)  # noqa: SLF001
             if trial is None:
                 n = counts(study.get_trials(deepcopy=False))["done"]
                 if budget is not None and n >= budget:
@@ -160,7 +162,8 @@ def _build_failure(outcome: Any, spec: TrainerSpec) -> str | None:
 
 def _check_args(max_trials: Any, idle_timeout: Any, timeout: Any) -> None:
     def number(v: Any) -> bool:
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        # math.inf: no limit, as the executors take it; NaN is no number of seconds
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v)
 
     if max_trials is not None and (
         not isinstance(max_trials, int) or isinstance(max_trials, bool) or max_trials < 1

@@ -70,3 +70,15 @@ def test_run_worker_refuses_a_bad_number_before_claiming(url, kw, named) -> None
     with pytest.raises(ValueError, match=named):
         run_worker(url, "s", **kw)
     assert _states(url) == ["WAITING", "WAITING"]
+
+
+def test_inf_seconds_mean_no_limit() -> None:
+    import math
+
+    from metarl.cli._common import non_negative_float, positive_float
+    from metarl.study._worker import _check_args
+
+    assert positive_float("inf") == math.inf and non_negative_float("inf") == math.inf
+    _check_args(None, math.inf, math.inf)  # as the executors take it: no limit
+    with pytest.raises(ValueError, match="timeout"):
+        _check_args(None, 1.0, math.nan)

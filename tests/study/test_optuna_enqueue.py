@@ -96,3 +96,33 @@ def test_a_lost_enqueued_trial_is_requeued_with_its_fixed_params(tmp_path) -> No
     _requeue(s.optuna_study, waiting)
     copy = s.trials()[-1]
     assert copy.system_attrs["fixed_params"] == {"x": 0.5, "n": 3, "opt": "adam"}
+
+
+def test_a_worker_evaluates_an_optuna_enqueued_config(tmp_path) -> None:
+    from metarl.study import run_worker
+    from metarl.trainers import TrainerSpec
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    Study(SPACE, TrainerSpec("import", "tests.study._trainers:quadratic"), metric="loss",
+          storage=url, study_name="s", executor="none", learner="forest", n_init=2,
+          batch_size=2)  # fmt: skip
+    st = optuna.load_study(study_name="s", storage=url)
+    st.enqueue_trial({"x": 0.5, "n": 3, "opt": "adam"})
+    st.enqueue_trial({"x": 0.5, "n": 3, "opt": "sgd"})  # momentum (active) missing
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        run_worker(url, "s", idle_timeout=0, max_trials=4)
+    by_state = {t.state: t for t in optuna.load_study(study_name="s", storage=url).get_trials()}
+    assert by_state[TrialState.COMPLETE].params == {"x": 0.5, "n": 3, "opt": "adam"}
+    assert "'momentum'" in by_state[TrialState.FAIL].user_attrs["metarl:error"]
+
+
+def test_invalid_enqueued_configs_do_not_stop_a_resumed_study(tmp_path) -> None:
+    s = _study(tmp_path).optimize(2)
+    for i in range(5):
+        s.optuna_study.enqueue_trial({"x": 9.0 + i}, skip_if_exists=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _study(tmp_path).optimize(12)  # was TooManyFailuresError: "the first 2 trials all failed"
+    states = [t.state for t in s.trials()]
+    assert states.count(TrialState.FAIL) == 5 and states.count(TrialState.COMPLETE) >= 7
