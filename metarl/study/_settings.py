@@ -81,11 +81,18 @@ def check_heartbeat(study_name: Any, heartbeat_interval: Any, grace_period: Any)
             f"heartbeat_interval={heartbeat_interval!r}: expected a positive integer (seconds) "
             "or None"
         )
-    interval = heartbeat_interval or DEFAULT_HEARTBEAT_INTERVAL
-    if grace_period is not None and not (_is_int(grace_period) and grace_period > interval):
+    # without an interval given, the one served (stored, or the default) is known only once
+    # the study is read: serving_heartbeat checks the grace period against it
+    _check_grace(grace_period, heartbeat_interval)
+
+
+def _check_grace(grace_period: Any, interval: int | None) -> None:
+    if grace_period is not None and not (
+        _is_int(grace_period) and (interval is None or grace_period > interval)
+    ):
+        shown = f" above heartbeat_interval ({interval})" if interval is not None else ""
         raise ValueError(
-            f"grace_period={grace_period!r}: expected None or an integer number of seconds "
-            f"above heartbeat_interval ({interval})"
+            f"grace_period={grace_period!r}: expected None or an integer number of seconds{shown}"
         )
 
 
@@ -303,7 +310,9 @@ def serving_heartbeat(
     given = {"heartbeat_interval": heartbeat_interval, "grace_period": grace_period}
     stored = _stored_heartbeat(storage, study_name)
     if stored is None:
-        return {**given, "heartbeat_interval": heartbeat_interval or DEFAULT_HEARTBEAT_INTERVAL}
+        interval = heartbeat_interval or DEFAULT_HEARTBEAT_INTERVAL
+        _check_grace(grace_period, interval)
+        return {**given, "heartbeat_interval": interval}
     differ = {k: v for k, v in given.items() if v is not None and v != stored[k]}
     if differ:
         import warnings

@@ -66,3 +66,13 @@ def test_a_new_study_stores_the_given_settings(tmp_path) -> None:
     s = _study(url, heartbeat_interval=2, grace_period=7)
     assert _heartbeat(s.storage) == (2, 7.0)
     assert s.optuna_study.user_attrs["metarl:settings"]["grace_period"] == 7
+
+
+def test_a_grace_period_is_checked_against_the_interval_served(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with pytest.raises(ValueError, match=r"grace_period=4: .* above heartbeat_interval \(5\)"):
+        _study(url, grace_period=4)  # a new study: the default interval, 5 s
+    _study(url, heartbeat_interval=2, grace_period=5).optimize(2)
+    with pytest.warns(UserWarning, match="stored heartbeat settings"):
+        s = _study(url, grace_period=4)  # checked against the stored 2 s, not the default 5
+    assert s.optuna_study.user_attrs["metarl:settings"]["heartbeat_interval"] == 2
