@@ -113,6 +113,7 @@ def checked_config_from_optuna_params(space: SearchSpace, params: dict[str, Any]
             inside = False
         if not inside:
             raise SpaceError(f"parameter {name!r}: {v!r} is outside its range")
+    _warn_index_or_value(space, params)
     config = config_from_optuna_params(space, params)
     try:
         M = space.to_matrix([config])
@@ -123,6 +124,26 @@ def checked_config_from_optuna_params(space: SearchSpace, params: dict[str, Any]
         if isinstance(p, Fidelity) and name not in config and name in filled:
             config[name] = filled[name]
     return config
+
+
+def _warn_index_or_value(space: SearchSpace, params: dict[str, Any]) -> None:
+    """Warn where an ordered Categorical's given index is also one of its choice values
+    (``Categorical([1, 2, 4])`` given 2 means the choice 4): an Optuna user may have meant
+    the value."""
+    import warnings
+
+    for name, v in params.items():
+        p = space.params.get(name)
+        if not (isinstance(p, Categorical) and p.ordered) or isinstance(v, bool):
+            continue
+        if v in p.choices and p.choices.index(v) != v:
+            warnings.warn(
+                f"parameter {name!r}: {v!r} is read as the index of the choice "
+                f"{p.choices[int(v)]!r} (an ordered categorical's params are choice indices; "
+                f"give {p.choices.index(v)} for the choice {v!r})",
+                UserWarning,
+                stacklevel=3,
+            )
 
 
 def from_optuna(
