@@ -144,7 +144,8 @@ def _wine_model(config: Config, seed: int) -> Any:
     )
 
 
-def _diabetes_model(config: Config, seed: int) -> Any:
+def _regressor(config: Config, seed: int) -> Any:
+    """The regressor of ``config``'s family (:func:`_regressor_params`): diabetes, friedman."""
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.linear_model import Ridge
     from sklearn.neighbors import KNeighborsRegressor
@@ -201,7 +202,7 @@ def train_diabetes(config: Config, seed: int) -> float:
     prep = _prep(config, DIABETES_COLUMNS)
     if prep is None:
         return 0.0
-    est = make_pipeline(prep, _diabetes_model(config, seed))
+    est = make_pipeline(prep, _regressor(config, seed))
     if config["target"] != "none":
         target = (
             QuantileTransformer(n_quantiles=100, output_distribution="normal")
@@ -259,7 +260,7 @@ def train_friedman(config: Config, seed: int) -> float:
             parts.append((name, build(), cols))
     if not parts:
         return 0.0
-    est = make_pipeline(ColumnTransformer(parts, remainder="drop"), _diabetes_model(config, seed))
+    est = make_pipeline(ColumnTransformer(parts, remainder="drop"), _regressor(config, seed))
     folds = KFold(3, shuffle=True, random_state=seed)
     with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore")

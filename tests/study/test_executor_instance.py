@@ -10,28 +10,17 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from metarl.learners import ForestLearner
-from metarl.study import Study, make_executor
+from metarl.study import make_executor
 from metarl.study._executors import ThreadExecutor
 from metarl.study._storage import counts
-from tests.study._trainers import SPACE, quadratic
+from tests.study._small import small_study
+from tests.study._trainers import quadratic
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 def _study(tmp_path, executor):
-    return Study(
-        SPACE,
-        quadratic,
-        metric="loss",
-        storage=f"sqlite:///{tmp_path / 's.db'}",
-        study_name="s",
-        learner=ForestLearner(n_estimators=10),
-        policy="random",
-        executor=executor,
-        n_init=2,
-        batch_size=2,
-    )
+    return small_study(f"sqlite:///{tmp_path / 's.db'}", executor=executor)
 
 
 def test_a_callers_executor_survives_optimize_and_serves_a_second_one(tmp_path) -> None:

@@ -9,28 +9,14 @@ import warnings
 import optuna
 import pytest
 
-from metarl.learners import ForestLearner
-from metarl.study import Study
 from metarl.study._storage import _heartbeat
-from tests.study._trainers import SPACE, quadratic
+from tests.study._small import small_study
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 def _study(url, **kw):
-    return Study(
-        SPACE,
-        quadratic,
-        metric="loss",
-        storage=url,
-        study_name="s",
-        learner=ForestLearner(n_estimators=10),
-        policy="random",
-        executor="thread",
-        n_init=2,
-        batch_size=2,
-        **kw,
-    )
+    return small_study(url, **kw)
 
 
 def test_a_resumed_study_keeps_its_stored_heartbeat_settings(tmp_path) -> None:

@@ -10,29 +10,17 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from metarl.learners import ForestLearner
 from metarl.study import Study
 from metarl.study._storage import _requeue
 from metarl.study._trials import history_of
+from tests.study._small import small_study
 from tests.study._trainers import SPACE, quadratic
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 def _study(tmp_path, trainer=quadratic, **kw):
-    return Study(
-        SPACE,
-        trainer,
-        metric="loss",
-        storage=f"sqlite:///{tmp_path / 's.db'}",
-        study_name="s",
-        learner=ForestLearner(n_estimators=10),
-        policy="random",
-        executor="thread",
-        n_init=2,
-        batch_size=2,
-        **kw,
-    )
+    return small_study(f"sqlite:///{tmp_path / 's.db'}", trainer, **kw)
 
 
 def test_an_optuna_enqueued_config_is_evaluated_and_stored_as_params(tmp_path) -> None:

@@ -10,29 +10,17 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from metarl.learners import ForestLearner
 from metarl.study import StorageError, Study
 from metarl.study import _schema as schema
 from metarl.study._settings import is_complete, study_attrs
-from tests.study._trainers import SPACE, quadratic
+from tests.study._small import small_study
+from tests.study._trainers import SPACE
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 def _study(url: str, **kw) -> Study:
-    return Study(
-        SPACE,
-        quadratic,
-        metric="loss",
-        storage=url,
-        study_name="r",
-        learner=ForestLearner(n_estimators=10),
-        policy="random",
-        executor="thread",
-        n_init=2,
-        batch_size=2,
-        **kw,
-    )
+    return small_study(url, study_name="r", **kw)
 
 
 def test_a_study_made_by_optuna_create_study_is_adopted(tmp_path: Path) -> None:
