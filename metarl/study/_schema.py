@@ -108,6 +108,16 @@ def metarl_attrs(user_attrs: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in user_attrs.items() if k.startswith(PREFIX)}
 
 
+#: The start of the reason of a trial failed because it holds no valid config (e.g. one
+#: queued by Optuna's ``enqueue_trial`` with params outside the space): no trainer ran it.
+INVALID_CONFIG = "invalid config, not evaluated"
+
+
+def is_invalid(user_attrs: Mapping[str, Any]) -> bool:
+    """Whether a FAIL trial was failed for holding no valid config (not by its trainer)."""
+    return str(user_attrs.get(ERROR, "")).startswith(INVALID_CONFIG)
+
+
 def is_lost(user_attrs: Mapping[str, Any]) -> bool:
     """Whether a FAIL trial's evaluation was lost (dead or interrupted process) rather than
     failed by its trainer: then its config is owed a re-queued copy."""

@@ -58,11 +58,6 @@ def trial_config(space: SearchSpace, trial: FrozenTrial) -> Config:
         raise InvalidTrialConfigError(f"enqueued params: {e}") from None
 
 
-#: The start of the reason of a trial failed because it holds no valid config (no trainer
-#: ran it): not the trainer's failure, so the failure-stop rules leave it out.
-INVALID_CONFIG = "invalid config, not evaluated"
-
-
 def claimed_config(
     study: optuna.Study, space: SearchSpace, trial: FrozenTrial
 ) -> tuple[FrozenTrial, Config]:
@@ -80,7 +75,7 @@ def claimed_config(
     try:
         config = trial_config(space, trial)
     except InvalidTrialConfigError as e:
-        reason = f"{INVALID_CONFIG}: {e}"
+        reason = f"{schema.INVALID_CONFIG}: {e}"
         with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
             storage.set_trial_user_attr(trial._trial_id, schema.ERROR, reason)
             storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
@@ -200,7 +195,7 @@ def failure_stop(trials: Sequence[FrozenTrial], n_initial: int, k: int | None) -
         or (
             t.state == TrialState.FAIL
             and not schema.is_lost(t.user_attrs)
-            and not str(t.user_attrs.get(schema.ERROR, "")).startswith(INVALID_CONFIG)
+            and not schema.is_invalid(t.user_attrs)
         )
     ]
     failed = [t for t in finished if t.state == TrialState.FAIL]
