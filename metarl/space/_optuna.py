@@ -8,6 +8,7 @@ the order, as in ``PROTOCOL.md``), Integer/Float to ``IntDistribution``/``FloatD
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -130,8 +131,6 @@ def _warn_index_or_value(space: SearchSpace, params: dict[str, Any]) -> None:
     """Warn where an ordered Categorical's given index is also one of its choice values
     (``Categorical([1, 2, 4])`` given 2 means the choice 4): an Optuna user may have meant
     the value."""
-    import warnings
-
     for name, v in params.items():
         p = space.params.get(name)
         if not (isinstance(p, Categorical) and p.ordered) or isinstance(v, bool):

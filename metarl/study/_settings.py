@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -315,8 +316,6 @@ def serving_heartbeat(
         return {**given, "heartbeat_interval": interval}
     differ = {k: v for k, v in given.items() if v is not None and v != stored[k]}
     if differ:
-        import warnings
-
         warnings.warn(
             f"metarl: study {study_name!r} keeps its stored heartbeat settings {stored}; "
             f"{differ} ignored (every process serving a study judges staleness alike)",
