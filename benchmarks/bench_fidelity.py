@@ -9,6 +9,9 @@ Methods, each given the same budget of trainer seconds per (task, seed):
   the loop prices raises accordingly;
 - ``metarl_fidelity_nocont``: the same with ``continue_training=False`` (every call trains
   from scratch; on the subsample tasks it is ``metarl_fidelity``, nothing continues there);
+- ``metarl_fidelity_ladder``: ``metarl_fidelity`` with ``Study(fidelity_start="auto")``: with
+  a continuing trainer (``mlp_epochs``) a config never evaluated starts below full fidelity
+  and reaches it by raises; elsewhere it is ``metarl_fidelity``;
 - ``metarl_full``: the same ``Study`` on the same space without the fidelity (every trial at
   full fidelity): metarl's default;
 - ``tpe_hyperband``: Optuna's ``TPESampler`` with its ``HyperbandPruner``
@@ -49,7 +52,10 @@ from typing import Any
 
 import numpy as np
 
-METHODS = ("metarl_fidelity", "metarl_fidelity_nocont", "metarl_full", "tpe_hyperband")
+METHODS = (
+    "metarl_fidelity", "metarl_fidelity_nocont", "metarl_full", "tpe_hyperband",
+    "metarl_fidelity_ladder",
+)  # fmt: skip
 TASKS = ("digits_subsample", "mlp_epochs", "mlp_subsample")
 FRACTIONS = (0.25, 0.5, 1.0)  # of the budget, where the table reads the curves
 FIELDS = [
@@ -115,7 +121,7 @@ def without(space: Any, name: str) -> Any:
     return SearchSpace(params, space.context, space.context_values)
 
 
-def run_metarl(clock: Clock, seed: int, fidelity: bool) -> None:
+def run_metarl(clock: Clock, seed: int, fidelity: bool, start: str | None = None) -> None:
     from metarl import Study
 
     space = clock.trainer.space
@@ -131,6 +137,7 @@ def run_metarl(clock: Clock, seed: int, fidelity: bool) -> None:
     study = Study(
         space, trainer, metric=clock.trainer.metric, direction="maximize", executor="thread",
         n_workers=1, batch_size=5, seed=seed, max_consecutive_failures=None,
+        fidelity_start=start if fidelity else None,
     )  # fmt: skip
     study._console.say = lambda *a, **k: None  # the direction line, once per run
     study.optimize(100_000, callbacks=[lambda s, r: not clock.over])
@@ -184,13 +191,15 @@ def run_tpe_hyperband(clock: Clock, seed: int) -> None:
 
 
 def run_one(task: str, seed: int, method: str, budget_s: float) -> dict:
-    trainer, fidelity = make_trainer(task, seed, continuation=method == "metarl_fidelity")
+    continuation = method in ("metarl_fidelity", "metarl_fidelity_ladder")
+    trainer, fidelity = make_trainer(task, seed, continuation=continuation)
     clock = Clock(trainer, fidelity, budget_s)
     t0 = time.perf_counter()
     if method == "tpe_hyperband":
         run_tpe_hyperband(clock, seed)
     else:
-        run_metarl(clock, seed, fidelity=method.startswith("metarl_fidelity"))
+        start = "auto" if method == "metarl_fidelity_ladder" else None
+        run_metarl(clock, seed, fidelity=method.startswith("metarl_fidelity"), start=start)
     return {
         "task": task,
         "seed": seed,
@@ -264,21 +273,24 @@ def report(runs: list[dict], out: Path) -> None:
 
 
 def _paired(by: dict, seeds: list[int], budget: float) -> None:
-    """Per seed, ``metarl_fidelity`` against each other method at each budget:
-    wins/losses/ties of the best full-fidelity value (no full result yet: a loss; neither
-    has one: a tie)."""
-    for other in METHODS[1:]:
-        both = [s for s in seeds if ("metarl_fidelity", s) in by and (other, s) in by]
+    """Per seed, ``metarl_fidelity`` (and ``metarl_fidelity_ladder``) against each other
+    method at each budget: wins/losses/ties of the best full-fidelity value (no full result
+    yet: a loss; neither has one: a tie)."""
+    pairs = [("metarl_fidelity", m) for m in METHODS[1:]] + [
+        ("metarl_fidelity_ladder", m) for m in METHODS[1:-1] if m != "metarl_fidelity_nocont"
+    ]
+    for base, other in pairs:
+        both = [s for s in seeds if (base, s) in by and (other, s) in by]
         if not both:
             continue
         cells = []
         for f in FRACTIONS:
-            a = np.array([best_at(by[("metarl_fidelity", s)]["curve"], f * budget) for s in both])
+            a = np.array([best_at(by[(base, s)]["curve"], f * budget) for s in both])
             b = np.array([best_at(by[(other, s)]["curve"], f * budget) for s in both])
             a, b = np.nan_to_num(a, nan=-np.inf), np.nan_to_num(b, nan=-np.inf)
             cells.append(f"@{f * budget:.1f}s {int((a > b).sum())}/{int((a < b).sum())}/"
                          f"{int((a == b).sum())}")  # fmt: skip
-        print(f"  metarl_fidelity vs {other:<22} (wins/losses/ties) " + "  ".join(cells))
+        print(f"  {base} vs {other:<22} (wins/losses/ties) " + "  ".join(cells))
 
 
 def _cell(values: list[float]) -> str:

@@ -33,6 +33,9 @@ costs ``c(L)``: the trainer keeps only its most trained checkpoint), in the gain
 in the promotion rule, whose threshold becomes ``promote_pi`` times that share of
 ``c(full)``: the same odds per second as a config promoted from scratch. Continued trials'
 seconds are not those of training from scratch: the cost model is fitted without them.
+With ``start="auto"`` and a continuing trainer (or ``start="low"`` with any trainer), a
+config never evaluated is not sent to full fidelity from scratch: it starts at the lower
+level of best gain per cost, and reaches full fidelity by raises (a ladder).
 
 This is not successive halving: no rung quotas and no fixed schedule. Which new configs are
 tried is the acquisition's choice at full fidelity, how much each costs is the cost model's,
@@ -53,6 +56,12 @@ from metarl.type_aliases import ConfigMatrix, Direction
 
 #: Why a proposal got its fidelity (the values of :attr:`FidelityChoice.reasons`).
 REASONS = ("cheapest", "gain_per_cost", "promoted")
+
+#: Where a config never evaluated may start (``choose_fidelity(start=...)``): ``"full"`` any
+#: level, full fidelity included; ``"low"`` a level below full; ``"auto"`` below full when the
+#: trainer continues (``continuation > 0``: the "ladder", a config raised later keeps what its
+#: first level cost), else any level.
+STARTS = ("full", "low", "auto")
 
 
 def loop_fidelity(space: SearchSpace) -> str | None:
@@ -184,6 +193,7 @@ def choose_fidelity(
     focus: SearchSpace | None = None,
     continuation: float = 0.0,
     continued_from: np.ndarray | None = None,
+    start: str = "full",
 ) -> FidelityChoice:
     """Choose the fidelity each proposal is evaluated at (see the module docstring).
 
@@ -203,6 +213,9 @@ def choose_fidelity(
             the module docstring).
         continued_from: per evaluated row of ``history.M``, the level it was continued from
             (0 or NaN: from scratch); continued rows are left out of the cost model.
+        start: where a config never evaluated (nor pending) at any level may start, one of
+            :data:`STARTS`: ``"full"`` any level (by gain per cost); ``"low"`` a level below
+            full; ``"auto"`` below full when ``continuation > 0``, else any level.
 
     Returns:
         A :class:`FidelityChoice`; its rows are distinct and none was seen before (a level
@@ -210,8 +223,8 @@ def choose_fidelity(
         level is).
 
     Raises:
-        ValueError: the space has no loop-chosen fidelity, or ``seconds`` does not match the
-            history.
+        ValueError: the space has no loop-chosen fidelity, ``seconds`` does not match the
+            history, or ``start`` is not one of :data:`STARTS`.
     """
     name = loop_fidelity(space)
     if name is None:
@@ -224,6 +237,8 @@ def choose_fidelity(
         raise ValueError(f"seconds: {len(seconds)} values for {len(history.M)} evaluated configs")
     if not 0.0 <= continuation <= 1.0:
         raise ValueError(f"continuation must be in [0, 1], got {continuation!r}")
+    if start not in STARTS:
+        raise ValueError(f"start must be one of {list(STARTS)}, got {start!r}")
     if continued_from is not None:
         continued_from = np.asarray(continued_from, dtype=np.float64)
         if len(continued_from) != len(history.M):
@@ -266,6 +281,8 @@ def choose_fidelity(
         X_full = space.encode_matrix(at[-1])
         gain = np.column_stack([fidelity_gain(learner, space.encode_matrix(X), X_full) for X in at])
         score = np.where(tried, -np.inf, gain / cost)
+        if n_lev > 1 and (start == "low" or (start == "auto" and continuation > 0)):
+            score[~tried.any(axis=1), -1] = -np.inf  # a fresh config starts below full
         choice = np.argmax(score, axis=1)
         reasons = ["gain_per_cost"] * n
         share = cost[:, -1] / scratch[:, -1]

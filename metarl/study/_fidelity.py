@@ -24,6 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from metarl.loop import History, Round
 from metarl.loop._fidelity import (
+    STARTS,
     check_fidelity_learner,
     check_fidelity_policy,
     choose_fidelity,
@@ -37,10 +38,12 @@ from metarl.type_aliases import Config, ConfigMatrix, Direction
 
 __all__ = [
     "CONTINUATION_PRIOR",
+    "DEFAULT_FIDELITY_START",
     "best_full_fidelity",
     "best_trial",
     "check_fidelity_learner",
     "check_fidelity_policy",
+    "check_fidelity_start",
     "continuation_rate",
     "continued_from",
     "design_at_levels",
@@ -53,6 +56,30 @@ __all__ = [
 
 #: :func:`continuation_rate` before any raise was seen, and its weight: one pseudo-raise.
 CONTINUATION_PRIOR = 0.5
+
+#: Where a config never evaluated starts when ``Study(fidelity_start=None)``: one of
+#: :data:`metarl.loop._fidelity.STARTS` (``"full"``: any level, by gain per cost).
+DEFAULT_FIDELITY_START = "full"
+
+
+def check_fidelity_start(space: SearchSpace, value: Any) -> str | None:
+    """``Study(fidelity_start=...)`` checked: the start the loop uses (None, the default:
+    :data:`DEFAULT_FIDELITY_START`), or None on a space without a loop fidelity.
+
+    Raises:
+        ValueError: not None nor one of :data:`~metarl.loop._fidelity.STARTS`, or given on a
+            space without a loop-chosen Fidelity (it would do nothing there).
+    """
+    if value is not None and value not in STARTS:
+        raise ValueError(f"fidelity_start={value!r}: expected None or one of {list(STARTS)}")
+    if loop_fidelity(space) is None:
+        if value is not None:
+            raise ValueError(
+                f"fidelity_start={value!r}: the space has no Fidelity for the loop to choose "
+                "(it sets where a fresh config starts); pass fidelity_start=None"
+            )
+        return None
+    return value if value is not None else DEFAULT_FIDELITY_START
 
 
 def design_at_levels(space: SearchSpace, name: str, design: ConfigMatrix) -> ConfigMatrix:
@@ -138,9 +165,11 @@ def fidelity_proposals(
     direction: Direction,
     focus: SearchSpace | None = None,
     design: bool = False,
+    start: str = DEFAULT_FIDELITY_START,
 ) -> tuple[list[Config], list[dict[str, Any]], dict[str, Any]]:
     """The round's proposals at their chosen fidelities (rows of the initial design,
-    ``design``, at the levels they were given, reason ``design``).
+    ``design``, at the levels they were given, reason ``design``); ``start``: where a config
+    never evaluated may start (:func:`~metarl.loop.choose_fidelity`'s).
 
     Returns:
         The configs, per config its trial attributes (``metarl:fidelity``,
@@ -155,6 +184,7 @@ def fidelity_proposals(
     choice = choose_fidelity(
         space, M, history, seconds, learner, direction=direction, focus=focus,
         continuation=continuation_rate(space, trials), continued_from=continued_from(trials),
+        start=start,
     )  # fmt: skip
     attrs = [
         {schema.FIDELITY: float(f), schema.FIDELITY_REASON: r}
@@ -170,15 +200,17 @@ def round_proposals(
     trials: Sequence[FrozenTrial],
     direction: Direction,
     focus: SearchSpace | None = None,
+    start: str | None = None,
 ) -> tuple[list[Config], list[dict[str, Any]] | None, dict[str, Any]]:
     """A round's proposals as a study enqueues them: on a space with a loop fidelity, at
-    their chosen fidelities (:func:`fidelity_proposals`), else as the round made them (no
-    per-config attributes, nothing added to the record)."""
+    their chosen fidelities (:func:`fidelity_proposals`; ``start`` None:
+    :data:`DEFAULT_FIDELITY_START`), else as the round made them (no per-config attributes,
+    nothing added to the record)."""
     if loop_fidelity(space) is None or not len(step.M):
         return step.configs, None, {}
     return fidelity_proposals(
         space, step.M, history, trials, step.learner, direction, focus,
-        design=step.record["origin"] == "init",
+        design=step.record["origin"] == "init", start=start or DEFAULT_FIDELITY_START,
     )  # fmt: skip
 
 

@@ -60,6 +60,7 @@ from metarl.study._executors import Executor, make_executor
 from metarl.study._fidelity import (
     check_fidelity_learner,
     check_fidelity_policy,
+    check_fidelity_start,
     design_at_levels,
     loop_fidelity,
     round_proposals,
@@ -162,6 +163,12 @@ class Study:
             config's first trial); :attr:`best_trial` and :attr:`best_value` are then by the
             mean over a config's trials (:mod:`metarl.study._replicates`). Not with a
             Fidelity, transfer data or a policy that fits no learner (ValueError).
+        fidelity_start: with a Fidelity, where a config never evaluated starts:
+            ``"full"`` any level by gain per cost, full included; ``"low"`` a level below
+            full; ``"auto"`` below full when the trainer continues configs from checkpoints
+            (it reports ``metarl:continued_from``), else any level. None: ``"full"``
+            (:data:`metarl.study._fidelity.DEFAULT_FIDELITY_START`). Refused (ValueError)
+            on a space without a loop-chosen Fidelity.
 
     Multi-fidelity: on a space with a :class:`~metarl.space.Fidelity` (a training-subsample
     fraction, epochs; one the design does not search) the policy still designs configs at
@@ -210,6 +217,7 @@ class Study:
         focus: Any = None,
         tensorboard: str | Path | None = None,
         replicates: Any = None,
+        fidelity_start: str | None = None,
     ) -> None:
         self._trainer = trainer
         self.trainer_spec, built, self.space, self.metric = trainer_parts(trainer, space, metric)
@@ -225,6 +233,8 @@ class Study:
         searched = self.focus if self.focus is not None else self.space
         #: The fidelity the loop chooses per trial (None: the space has none).
         self.fidelity = loop_fidelity(self.space)
+        #: Where a fresh config starts (None: the space has no loop fidelity).
+        self.fidelity_start = check_fidelity_start(self.space, fidelity_start)
         self.n_init, self.batch_size, self.seed = n_init, batch_size, seed
         self.timeout, self.max_consecutive_failures = timeout, max_consecutive_failures
         self.executor, self.n_workers = executor, n_workers
@@ -342,7 +352,7 @@ class Study:
             schema.CONTEXT: dict(self.space.context_values),
         }
         configs, per_config, extra = round_proposals(
-            self.space, step, history, trials, self.direction, self.focus
+            self.space, step, history, trials, self.direction, self.focus, self.fidelity_start
         )
         per_config = merge_attrs(per_config, replicate_attrs(step, trials))
         if not lease.renew():  # a round may outlast the grace period of a stalled renewal
