@@ -47,6 +47,7 @@ KEYS: dict[str, Any] = {
     "focus": None,
     "tensorboard": None,
     "replicates": None,
+    "fidelity_start": None,
 }
 #: The key of a parsed config holding the keys its file gave (not defaults).
 GIVEN = "_given"
@@ -141,6 +142,7 @@ def _bad(path: str, key: str, expected: str, value: Any) -> CliError:
 
 def check_values(path: str, cfg: dict[str, Any]) -> None:
     """Check the type and range of each setting of a run config (``path`` names it)."""
+    from metarl.loop._fidelity import STARTS
     from metarl.loop._replicates import check_replicates
     from metarl.study._executors import EXECUTORS
 
@@ -186,6 +188,9 @@ def check_values(path: str, cfg: dict[str, Any]) -> None:
     tb = cfg["tensorboard"]
     if tb is not None and (not isinstance(tb, str) or not tb.strip()):
         raise _bad(path, "tensorboard", "a folder (or null)", tb)
+    start = cfg["fidelity_start"]
+    if start not in (None, *STARTS):
+        raise _bad(path, "fidelity_start", f"one of {list(STARTS)} (or null)", start)
     try:  # the loop's own check: its messages name the key
         check_replicates(cfg["replicates"])
     except ValueError as e:
@@ -278,6 +283,7 @@ def run(args: argparse.Namespace) -> int:
             focus=cfg["focus"],
             tensorboard=cfg["tensorboard"],
             replicates=cfg["replicates"],
+            fidelity_start=cfg["fidelity_start"],
         )
     created = f" (folder {made}/ created)" if made is not None else ""
     print(

@@ -194,3 +194,39 @@ def test_replicates_with_a_model_free_policy_is_refused_in_one_line(
     assert _run(proj, RUN + "replicates: 2\n") == 2  # RUN's policy is random
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "policy 'random': replicates need a model-based policy" in err
+
+
+def test_the_fidelity_start_key_reaches_the_study(
+    proj: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import metarl.study
+
+    given = []
+
+    class Spy(metarl.study.Study):
+        def __init__(self, *a, **kw) -> None:
+            given.append(kw["fidelity_start"])
+            super().__init__(*a, **kw)
+
+    monkeypatch.setattr(metarl.study, "Study", Spy)
+    assert _run(proj, RUN) == 0
+    assert given == [None]  # the default: the Study's own
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        (
+            "ladder",
+            r"run\.yaml: fidelity_start must be one of \['full', 'low', 'auto'\] \(or null\)",
+        ),
+        ("low", r"fidelity_start='low': the space has no Fidelity"),  # Study's own check
+    ],
+)
+def test_a_bad_or_useless_fidelity_start_is_one_line(
+    proj: Path, capsys: pytest.CaptureFixture, value: str, match: str
+) -> None:
+    assert _run(proj, RUN + f"fidelity_start: {value}\n") == 2  # RUN's space has no Fidelity
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and re.search(match, err), err
+    assert not Path("t.db").exists()
