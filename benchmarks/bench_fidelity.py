@@ -19,7 +19,7 @@ Methods, each given the same budget of trainer seconds per (task, seed):
   per epoch for ``mlp_epochs`` (one training run, pruned between epochs), per subsample level
   for the subsample tasks (each level a new fit on more rows, as a data-size fidelity is).
 
-Tasks (all really train; data bundled with scikit-learn, nothing downloaded):
+Tasks (all really train; data bundled with scikit-learn or synthetic, nothing downloaded):
 
 - ``digits_subsample``: ``SklearnTrainer("digits", cv=5, min_subsample=0.05)``: feature
   Subset x {logreg, svm, hgb, knn} x hyperparameters, 5-fold CV accuracy; fidelity: the
@@ -27,7 +27,10 @@ Tasks (all really train; data bundled with scikit-learn, nothing downloaded):
 - ``mlp_epochs``: ``TorchMLPTrainer(fidelity="epochs", max_epochs=20)``: depth, width,
   activation, dropout, lr, batch size; fidelity: epochs (levels 1, 3, 7, 20);
 - ``mlp_subsample``: ``TorchMLPTrainer(fidelity="subsample", min_subsample=0.1)``: the same
-  plus epochs (1-20) as a hyperparameter; fidelity: the training-subsample fraction.
+  plus epochs (1-20) as a hyperparameter; fidelity: the training-subsample fraction;
+- ``mlp_epochs_synthetic``: ``mlp_epochs`` on ``TorchMLPTrainer(dataset="synthetic")``
+  (scikit-learn's ``make_classification``, fixed seed: 2000 x 40, 6 classes, 5% of labels
+  flipped; ~2.5 s per full training here, val_acc ~0.5-0.75: headroom digits lacks).
 
 Each method runs until its trainer seconds (wall time of the trainer calls, timed the same way
 for all methods) exceed ``--budget-s``. The figure is the best *full-fidelity* value (held-out
@@ -56,7 +59,7 @@ METHODS = (
     "metarl_fidelity", "metarl_fidelity_nocont", "metarl_full", "tpe_hyperband",
     "metarl_fidelity_ladder",
 )  # fmt: skip
-TASKS = ("digits_subsample", "mlp_epochs", "mlp_subsample")
+TASKS = ("digits_subsample", "mlp_epochs", "mlp_subsample", "mlp_epochs_synthetic")
 FRACTIONS = (0.25, 0.5, 1.0)  # of the budget, where the table reads the curves
 FIELDS = [
     "task", "seed", "method", "budget_s", "n_trials", "n_full", "n_continued", "curve", "wall_s",
@@ -77,6 +80,12 @@ def make_trainer(task: str, seed: int, continuation: bool = False) -> tuple[Any,
         return trainer, "epochs"
     if task == "mlp_subsample":
         return TorchMLPTrainer(seed=seed, fidelity="subsample", min_subsample=0.1), "subsample"
+    if task == "mlp_epochs_synthetic":
+        trainer = TorchMLPTrainer(
+            seed=seed, fidelity="epochs", max_epochs=20, continue_training=continuation,
+            dataset="synthetic",
+        )  # fmt: skip
+        return trainer, "epochs"
     raise ValueError(f"unknown task {task!r}; valid: {', '.join(TASKS)}")
 
 

@@ -1,4 +1,5 @@
-"""A trainer that really trains a torch MLP on scikit-learn's digits."""
+"""A trainer that really trains a torch MLP on scikit-learn's digits (or another bundled or
+synthetic classification dataset)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_classification
 from sklearn.model_selection import train_test_split
 from torch import nn
 
@@ -23,13 +24,16 @@ _ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "g
 DEVICES = ["cpu", "cuda"]
 #: The fidelities a :class:`TorchMLPTrainer` can declare.
 FIDELITIES = ("epochs", "subsample")
+#: The datasets a :class:`TorchMLPTrainer` trains on (bundled with scikit-learn, or
+#: synthetic: nothing is downloaded).
+DATASETS = ("digits", "breast_cancer", "wine", "synthetic")
 #: ``on_epoch(epoch, metrics)`` after each epoch (1-based); returning False stops training.
 EpochCallback = Callable[[int, dict[str, float]], "bool | None"]
 
 
 class TorchMLPTrainer:
     """Trains a torch MLP (Adam, cross-entropy) on scikit-learn's digits (8x8 images, 10
-    classes) and scores it on a held-out split. It really trains.
+    classes; ``dataset`` chooses another) and scores it on a held-out split. It really trains.
 
     Space: ``depth`` (1-4 hidden layers), ``width`` (16-256, log), ``activation`` (relu, tanh,
     gelu), ``dropout`` (0-0.5), ``lr`` (1e-4-1e-1, log), ``batch_size`` (16-256, log),
@@ -65,6 +69,13 @@ class TorchMLPTrainer:
     torch RNG state is left as it was.
 
     Args:
+        dataset: the data, one of :data:`DATASETS`: ``"digits"`` (1797 8x8 images, 10
+            classes), ``"breast_cancer"`` (569 x 30, 2 classes), ``"wine"`` (178 x 13, 3
+            classes), bundled with scikit-learn, or ``"synthetic"``: scikit-learn's
+            ``make_classification`` with a fixed seed (2000 samples, 40 features of which 12
+            informative and 12 redundant, 6 classes of 2 clusters each, 5% of labels
+            flipped: the same data for every ``seed``, which only splits it). Features are
+            standardised on the training split.
         device: ``"cpu"`` or ``"cuda"`` (refused when torch sees no CUDA device).
         val_fraction: share of the samples held out for validation.
         seed: seeds the split and :attr:`rng`.
@@ -96,7 +107,10 @@ class TorchMLPTrainer:
         continue_training: bool = True,
         checkpoint_dir: str | Path | None = None,
         checkpoint_mb: float = 256.0,
+        dataset: str = "digits",
     ) -> None:
+        if dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {dataset!r}; valid: {list(DATASETS)}")
         if device not in DEVICES:
             raise ValueError(f"unknown device {device!r}; valid: {DEVICES}")
         if device == "cuda" and not torch.cuda.is_available():
@@ -132,6 +146,7 @@ class TorchMLPTrainer:
             CheckpointStore(checkpoint_mb, checkpoint_dir) if self.continues else None
         )
         self.num_threads = num_threads
+        self.dataset = dataset
         self.fidelity = fidelity
         self.device = device
         self.val_fraction = val_fraction
@@ -159,12 +174,14 @@ class TorchMLPTrainer:
             context={"device": Categorical(DEVICES)},
             context_values={"device": device},
         )
-        data = load_digits()
+        X, y = _load(dataset)
         X_tr, X_va, y_tr, y_va = train_test_split(
-            data.data, data.target, test_size=val_fraction, stratify=data.target, random_state=seed
+            X, y, test_size=val_fraction, stratify=y, random_state=seed
         )
-        # pixels are 0-16; the floor keeps pixels that are (nearly) constant in training sane
-        mean, std = X_tr.mean(axis=0), np.maximum(X_tr.std(axis=0), 1.0)
+        # digits' pixels are 0-16: the floor keeps pixels (nearly) constant in training sane
+        floor = 1.0 if dataset == "digits" else 1e-12
+        mean, std = X_tr.mean(axis=0), np.maximum(X_tr.std(axis=0), floor)
+        self._n_classes = int(len(np.unique(y)))
 
         def tensor(a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
             return torch.as_tensor(a, dtype=dtype, device=device)
@@ -207,7 +224,7 @@ class TorchMLPTrainer:
                 nn.Dropout(config["dropout"]),
             ]
             n_in = config["width"]
-        layers.append(nn.Linear(n_in, 10))
+        layers.append(nn.Linear(n_in, self._n_classes))
         return nn.Sequential(*layers).to(self.device)
 
     def __call__(self, config: Config, on_epoch: EpochCallback | None = None) -> dict[str, float]:
@@ -328,7 +345,20 @@ class TorchMLPTrainer:
         fid = "" if self.fidelity is None else f", fidelity={self.fidelity!r}"
         if self.fidelity == "epochs" and not self.continues:
             fid += ", continue_training=False"
-        return f"TorchMLPTrainer(device={self.device!r}{fid})"
+        data = "" if self.dataset == "digits" else f"dataset={self.dataset!r}, "
+        return f"TorchMLPTrainer({data}device={self.device!r}{fid})"
+
+
+def _load(dataset: str) -> tuple[np.ndarray, np.ndarray]:
+    """The features and labels of one of :data:`DATASETS`."""
+    if dataset == "synthetic":
+        return make_classification(
+            n_samples=2000, n_features=40, n_informative=12, n_redundant=12, n_classes=6,
+            n_clusters_per_class=2, class_sep=0.8, flip_y=0.05, random_state=0,
+        )  # fmt: skip
+    loader = {"digits": load_digits, "breast_cancer": load_breast_cancer, "wine": load_wine}
+    data = loader[dataset]()
+    return data.data, data.target
 
 
 def _cpu_copy(obj: Any) -> Any:

@@ -254,3 +254,14 @@ def test_a_checkpoint_holds_cpu_copies_not_the_live_tensors() -> None:
     live += list(model.parameters())
     assert all(v.device.type == "cpu" for v in saved)
     assert not {v.data_ptr() for v in saved} & {v.data_ptr() for v in live}
+
+
+def test_a_checkpoint_is_not_continued_on_another_dataset(tmp_path: Path) -> None:
+    """The identity hashes the data tensors: the same config, seed and folder on another
+    dataset trains from scratch."""
+    trainer(checkpoint_dir=tmp_path, dataset="wine")(CONFIG | {"epochs": 2})
+    digits = trainer(checkpoint_dir=tmp_path)
+    assert digits(CONFIG | {"epochs": 4})[CONTINUED_FROM] == 0.0
+    wine = trainer(checkpoint_dir=tmp_path, dataset="wine")
+    assert wine(CONFIG | {"epochs": 4})[CONTINUED_FROM] == 2.0
+    assert wine.checkpoint_identity()["data"] != digits.checkpoint_identity()["data"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from metarl import SpaceError
 from metarl.space import Fidelity, Integer
@@ -73,3 +74,27 @@ def test_torch_subsample_fidelity_trains_on_a_stratified_fraction() -> None:
     assert len(t._training_rows(1.0, seed=3)) == n
     with pytest.raises(ValueError, match=r"^unknown fidelity 'steps'"):
         TorchMLPTrainer(fidelity="steps")
+
+
+@pytest.mark.parametrize(("dataset", "n_in", "n_out"), [("wine", 13, 3), ("synthetic", 40, 6)])
+def test_torch_trainer_on_another_dataset(dataset: str, n_in: int, n_out: int) -> None:
+    t = TorchMLPTrainer(seed=0, fidelity="epochs", max_epochs=3, dataset=dataset)
+    config = t.space.sample(1, 0)[0] | {"epochs": 2, "depth": 1}
+    model = t.build_model(t.space.sample(1, 0)[0] | {"depth": 1})
+    assert model[0].in_features == n_in and model[-1].out_features == n_out
+    assert 0.0 <= t(config)["val_acc"] <= 1.0
+    assert repr(t).startswith(f"TorchMLPTrainer(dataset={dataset!r}, ")
+    # standardised on the training split
+    assert torch.allclose(t._X_tr.mean(0), torch.zeros(n_in), atol=1e-4)
+
+
+def test_torch_trainer_dataset_default_and_refusal() -> None:
+    default = TorchMLPTrainer(seed=0)
+    assert default.dataset == "digits" and repr(default) == "TorchMLPTrainer(device='cpu')"
+    assert default.build_model(default.space.sample(1, 0)[0])[-1].out_features == 10
+    a = TorchMLPTrainer(seed=0, dataset="synthetic")
+    b = TorchMLPTrainer(seed=1, dataset="synthetic")  # the same data, split otherwise
+    assert len(a._y_tr) == len(b._y_tr) == 1500 and not torch.equal(a._y_tr, b._y_tr)
+    assert torch.equal(a._X_tr, TorchMLPTrainer(seed=0, dataset="synthetic")._X_tr)
+    with pytest.raises(ValueError, match=r"^unknown dataset 'mnist'; valid: \['digits'"):
+        TorchMLPTrainer(dataset="mnist")
