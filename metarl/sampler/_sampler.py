@@ -240,6 +240,10 @@ class MetaRLSampler(BaseSampler):
             the config's first COMPLETE trial). Optuna's ``study.best_trial`` still ranks
             single trials: the best mean is for the caller to take (group the COMPLETE
             trials by params). Not with transfer or a policy that fits no learner.
+
+    A multi-objective study (``directions=[...]``) is not supported: every trial is then
+    sampled by ``independent_sampler`` (random by default), announced once by a
+    ``UserWarning``, as Optuna's samplers announce a feature they do not support.
     """
 
     def __init__(
@@ -288,6 +292,7 @@ class MetaRLSampler(BaseSampler):
         # trial number -> the past studies' space, for trials started before any completed
         self._from_past_trials: dict[int, dict[str, BaseDistribution]] = {}
         self._warned: set[str] = set()  # parameters whose past distribution mismatched
+        self._warned_multi = False  # the multi-objective fallback was announced
 
     def reseed_rng(self) -> None:
         self._independent.reseed_rng()
@@ -297,6 +302,7 @@ class MetaRLSampler(BaseSampler):
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
         if study._is_multi_objective():
+            self._warn_multi_objective()
             return {}
         done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if len(done) < self.n_startup_trials:
@@ -312,6 +318,19 @@ class MetaRLSampler(BaseSampler):
                 self._propose_from_past(study, trial)
             return {}
         return _common([t.distributions for t in done])
+
+    def _warn_multi_objective(self) -> None:
+        with self._lock:
+            if self._warned_multi:
+                return
+            self._warned_multi = True
+        fallback = type(self._independent).__name__
+        warnings.warn(
+            "MetaRLSampler does not support multi-objective optimization: every trial of "
+            f"this study is sampled by the independent sampler ({fallback})",
+            UserWarning,
+            stacklevel=3,
+        )
 
     def _propose_from_past(self, study: Study, trial: FrozenTrial) -> None:
         """The past studies' proposal for ``trial``, started before any trial completed."""
