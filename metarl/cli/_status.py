@@ -31,7 +31,7 @@ def _load(args: argparse.Namespace) -> Any:
 
     check_storage_url(args.storage)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    st = open_storage(args.storage)
+    st = open_storage(args.storage, create=False)  # writes nothing
     try:
         study = optuna.load_study(study_name=args.study, storage=st)
     except KeyError:

@@ -89,6 +89,7 @@ def open_storage(
     *,
     heartbeat_interval: int = 5,
     grace_period: int | None = None,
+    create: bool = True,
 ) -> BaseStorage:
     """Open an Optuna storage.
 
@@ -100,14 +101,44 @@ def open_storage(
         heartbeat_interval: seconds between heartbeats of a running trial (RDB only).
         grace_period: seconds without heartbeat after which a running trial is re-queued;
             default ``2 * heartbeat_interval + 1``.
+        create: create Optuna's tables in a database that lacks them (a run). ``False`` (the
+            commands that only read: ``metarl status``, ``best``): a database without them, or
+            a missing SQLite file, is refused and left unchanged (no file, table or row is
+            written).
 
     Raises:
-        StorageError: the URL cannot be opened (the message names it).
+        StorageError: the URL cannot be opened, or (``create=False``) holds no Optuna
+            storage (the message names it).
     """
     if url is None:
         return InMemoryStorage()
     if isinstance(url, BaseStorage):
         return url
+    url, shown, engine_kwargs = _rdb_url(url)
+    try:
+        if not create:
+            _check_optuna_tables(url, shown, engine_kwargs)
+        storage = _create_rdb(
+            url,
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period or 2 * heartbeat_interval + 1,
+            heartbeat_stale_trial_callback=_requeue,
+            skip_table_creation=not create,
+        )
+    except StorageError:
+        raise
+    except Exception as e:  # sqlalchemy raises many kinds; all mean "cannot open"
+        raise _cannot_open(e, url, shown) from None
+    if url.startswith("sqlite") and sqlite_path(url) is not None:
+        # an in-memory SQLite database lives in its one connection: one process, nothing to
+        # serialise, and re-connecting would lose it
+        _serialise_sqlite(storage)
+    return storage
+
+
+def _rdb_url(url: Any) -> tuple[str, str, dict[str, Any]]:
+    """The URL SQLAlchemy opens, the URL as messages show it, and the engine's keywords."""
     if not isinstance(url, str) or "://" not in url:
         raise StorageError(f"storage {url!r}: expected an RDB URL such as sqlite:///metarl.db")
     shown = _hide_password(url)
@@ -121,34 +152,70 @@ def open_storage(
         if path is not None and not path.parent.is_dir():
             raise StorageError(f"storage {shown!r}: directory {str(path.parent)!r} does not exist")
         engine_kwargs = {"connect_args": {"timeout": 60}}
+    return url, shown, engine_kwargs
+
+
+def check_optuna_storage(url: str) -> None:
+    """Refuse, writing nothing, an RDB URL that holds no Optuna storage (a missing SQLite
+    file, or a database without Optuna's tables): what the reading commands check before
+    anything opens the storage with ``create=True``.
+
+    Raises:
+        StorageError: one line naming the URL.
+    """
+    url, shown, engine_kwargs = _rdb_url(url)
     try:
-        storage = _create_rdb(
-            url,
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=heartbeat_interval,
-            grace_period=grace_period or 2 * heartbeat_interval + 1,
-            heartbeat_stale_trial_callback=_requeue,
+        _check_optuna_tables(url, shown, engine_kwargs)
+    except StorageError:
+        raise
+    except Exception as e:  # noqa: BLE001 - sqlalchemy raises many kinds
+        raise _cannot_open(e, url, shown) from None
+
+
+#: Tables every Optuna RDB storage holds; a database without them is not one.
+OPTUNA_TABLES = ("studies", "version_info")
+
+
+def _check_optuna_tables(url: str, shown: str, engine_kwargs: dict[str, Any]) -> None:
+    """Refuse, writing nothing, a database that is not an Optuna storage (``create=False``).
+
+    Optuna's ``RDBStorage`` writes into any database it opens, even with
+    ``skip_table_creation=True``: its version row and its alembic stamp. So the tables are
+    listed first, on a connection of our own; a missing SQLite file is refused before
+    SQLite would create it.
+    """
+    import sqlalchemy
+
+    path = sqlite_path(url) if url.startswith("sqlite") else None
+    if path is not None and not path.is_file():
+        raise StorageError(f"storage {shown!r}: no database file {str(path)!r}")
+    engine = sqlalchemy.create_engine(url, **engine_kwargs)
+    try:
+        names = set(sqlalchemy.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    missing = [t for t in OPTUNA_TABLES if t not in names]
+    if missing:
+        raise StorageError(
+            f"storage {shown!r} is not an Optuna storage (no table {missing[0]!r}); "
+            "it was left unchanged"
         )
-    except Exception as e:  # sqlalchemy raises many kinds; all mean "cannot open"
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        if isinstance(e, ImportError) or "DB access module" in msg:
-            cause = e if isinstance(e, ModuleNotFoundError) else (e.__cause__ or e.__context__)
-            module = getattr(cause, "name", None)
-            if url.startswith("postgresql+psycopg://"):
-                hint = "pip install 'metarl[postgres]'"
-            elif module:
-                hint = f"no module {module!r}"
-            else:
-                hint = "install the driver SQLAlchemy uses for this URL"
-            raise StorageError(
-                f"storage {shown!r}: its database driver is missing ({hint})"
-            ) from None
-        raise StorageError(f"storage {shown!r} cannot be opened: {msg}") from None
-    if url.startswith("sqlite") and sqlite_path(url) is not None:
-        # an in-memory SQLite database lives in its one connection: one process, nothing to
-        # serialise, and re-connecting would lose it
-        _serialise_sqlite(storage)
-    return storage
+
+
+def _cannot_open(e: Exception, url: str, shown: str) -> StorageError:
+    """The one-line error of a URL that SQLAlchemy or Optuna cannot open."""
+    msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+    if isinstance(e, ImportError) or "DB access module" in msg:
+        cause = e if isinstance(e, ModuleNotFoundError) else (e.__cause__ or e.__context__)
+        module = getattr(cause, "name", None)
+        if url.startswith("postgresql+psycopg://"):
+            hint = "pip install 'metarl[postgres]'"
+        elif module:
+            hint = f"no module {module!r}"
+        else:
+            hint = "install the driver SQLAlchemy uses for this URL"
+        return StorageError(f"storage {shown!r}: its database driver is missing ({hint})")
+    return StorageError(f"storage {shown!r} cannot be opened: {msg}")
 
 
 def _create_rdb(url: str, *, attempts: int = 8, **kwargs: Any) -> RDBStorage:
