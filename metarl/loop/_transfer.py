@@ -92,6 +92,7 @@ def load_transfer(
     storage: Any = None,
     rng: np.random.Generator | None = None,
     n_per_task: int = TRANSFER_SIZE,
+    study_name: str | None = None,
 ) -> TransferData | None:
     """Load transfer data from benchmark tasks, stored studies and past runs.
 
@@ -112,6 +113,8 @@ def load_transfer(
         rng: draws the configs and the noise of task sources, in order (the run's
             ``"transfer"`` stream of :func:`~metarl.loop.seed_streams`).
         n_per_task: configs drawn from each task source.
+        study_name: the name of the study the data is for: a source naming it is refused
+            (its own trials are its history; as transfer data they would count twice).
 
     Returns:
         The pooled data, duplicates (same config, same group) merged into the mean of their
@@ -120,7 +123,8 @@ def load_transfer(
     Raises:
         ValueError: a source that is none of the above, or whose configs encode to another
             width than ``space`` (the message names it); a mapping on a space without
-            exactly one context feature, a value outside it, or a benchmark task in it.
+            exactly one context feature, a value outside it, or a benchmark task in it;
+            the study ``study_name`` itself among the sources.
         metarl.metadata.RunDataError: a table or study whose runs do not match the space.
     """
     if _is_pair(sources):
@@ -129,10 +133,9 @@ def load_transfer(
     else:
         items = [sources] if isinstance(sources, (str, Path, Mapping)) else list(sources or ())
         gen = rng if rng is not None else np.random.default_rng(0)
-        parts = [
-            _load_one(s, space, metric, storage, gen, n_per_task, ctx)
-            for s, ctx in _named(items, space)
-        ]
+        named = _named(items, space)
+        _check_not_itself([s for s, _ in named], study_name)
+        parts = [_load_one(s, space, metric, storage, gen, n_per_task, ctx) for s, ctx in named]
     if not parts:
         return None
     X = np.concatenate([p[0] for p in parts])
@@ -140,6 +143,18 @@ def load_transfer(
     groups = np.concatenate([p[2] for p in parts])
     contexts = {k: v for p in parts for k, v in p[3].items()}
     return _dedupe(X, y, groups, contexts)
+
+
+def _check_not_itself(sources: list[Any], study_name: str | None) -> None:
+    """Refuse the study ``study_name`` itself as a source (one line), before any is read."""
+    if study_name is None:
+        return
+    for source in sources:
+        if isinstance(source, (str, Path)) and str(source) == study_name:
+            raise ValueError(
+                f"transfer: {study_name!r} is the study being optimised; its own trials are "
+                "its history, not transfer data (remove it from transfer)"
+            )
 
 
 def _is_pair(sources: Any) -> bool:
