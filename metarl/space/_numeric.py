@@ -47,6 +47,10 @@ class _Numeric(Param):
     def validate(self) -> None:
         if not (_is_number(self.low) and _is_number(self.high)):
             raise self._err(f"low and high must be numbers, got {self.low!r}, {self.high!r}")
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            # NaN fails every comparison below and inf passes them: both would give configs
+            # without the parameter or with an infinite value
+            raise self._err(f"low and high must be finite, got {self.low!r}, {self.high!r}")
         if self.low > self.high:
             raise self._err(f"low ({self.low}) > high ({self.high})")
         if self.log and self.low <= 0:
