@@ -208,9 +208,11 @@ def _trainer_spec(cfg: dict[str, Any]) -> Any:
         spec = TrainerSpec(kind, name, dict(cfg["trainer_kwargs"] or {}))
     try:
         spec.build()
-    except (ValueError, KeyError, ImportError, TypeError) as e:
+    except Exception as e:  # noqa: BLE001 - whatever a trainer's import or constructor raises
         what = "task" if cfg["task"] is not None else "trainer"
-        raise CliError(f"{what} {spec.name!r}: {str(e).strip().splitlines()[0]}") from None
+        msg = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        named = msg.startswith(f"{what} {spec.name!r}")  # TrainerSpec's own message names it
+        raise CliError(msg if named else f"{what} {spec.name!r}: {msg}") from None
     return spec
 
 

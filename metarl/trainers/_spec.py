@@ -45,7 +45,9 @@ class TrainerSpec:
         """The trainer (cached in this process).
 
         Raises:
-            ValueError: the name cannot be resolved or imported.
+            ValueError: the name cannot be resolved or imported (whatever the module raises
+                while importing: one line naming the trainer and the error's type), or its
+                factory fails.
         """
         if self.key in _BUILT:
             return _BUILT[self.key]
@@ -65,8 +67,17 @@ class TrainerSpec:
                 obj = getattr(importlib.import_module(module), attr)
             except (ImportError, AttributeError) as e:
                 raise ValueError(f"trainer {self.name!r} cannot be imported: {e}") from None
+            except Exception as e:  # the module's own code failed (RuntimeError, SyntaxError...)
+                raise ValueError(
+                    f"trainer {self.name!r} cannot be imported: {_one_line(e)}"
+                ) from None
             if self.kwargs:
-                obj = obj(**self.kwargs)
+                try:
+                    obj = obj(**self.kwargs)
+                except Exception as e:  # noqa: BLE001 - whatever the factory raises
+                    raise ValueError(
+                        f"trainer {self.name!r} cannot be built: {_one_line(e)}"
+                    ) from None
         _BUILT[self.key] = obj
         return obj
 
@@ -94,3 +105,9 @@ class TrainerSpec:
         except ImportError:
             return None
         return None
+
+
+def _one_line(e: BaseException) -> str:
+    """``Type: first line of the message`` (a SyntaxError's says file and line)."""
+    lines = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {lines[0]}" if lines else type(e).__name__
