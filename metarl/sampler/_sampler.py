@@ -31,6 +31,7 @@ from metarl.loop import REPLICATE_OF, History, make_search_policy, refine
 from metarl.loop._replicates import round_settings
 from metarl.sampler._transfer import PastData, check_sources, resolve, transfer_data, with_datasets
 from metarl.space import Boolean, Categorical, Integer, SearchSpace, SpaceError, from_optuna
+from metarl.space._optuna import StepGrid, step_grid, step_grids
 from metarl.space._params import Param
 from metarl.type_aliases import Config
 
@@ -76,12 +77,17 @@ def infer_space(
 ) -> SearchSpace:
     """A :class:`SearchSpace` for Optuna distributions observed over trials' params.
 
+    A stepped distribution with many steps is an Integer over its step index
+    (:func:`metarl.space.from_optuna`'s ``step_index``): the sampler converts its values
+    (:func:`_indexed`, :func:`_as_value`).
+
     Args:
         distributions: name -> distribution (the relative search space).
         trial_params: the params of the observed trials (to find conditional parameters).
     """
-    params: dict[str, Param] = dict(from_optuna(distributions).params)
-    present = [dict(tp) for tp in trial_params]
+    params: dict[str, Param] = dict(from_optuna(distributions, step_index=True).params)
+    grids = step_grids(distributions)
+    present = [_indexed(grids, tp) for tp in trial_params]
     for name in list(distributions):
         if all(name in t for t in present):
             continue
@@ -100,6 +106,14 @@ def infer_space(
                 params[f"{name}?"] = Boolean()
                 p.active_if = {f"{name}?": [True]}
         return SearchSpace(params)
+
+
+def _indexed(grids: dict[str, StepGrid], params: dict[str, Any]) -> dict[str, Any]:
+    """Optuna ``params`` with the values of the parameters in ``grids`` as step indices (the
+    form of :func:`infer_space`'s Integers)."""
+    if not grids:
+        return dict(params)
+    return {k: grids[k].index(v) if k in grids else v for k, v in params.items()}
 
 
 def _config(space: SearchSpace, params: dict[str, Any]) -> Config:
@@ -164,6 +178,13 @@ def _common(seen: Sequence[dict[str, BaseDistribution]]) -> dict[str, BaseDistri
                 clash.add(name)
             dists.setdefault(name, d)
     return {k: d for k, d in dists.items() if k not in clash and not d.single()}
+
+
+def _as_value(d: BaseDistribution, v: Any) -> Any:
+    """A config value of :func:`infer_space`'s parameter for ``d`` -> its Optuna value (a
+    wide stepped distribution's step index -> the value on its grid)."""
+    grid = step_grid(d)
+    return grid.value(v) if grid is not None else _to_optuna_value(d, v)
 
 
 def _to_optuna_value(d: BaseDistribution, v: Any) -> Any:
@@ -272,7 +293,7 @@ class MetaRLSampler(BaseSampler):
         self.transfer = transfer
         self.dataset = dataset
         self._past: list[PastData] | None = None  # the sources, read on first use
-        self._transfer_cache: tuple[str, Any] | None = None
+        self._transfer_cache: tuple[Any, Any] | None = None
         self.learner = learner
         self.policy = policy
         self.policy_kwargs = None if policy_kwargs is None else dict(policy_kwargs)
@@ -391,7 +412,7 @@ class MetaRLSampler(BaseSampler):
         out = {}
         for name, d in search_space.items():
             if name in cfg:
-                v = _to_optuna_value(d, cfg[name])
+                v = _as_value(d, cfg[name])
                 if d._contains(d.to_internal_repr(v)):
                     out[name] = v
         return out
@@ -418,6 +439,7 @@ class MetaRLSampler(BaseSampler):
         each with the number of the trial it replicates (None: a new config)."""
         names = set(search_space)
         past = self._past_data(study)
+        grids = step_grids(search_space)  # wide stepped parameters: searched by step index
         # the study's own trials tell which parameters are conditional; the past trials only
         # before the first one completes (they reveal the space of the first proposals)
         observed = [t.params for t in done] or [p for data in past for p in data.params]
@@ -428,14 +450,14 @@ class MetaRLSampler(BaseSampler):
         if past:
             own = self._own_dataset(study)
             space = with_datasets(space, [p.label for p in past], own)
-            transfer = self._transfer_data(space, past)
-        configs = [_config(space, t.params) for t in done]
+            transfer = self._transfer_data(space, past, grids)
+        configs = [_config(space, _indexed(grids, t.params)) for t in done]
         failed, pending = [], []
         for t in trials:
             if t.state == TrialState.COMPLETE:
                 continue
             try:
-                space.validate(c := _config(space, t.params))
+                space.validate(c := _config(space, _indexed(grids, t.params)))
             except Exception:  # noqa: BLE001 - a running trial's params are partial
                 continue
             (pending if t.state in (TrialState.RUNNING, TrialState.WAITING) else failed).append(c)
@@ -460,7 +482,7 @@ class MetaRLSampler(BaseSampler):
             seed=self._loop_seed,
             replicates=self.replicates,
         )
-        asked = [t.params for t in trials if t.state != TrialState.RUNNING]
+        asked = [_indexed(grids, t.params) for t in trials if t.state != TrialState.RUNNING]
         repeats = _repeats(space, step.configs, asked)
         # a replicate repeats a trial on purpose: it passes, recorded as such
         fresh = [
@@ -476,11 +498,14 @@ class MetaRLSampler(BaseSampler):
             )
         return fresh[: self.batch_size]
 
-    def _transfer_data(self, space: SearchSpace, past: list[PastData]) -> Any:
+    def _transfer_data(
+        self, space: SearchSpace, past: list[PastData], grids: dict[str, StepGrid]
+    ) -> Any:
         """The past trials encoded in ``space`` (cached while the inferred space stays)."""
-        key = space.fingerprint()
+        key = (space.fingerprint(), tuple(sorted(grids.items())))
         if self._transfer_cache is None or self._transfer_cache[0] != key:
-            self._transfer_cache = (key, transfer_data(space, past, _config))
+            data = transfer_data(space, past, lambda s, p: _config(s, _indexed(grids, p)))
+            self._transfer_cache = (key, data)
         return self._transfer_cache[1]
 
     # ------------------------------------------------------------------ independent
@@ -509,7 +534,7 @@ class MetaRLSampler(BaseSampler):
         except ValueError:
             self._warn_mismatch(name, space[name], dist)
             return _UNSET
-        v = _to_optuna_value(dist, cfg[name])
+        v = _to_optuna_value(dist, _as_value(space[name], cfg[name]))
         try:
             return v if dist._contains(dist.to_internal_repr(v)) else _UNSET
         except (ValueError, TypeError):

@@ -9,7 +9,9 @@ the order, as in ``PROTOCOL.md``), Integer/Float to ``IntDistribution``/``FloatD
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -145,15 +147,85 @@ def _warn_index_or_value(space: SearchSpace, params: dict[str, Any]) -> None:
             )
 
 
+#: A stepped Int/FloatDistribution with at most this many values maps to an ordered
+#: Categorical of them in :func:`from_optuna`; with more, ``step_index=True`` maps it to an
+#: :class:`Integer` over the step index (:class:`StepGrid`), whose design grid has bins.
+MAX_STEPPED_CHOICES = Integer.default_bins
+
+
+@dataclass(frozen=True)
+class StepGrid:
+    """The values ``low + k * step`` (``k = 0 .. n - 1``) of a stepped Optuna distribution,
+    searched as the integer ``k`` (:func:`from_optuna`'s ``step_index``)."""
+
+    low: float
+    high: float
+    step: float
+    n: int
+    integer: bool
+
+    def index(self, value: Any) -> Any:
+        """The step index of ``value``: an int on the grid, else ``value``'s fractional
+        position (which an Integer refuses) or ``value`` itself when not a number."""
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            return value
+        k = (float(value) - self.low) / self.step
+        return int(round(k)) if abs(k - round(k)) < 1e-8 else k
+
+    def value(self, k: Any) -> int | float:
+        """The value at step index ``k`` (inside ``[low, high]``)."""
+        k = int(k)
+        if self.integer:
+            return int(min(self.low + k * self.step, self.high))
+        if k >= self.n - 1:
+            return float(self.high)
+        v = self.low + k * self.step
+        digits = -min(Decimal(str(self.step)).as_tuple().exponent, 0)  # type: ignore[operator]
+        digits = max(digits, -min(Decimal(str(self.low)).as_tuple().exponent, 0))  # type: ignore[operator]
+        if digits <= 12:  # the step's decimals: 0.3, not 0.30000000000000004
+            v = round(v, digits)
+        return float(min(max(v, self.low), self.high))
+
+
+def step_grid(d: BaseDistribution) -> StepGrid | None:
+    """The :class:`StepGrid` of a stepped Int/FloatDistribution with more than
+    :data:`MAX_STEPPED_CHOICES` values (None for any other distribution)."""
+    if isinstance(d, IntDistribution) and d.step != 1:
+        n = (d.high - d.low) // d.step + 1
+        integer = True
+    elif isinstance(d, FloatDistribution) and d.step is not None:
+        n = int(round((d.high - d.low) / d.step)) + 1
+        integer = False
+    else:
+        return None
+    if n <= MAX_STEPPED_CHOICES:
+        return None
+    return StepGrid(d.low, d.high, d.step, int(n), integer)
+
+
+def step_grids(distributions: Mapping[str, BaseDistribution]) -> dict[str, StepGrid]:
+    """name -> :func:`step_grid` of the distributions that have one."""
+    return {n: g for n, d in distributions.items() if (g := step_grid(d)) is not None}
+
+
 def from_optuna(
-    distributions: dict[str, BaseDistribution], fidelity: Sequence[str] = ()
+    distributions: dict[str, BaseDistribution],
+    fidelity: Sequence[str] = (),
+    *,
+    step_index: bool = False,
 ) -> SearchSpace:
     """Optuna distributions -> a SearchSpace (one parameter each, no conditions).
+
+    A stepped distribution is an ordered Categorical of its values; with ``step_index``,
+    one with more than :data:`MAX_STEPPED_CHOICES` values is an :class:`Integer` over its
+    step index instead (``Integer(0, n - 1)``: ordered, searched over bins, whatever the
+    number of steps), whose config values are indices: :func:`step_grids` converts them.
 
     Args:
         distributions: name -> distribution, as in ``trial.distributions``.
         fidelity: the names whose Int/FloatDistribution is a :class:`Fidelity` (Optuna does
             not tell them apart).
+        step_index: map wide stepped distributions to their step index (see above).
     """
     params: dict[str, Param] = {}
     for name in fidelity:
@@ -164,7 +236,10 @@ def from_optuna(
     for name, d in distributions.items():
         if name in params:
             continue
-        if isinstance(d, CategoricalDistribution):
+        grid = step_grid(d) if step_index else None
+        if grid is not None:
+            params[name] = Integer(0, grid.n - 1)
+        elif isinstance(d, CategoricalDistribution):
             choices = list(d.choices)
             if sorted(map(str, choices)) == ["False", "True"] and all(
                 isinstance(c, (bool, np.bool_)) for c in choices
