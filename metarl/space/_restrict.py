@@ -1,12 +1,23 @@
 """Focusing a search space on a subspace (``SearchSpace.restrict``) and the dict form of a
-focus (the ``focus:`` key of a space's dict/YAML form)."""
+focus (the ``focus:`` key of a space's dict/YAML form).
+
+A focus on a conditional parameter means configs that hold it (as in ConfigSpace, where a
+configuration never holds a value for an inactive parameter): fixing ``C`` where ``C`` is
+active only for ``model: svm`` focuses on ``model: svm`` too. So a focused parameter's
+parents are narrowed to the values that activate it (up the chain of conditions), and a
+focus that leaves it never active (``model: knn`` with ``C: 1.0``) is refused.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from metarl.space._params import Param, SpaceError
+import numpy as np
+
+from metarl.space._numeric import Integer, _Numeric
+from metarl.space._params import Param, SpaceError, _Finite, _py
 
 if TYPE_CHECKING:
     from metarl.space._space import SearchSpace
@@ -22,10 +33,15 @@ def restrict_params(space: SearchSpace, focus: Mapping[str, Any]) -> dict[str, P
         space: the space to narrow (possibly restricted already: a focus only narrows).
         focus: ``{kind: {name: spec}}`` with kinds among :data:`FOCUS_KEYS`.
 
+    A focused parameter is active in every config of the focus: the parents of its
+    conditions (and theirs) are narrowed to the values that activate it.
+
     Raises:
         SpaceError: one line naming the culprit: an unknown kind or parameter, a parameter
-            named twice, a value outside the parameter's domain or the current focus, or a
-            focus that leaves a parameter no value.
+            named twice, a value outside the parameter's domain or the current focus, a
+            focus that leaves a parameter no value, a focused parameter that is never active
+            in the focus, or one whose numeric parent would have to take one of several
+            values (fix that parent).
     """
     if not isinstance(focus, Mapping):
         raise SpaceError(f"focus: expected a mapping of {list(FOCUS_KEYS)}, got {focus!r}")
@@ -54,7 +70,63 @@ def restrict_params(space: SearchSpace, focus: Mapping[str, Any]) -> dict[str, P
                 params[name] = params[name].restrict(how, spec)
             except SpaceError as e:
                 raise SpaceError(f"focus: {e}") from None
+    _activate_focused(space, params)
     return params
+
+
+def _activate_focused(space: SearchSpace, params: dict[str, Param]) -> None:
+    """Narrow, in place, the parents of every restricted parameter to the values that
+    activate it, children first so that a narrowed parent's own parents follow."""
+    origin: dict[str, str] = {}  # a parent narrowed here -> the focused parameter behind it
+    for name in reversed(list(space.params)):  # space.params: parents before children
+        p = params[name]
+        if not p.restricted:
+            continue
+        who = origin.get(name, name)
+        for parent, values in p.active_if.items():
+            params[parent] = _narrowed(params[parent], values, name, who)
+            origin.setdefault(parent, who)
+
+
+def _narrowed(parent: Param, values: list[Any], child: str, who: str) -> Param:
+    """``parent`` restricted to those of its focus values that are among ``values`` (the
+    values activating ``child``, which the focus on ``who`` needs active)."""
+    codes = parent.condition_codes(values)
+    shown = [_py(v) for v in values]
+    needs = "it is" if who == child else f"it needs {child!r}, which is"
+    never = (
+        f"focus: parameter {who!r} is never active in the focus: {needs} active only when "
+        f"{parent.name!r} is one of {shown}"
+    )
+    if isinstance(parent, _Finite):
+        current = parent.grid()
+        keep = current[np.isin(current, codes)]
+        if len(keep) == 0:
+            left = [_py(parent.to_value(c[None])) for c in current]
+            raise SpaceError(f"{never}, and the focus leaves {parent.name!r} {left}")
+        return parent if len(keep) == len(current) else parent._with_focus(keep)  # noqa: SLF001
+    if isinstance(parent, _Numeric):
+        lo, hi = parent.bounds
+        tol = 1e-9 * max(1.0, abs(float(parent.high)), abs(float(parent.low)))
+        inside = sorted({float(c) for c in codes if lo - tol <= c <= hi + tol})
+        if not inside:
+            raise SpaceError(f"{never}, and the focus leaves {parent.name!r} in [{lo}, {hi}]")
+        if lo == hi:
+            return parent
+        if isinstance(parent, Integer) and hi - lo < 10_000:
+            span = range(math.ceil(lo), math.floor(hi) + 1)
+            if {float(v) for v in span} <= set(inside):
+                return parent  # every value of the focus activates the child
+        if len(inside) == 1:
+            value = int(inside[0]) if isinstance(parent, Integer) else inside[0]
+            return parent.restrict("fixed", value)
+        ones = [int(v) if isinstance(parent, Integer) else v for v in inside]
+        raise SpaceError(
+            f"focus: parameter {who!r}: {needs} active only when {parent.name!r} is one of "
+            f"{ones}: fix {parent.name!r} to one of {ones} in the focus (or give a range of "
+            "such values)"
+        )
+    raise SpaceError(f"focus: parameter {who!r}: its parent {parent.name!r} cannot be narrowed")
 
 
 def focus_of(params: Mapping[str, Param]) -> dict[str, dict[str, Any]]:
