@@ -25,6 +25,16 @@ from metarl.type_aliases import AcquisitionKind, Config, ConfigMatrix, Direction
 #: Spaces up to this many configs are enumerated to top up a short list of proposals.
 _TOP_UP_LIMIT = 10**6
 
+#: How many times :meth:`ScoredPolicy._off_grid` may halve the spacing of the continuous
+#: parameters' grid (a Float's 16 bins become up to 15 * 2**20 + 1) ...
+_MAX_FINER = 20
+
+#: ... while the finer grid holds at most this many configs (all of them scored).
+_OFF_GRID_ENUMERATE = 1 << 16
+
+#: Configs sampled uniformly by :meth:`ScoredPolicy._off_grid` beyond that.
+_OFF_GRID_SAMPLES = 1 << 14
+
 
 @dataclass
 class Problem:
@@ -158,6 +168,8 @@ class ScoredPolicy(SearchPolicy):
         )
         if len(M) < n and space.cardinality <= _TOP_UP_LIMIT:
             M, scores = self._top_up(problem, M, scores)
+        if len(M) < n:
+            M, scores = self._off_grid(problem, M, scores)
         warn_short(len(M), n, self.name)
         return space.to_configs(M)
 
@@ -175,3 +187,85 @@ class ScoredPolicy(SearchPolicy):
             problem.space, R, problem.score(R), problem.n - len(M), exclude=taken
         )
         return np.concatenate([M, extra]), np.concatenate([scores, extra_scores])
+
+    def _off_grid(
+        self, problem: Problem, M: ConfigMatrix, scores: np.ndarray
+    ) -> tuple[ConfigMatrix, np.ndarray]:
+        """Fill a short list with configs off the design grid.
+
+        Every config of the design grid is taken (tried, pending or proposed) but a Float,
+        or an Integer with more values than its bins, has values between its grid's: the
+        rest is the best unexplored configs by this policy's acquisition on the finest
+        :meth:`~metarl.space.SearchSpace.finer` grid of at most ``_OFF_GRID_ENUMERATE``
+        configs (all of it scored), else on a uniform sample of the space, spread: each
+        pair of them at least half a grid step apart in some feature where the candidates
+        allow (:func:`_spread_top`). Nothing when no parameter has values off the grid: a
+        finite space is exhausted.
+        """
+        space = problem.space
+        if space.finer(1) is None:
+            return M, scores
+        finest, saturated = None, False
+        for times in range(1, _MAX_FINER + 1):
+            fine = space.finer(times)
+            if fine is None or fine.cardinality > _OFF_GRID_ENUMERATE:
+                break
+            if finest is not None and fine.cardinality == finest.cardinality:
+                saturated = True  # every value of every parameter: nothing finer
+                break
+            finest = fine
+        sources = []
+        if finest is not None:
+            sources.append(lambda: np.concatenate(list(finest.enumerate())))
+        if not saturated:
+            sources.append(lambda: space.sample_matrix(_OFF_GRID_SAMPLES, problem.rng))
+        for draw in sources:
+            R = draw()
+            taken = problem.exclude | set(space.keys(M))
+            extra, extra_scores = _spread_top(
+                space, R, problem.score(R), problem.n - len(M), taken, _half_step(space)
+            )
+            M, scores = np.concatenate([M, extra]), np.concatenate([scores, extra_scores])
+            if len(M) >= problem.n:
+                break
+        return M, scores
+
+
+def _half_step(space: SearchSpace) -> float:
+    """Half the smallest spacing, on the encoded [0, 1] scale, of the design grid of the
+    parameters that :meth:`~metarl.space.SearchSpace.finer` refines."""
+    fine = space.finer(1)
+    steps = [
+        0.5 / (len(p.grid()) - 1)
+        for name, p in space.params.items()
+        if fine is not None and len(fine.params[name].grid()) > len(p.grid()) > 1
+    ]
+    return min(steps, default=0.0)
+
+
+def _spread_top(
+    space: SearchSpace,
+    R: ConfigMatrix,
+    scores: np.ndarray,
+    k: int,
+    exclude: set[bytes],
+    delta: float,
+) -> tuple[ConfigMatrix, np.ndarray]:
+    """The best ``k`` distinct rows of ``R`` outside ``exclude``, greedily each at least
+    ``delta`` (Chebyshev, on the encoded features) from those taken before it; the rest, if
+    that leaves fewer than ``k``, by score."""
+    R, scores = select_top(space, R, scores, len(R), exclude=exclude)  # distinct, best first
+    if len(R) <= 1 or delta <= 0.0:
+        return R[:k], scores[:k]
+    X = space.encode_matrix(R).astype(np.float64)
+    free = np.ones(len(R), dtype=bool)
+    chosen: list[int] = []
+    while len(chosen) < k and free.any():
+        i = int(np.argmax(free))  # rows are sorted: the first free one is the best
+        chosen.append(i)
+        free &= np.abs(X - X[i]).max(axis=1) >= delta
+    if len(chosen) < k:
+        rest = np.setdiff1d(np.arange(len(R)), chosen)[: k - len(chosen)]
+        chosen = sorted(chosen + rest.tolist(), key=lambda j: -scores[j])
+    idx = np.asarray(chosen, dtype=np.int64)
+    return R[idx], scores[idx]

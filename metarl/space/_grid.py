@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from metarl.space._numeric import Fidelity, Float, Integer
 from metarl.space._params import Param, SpaceError
 from metarl.space._subset import Subset
 from metarl.type_aliases import ConfigMatrix
@@ -37,6 +39,8 @@ class GridMixin:
     """Decisions, cardinality, enumeration and snapping on the design grid."""
 
     params: dict[str, Param]
+    context: dict[str, Param]
+    context_values: dict[str, object]
     names: list[str]
     column_slices: dict[str, slice]
     n_columns: int
@@ -47,6 +51,35 @@ class GridMixin:
         def active_matrix(self, M: ConfigMatrix) -> np.ndarray: ...
 
         def _apply_activity(self, M: ConfigMatrix) -> ConfigMatrix: ...
+
+        def _params_in_input_order(self) -> dict[str, Param]: ...
+
+    def finer(self, times: int = 1) -> GridMixin | None:
+        """This space with a finer design grid: every Float, and every Integer with more
+        values than its bins, gets ``(bins - 1) * 2**times + 1`` bins (the old grid's values
+        and ``2**times - 1`` more between each two, on its scale; an Integer at most every
+        value). Columns, encoding, conditions and focus are unchanged, so a config of the
+        finer space is a config of this one. None when no parameter's grid grows (the
+        space's design grid is all of it: categoricals, small Integers, fidelities).
+
+        Where every config of the design grid has been tried, a policy proposes from the
+        finer grid (:class:`~metarl.agents.ScoredPolicy`): a continuous parameter is never
+        exhausted.
+        """
+        params: dict[str, Param] = {}
+        grew = False
+        for name, p in self._params_in_input_order().items():
+            if isinstance(p, (Float, Integer)) and not isinstance(p, Fidelity):
+                q = copy.copy(p)
+                q.bins = ((p.bins or p.default_bins) - 1) * 2**times + 1
+                if isinstance(q, Integer):
+                    q.bins = min(q.bins, int(p.high) - int(p.low) + 1)
+                grew = grew or len(q.grid()) > len(p.grid())
+                p = q
+            params[name] = p
+        if not grew:
+            return None
+        return type(self)(params, self.context, self.context_values)  # type: ignore[call-arg]
 
     @property
     def decisions(self) -> list[Decision]:
