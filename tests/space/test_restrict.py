@@ -250,7 +250,8 @@ def test_random_focus_property(data, n_choices: int, span: int) -> None:
         "include": [it for it, r in zip(items, roles) if r == "i"],
         "exclude": [it for it, r in zip(items, roles) if r == "e"],
     }
-    if data.draw(st.booleans()):
+    if choices[0] in focus["choices"]["c"] and data.draw(st.booleans()):
+        # b is active only for c0: a focus fixing b that leaves c0 out is refused
         focus["fixed"]["b"] = data.draw(st.booleans())
     sub = space.restrict(**{k: v for k, v in focus.items() if v})
 
