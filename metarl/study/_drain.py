@@ -15,7 +15,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from metarl.space import SearchSpace
 from metarl.study import _schema as schema
-from metarl.study._executors import Executor
+from metarl.study._executors import Executor, PoolError
 from metarl.study._storage import Heartbeat, counts, pop_waiting, release_trial, requeue_stale
 from metarl.study._tell import Told, tell_result
 from metarl.study._trials import InvalidTrialConfigError, claimed_config
@@ -34,6 +34,10 @@ class Drain:
         heartbeat: records the heartbeat of the trials in flight.
         on_told: ``on_told(trial, told)``, called after each result is stored; what it
             raises stops the drain (the trials in flight stay in :attr:`inflight`).
+
+    A call the executor could not run at all (:class:`~metarl.study._executors.PoolError`:
+    its worker process did not start, or the call could not be sent) is no trainer's
+    failure: its trial is released as lost (re-queued) and the error stops the drain.
     """
 
     def __init__(
@@ -97,6 +101,10 @@ class Drain:
                 done, _ = cf.wait(list(self.inflight), timeout=1.0, return_when=cf.FIRST_COMPLETED)
                 for fut in done:
                     trial = self.inflight.pop(fut)
+                    error = None if fut.cancelled() else fut.exception()
+                    if isinstance(error, PoolError):  # no trainer ran: lost, not failed
+                        self._release(trial, f"{schema.INTERRUPTED}: {error}")
+                        raise error  # every call would meet it; the others are released
                     told = tell_result(self.study, trial, fut, self.metric)
                     self.heartbeat.discard(trial._trial_id)
                     self.on_told(trial, told)
@@ -117,7 +125,7 @@ class Drain:
             self._release(trial)
         self.inflight.clear()
 
-    def _release(self, trial: FrozenTrial) -> None:
+    def _release(self, trial: FrozenTrial, reason: str = schema.INTERRUPTED) -> None:
         with contextlib.suppress(Exception):  # unreleased, it is re-queued as stale
-            release_trial(self.study, trial._trial_id, schema.INTERRUPTED)
+            release_trial(self.study, trial._trial_id, reason)
         self.heartbeat.discard(trial._trial_id)

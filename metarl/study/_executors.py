@@ -4,14 +4,17 @@
 Every executor turns ``submit(trainer, config, timeout)`` into a
 ``concurrent.futures.Future`` whose result is the trainer's metrics dict, or whose exception is
 a :class:`~metarl.trainers.TrainerError` carrying the reason (trainer raised, process died,
-timed out). ``timeout=None`` applies the executor's :class:`~metarl.study.AutoTimeout`, so a
-hung call fails and frees its worker whatever the settings.
+timed out), or a :class:`PoolError` when no trainer ran (a pool process could not start, or
+the call could not be sent to it). ``timeout=None`` applies the executor's
+:class:`~metarl.study.AutoTimeout`, so a hung call fails and frees its worker whatever the
+settings.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing as mp
+import pickle
 import queue
 import signal
 import threading
@@ -79,6 +82,21 @@ def error_text(e: BaseException) -> str:
     return traceback.format_exception_only(type(e), e)[-1].strip()
 
 
+class PoolError(RuntimeError):
+    """The process pool could not run a call at all: its worker process did not start, or
+    the call could not be sent to it. No trainer ran, so the trial is lost (re-queued), not
+    the trainer's failure; the loop stops with this error, since every call would meet it."""
+
+
+def unpicklable(target: Any) -> str | None:
+    """Why the process executor cannot send ``target`` to its workers (None: it can)."""
+    try:
+        pickle.dumps(target)
+    except Exception as e:  # noqa: BLE001 - pickling raises many kinds
+        return error_text(e)
+    return None
+
+
 #: What to do when a worker process cannot start because the script it imports (spawn
 #: re-imports ``__main__``) starts a study at import time.
 GUARD_HINT = (
@@ -115,7 +133,8 @@ class ProcessExecutor(Executor):
     it; a killed or crashed process is replaced by a fresh one for the next call. A call's
     limit starts when its process is ready (interpreter started, metarl imported), so
     start-up is never counted against the trainer. Trainers must be picklable (a spec or a
-    module-level function).
+    module-level function). A process that cannot start, or a call that cannot be sent,
+    fails the call with :class:`PoolError` (no trainer ran: the call is lost, not failed).
 
     Args:
         n_workers: number of processes.
@@ -211,12 +230,13 @@ class ProcessExecutor(Executor):
             try:
                 proc, conn = self._procs[i] or self._start(i)
             except (TrainerError, EOFError, OSError) as e:
-                settle(fut, error=TrainerError(f"cannot start a worker process: {e}"))
+                settle(fut, error=PoolError(f"cannot start a worker process: {e}"))
                 continue
             try:
                 conn.send((trainer, config))
             except Exception as e:  # noqa: BLE001 - unpicklable trainer or config
-                settle(fut, error=TrainerError(f"cannot send the call to a worker: {e}"))
+                why = error_text(e)
+                settle(fut, error=PoolError(f"cannot send the call to a worker process: {why}"))
                 self._stop(i)
                 continue
             try:

@@ -11,19 +11,23 @@ again); one that holds trials is refused with the way out, since its trials are 
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import optuna
-from optuna.storages import BaseStorage
+from optuna.storages import BaseStorage, InMemoryStorage
 
 from metarl.space import SearchSpace
 from metarl.space._restrict import FOCUS_KEYS
 from metarl.study import _schema as schema
-from metarl.study._executors import EXECUTORS, Executor
+from metarl.study._executors import EXECUTORS, Executor, ProcessExecutor, unpicklable
 from metarl.study._storage import StorageError, open_storage, sqlite_path
+
+#: ``check_settings``'s default for an argument its caller does not check.
+_UNCHECKED = object()
 
 #: Keys every complete metarl study has (``metarl:trainer`` is optional).
 REQUIRED = (schema.SPACE, schema.METRIC, schema.SETTINGS, schema.FINGERPRINT)
@@ -37,8 +41,17 @@ def check_settings(
     n_workers: Any,
     executor: Any = "process",
     max_consecutive_failures: Any = 5,
+    *,
+    storage: Any = _UNCHECKED,
+    trainer: Any = None,
 ) -> None:
     """Refuse bad loop settings before anything is stored.
+
+    Args:
+        storage: the study's storage as given (unchecked when not passed): with
+            ``executor="none"`` it must be one a ``metarl worker`` process can reach.
+        trainer: the trainer as given (None: unchecked): the process executor must be
+            able to pickle what it sends (the trainer's spec, else the trainer itself).
 
     Raises:
         ValueError: the message names the argument and what it expects.
@@ -65,6 +78,51 @@ def check_settings(
         raise ValueError(
             "executor='dask' needs the distributed package: pip install 'dask[distributed]'"
         )
+    none = isinstance(executor, str) and executor == "none"
+    if none and storage is not _UNCHECKED and in_memory(storage):
+        raise ValueError(
+            "executor='none' on an in-memory storage: no metarl worker process can reach "
+            "it, so no trial would ever be evaluated; give an RDB URL (e.g. "
+            "storage='sqlite:///metarl.db') or another executor"
+        )
+    if trainer is not None and (
+        (isinstance(executor, str) and executor == "process")
+        or isinstance(executor, ProcessExecutor)
+    ):
+        _check_sendable(trainer)
+
+
+def _check_sendable(trainer: Any) -> None:
+    """Refuse a trainer the process executor cannot send to its workers (it sends the
+    trainer's spec when it has one, else the trainer), before any trial is stored."""
+    from metarl.trainers import TrainerSpec
+
+    target = TrainerSpec.of(trainer) or trainer
+    why = unpicklable(target)
+    if why is not None:
+        name = getattr(trainer, "__name__", None) or type(trainer).__name__
+        raise ValueError(
+            f"trainer {name!r}: executor='process' cannot send it to its worker processes "
+            f"({why}); define it at module level (importable by name), or use "
+            "executor='thread'"
+        )
+
+
+def in_memory(storage: Any) -> bool:
+    """Whether a storage (None, a URL or an Optuna storage) lives in this process's memory
+    only: Optuna's ``InMemoryStorage``, or in-memory SQLite (``sqlite://``,
+    ``sqlite:///:memory:``)."""
+    if storage is None or isinstance(storage, InMemoryStorage):
+        return True
+    if isinstance(storage, BaseStorage):  # Optuna's cache wraps the RDBStorage
+        backend = getattr(storage, "_backend", storage)
+        if isinstance(backend, InMemoryStorage):
+            return True
+        storage = getattr(backend, "url", None)
+    if not isinstance(storage, str) or not storage.startswith("sqlite") or "://" not in storage:
+        return False
+    rest = storage.split("://", 1)[1].split("?")[0]
+    return rest in ("", "/:memory:") or "mode=memory" in storage
 
 
 def check_heartbeat(study_name: Any, heartbeat_interval: Any, grace_period: Any) -> None:
@@ -218,7 +276,8 @@ def create_or_load(
 
     Raises:
         StorageError: a stored study of that name that holds trials but is not a metarl
-            study, or has another space, direction or metric.
+            study, or has another space, direction or metric, or another trainer spec or
+            timeout (what ``metarl worker`` serves it with; see :func:`resumed_differences`).
     """
     study = _load_or_create(storage, study_name, direction)
     stored_direction = study.direction.name.lower()
@@ -257,7 +316,49 @@ def create_or_load(
         raise StorageError(
             f"study {study_name!r} exists with metric {attrs.get(schema.METRIC)!r}, not {metric!r}"
         )
+    differ = resumed_differences(attrs, settings, trainer)
+    if differ:
+        raise StorageError(
+            f"study {study_name!r} exists with {differ}; metarl workers serve a study with "
+            "its stored trainer and timeout, so a resume keeps them: resume with the stored "
+            "ones, or use another study_name"
+        )
     return study
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as a JSON storage returns it (tuples as lists, keys as text)."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def resumed_differences(
+    attrs: Mapping[str, Any], settings: Mapping[str, Any], trainer: Mapping[str, Any] | None
+) -> str | None:
+    """What a resume would change of the trainer and timeout a stored study keeps for its
+    workers (``metarl worker`` rebuilds ``metarl:trainer`` and reads ``timeout`` from
+    ``metarl:settings``), in words; None when nothing.
+
+    A trainer without a spec (a lambda, a function of the main script), or a study that
+    stores none, is not compared: no worker can rebuild it either way.
+    """
+    out = []
+    stored = attrs.get(schema.TRAINER)
+    if trainer is not None and isinstance(stored, Mapping):
+        old, new = _plain(dict(stored)), _plain(dict(trainer))
+        if (old.get("kind"), old.get("name")) != (new.get("kind"), new.get("name")):
+            out.append(f"trainer {old.get('name')!r}, not {new.get('name')!r}")
+        else:
+            old_kw, new_kw = old.get("kwargs") or {}, new.get("kwargs") or {}
+            for k in sorted(set(old_kw) | set(new_kw)):
+                if old_kw.get(k, "(unset)") != new_kw.get(k, "(unset)"):
+                    was, now = old_kw.get(k, "(unset)"), new_kw.get(k, "(unset)")
+                    out.append(f"trainer_kwargs {k}={was!r}, not {now!r}")
+    kept, given = attrs.get(schema.SETTINGS), settings.get("timeout")
+    # a study stored before its settings held a timeout keeps the given one
+    was = kept.get("timeout", given) if isinstance(kept, Mapping) else given
+    if _plain(was) != _plain(given):
+        out.append(f"timeout={was!r}, not {given!r}")
+    return ", ".join(out) or None
 
 
 def stored_direction(storage: BaseStorage, study_name: str) -> str | None:

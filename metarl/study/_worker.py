@@ -14,7 +14,7 @@ from optuna.storages import BaseStorage
 
 from metarl.space import SearchSpace
 from metarl.study import _schema as schema
-from metarl.study._executors import ProcessExecutor
+from metarl.study._executors import PoolError, ProcessExecutor
 from metarl.study._storage import (
     Heartbeat,
     StorageError,
@@ -125,9 +125,11 @@ def run_worker(
                     hb.discard(trial._trial_id)
                     raise ValueError(f"{_CANNOT_BUILD.format(study=study_name)}: {unbuilt}")
                 tell_result(study, trial, outcome, metric)
-            except BaseException:  # interrupted (or the storage failed): the evaluation is lost
+            except BaseException as e:  # interrupted, the storage or the pool failed: lost
+                # (a PoolError: the worker process could not start, no trainer ran)
+                why = f"{schema.INTERRUPTED}: {e}" if isinstance(e, PoolError) else None
                 with contextlib.suppress(Exception):
-                    release_trial(study, trial._trial_id, schema.INTERRUPTED)
+                    release_trial(study, trial._trial_id, why or schema.INTERRUPTED)
                 raise
             hb.discard(trial._trial_id)
             n_done += 1
