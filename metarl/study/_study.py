@@ -224,8 +224,9 @@ class Study:
         self._console = Console()
         chosen, why = study_direction(direction, built, self.metric)
         check_settings(
-            chosen, n_init, batch_size, timeout, n_workers, executor, max_consecutive_failures
-        )
+            chosen, n_init, batch_size, timeout, n_workers, executor, max_consecutive_failures,
+            storage=storage, trainer=trainer,
+        )  # fmt: skip
         check_heartbeat(study_name, heartbeat_interval, grace_period)
         tensorboard_dir = check_tensorboard(tensorboard)
         #: The subspace searched (None: the whole space).
@@ -254,8 +255,9 @@ class Study:
         if why is not None:  # not the caller's choice: say which, and why
             self._console.say(direction_line(self.direction, self.metric, why))
         self._transfer = load_transfer(
-            transfer, self.space, metric=self.metric, storage=opened, rng=streams["transfer"]
-        )
+            transfer, self.space, metric=self.metric, storage=opened, rng=streams["transfer"],
+            study_name=study_name,
+        )  # fmt: skip
         self.policy = make_search_policy(
             policy, searched, policy_kwargs, transfer=self._transfer is not None, seed=seed
         )
