@@ -31,8 +31,9 @@ from metarl.loop._fidelity import (
     full_fidelity_rows,
     loop_fidelity,
 )
-from metarl.space import SearchSpace, config_from_optuna_params
+from metarl.space import SearchSpace, SpaceError, config_from_optuna_params
 from metarl.study import _schema as schema
+from metarl.study._trials import InvalidTrialConfigError, trial_config
 from metarl.trainers import CONTINUED_FROM
 from metarl.type_aliases import Config, ConfigMatrix, Direction
 
@@ -219,11 +220,22 @@ def full_fidelity_trials(space: SearchSpace, trials: Sequence[FrozenTrial]) -> l
     its ``full`` value (searched by the design or chosen by the loop; an inactive one counts
     as full), every COMPLETE trial of a space without a fidelity. The one rule for which
     trials may be the incumbent (:func:`best_full_fidelity`, ``Study.best_trial``,
-    ``metarl status``, ``metarl best``).
+    ``metarl status``, ``metarl best``). A trial that holds no valid config of the space
+    (one added with Optuna's API, say) is left out, as the loop's history leaves it out.
     """
-    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    done, configs = [], []
+    for t in trials:
+        if t.state != TrialState.COMPLETE:
+            continue
+        try:
+            config = trial_config(space, t)
+            space.validate(config)
+        except (InvalidTrialConfigError, SpaceError):
+            continue
+        done.append(t)
+        configs.append(config)
     if done and space.fidelity_names:
-        M = space.to_matrix([config_from_optuna_params(space, t.params) for t in done])
+        M = space.to_matrix(configs)
         done = [t for t, full in zip(done, full_fidelity_rows(space, M)) if full]
     return done
 
@@ -240,14 +252,14 @@ def best_full_fidelity(
     """
     done = full_fidelity_trials(space, trials)
     if not done:
-        raise ValueError("no trial is complete at full fidelity yet")
+        at = " at full fidelity" if space.fidelity_names else ""
+        raise ValueError(f"no trial is complete{at} yet")
     values = np.asarray([t.value for t in done], dtype=np.float64)
     return done[int(np.argmax(values) if direction == "maximize" else np.argmin(values))]
 
 
 def best_trial(space: SearchSpace, study: optuna.Study, direction: Direction) -> FrozenTrial:
-    """A metarl study's best COMPLETE trial: Optuna's on a space without a Fidelity, else
-    :func:`best_full_fidelity` (ValueError before any counts, as Optuna's)."""
-    if not space.fidelity_names:
-        return study.best_trial
+    """A metarl study's best COMPLETE trial, :func:`best_full_fidelity` (ValueError before
+    any counts, as Optuna's ``best_trial``): on a space without a Fidelity, Optuna's best
+    trial among those that hold a valid config of the space."""
     return best_full_fidelity(space, study.get_trials(deepcopy=False), direction)
