@@ -9,6 +9,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import optuna
 import pytest
 from optuna.trial import TrialState
@@ -16,7 +19,7 @@ from optuna.trial import TrialState
 from metarl.cli import main
 from metarl.study import Study, TrainerSpec
 from metarl.study import _schema as schema
-from metarl.study._executors import PoolError, ProcessExecutor
+from metarl.study._executors import GUARD_HINT, PoolError, ProcessExecutor
 from metarl.study._storage import StorageError, counts
 from tests.study._small import small_study
 from tests.study._trainers import quadratic
@@ -163,3 +166,27 @@ def test_resume_with_another_timeout_is_refused(tmp_path):
     with pytest.raises(StorageError, match=r"timeout=30, not None"):
         _spec_study(url)
     _spec_study(url, timeout=30.0).optimize(4)
+
+
+UNGUARDED = """
+from metarl import Float, SearchSpace, Study
+def train(c):
+    return {"loss": c["x"]}
+s = Study(SearchSpace({"x": Float(0, 1)}), train, metric="loss", direction="minimize",
+          storage="sqlite:///u.db", study_name="s", n_init=2, batch_size=2, n_workers=1)
+s.optimize(4)
+"""
+
+
+@pytest.mark.slow
+def test_an_unguarded_script_stops_with_the_hint_and_spends_no_config(tmp_path):
+    (tmp_path / "unguarded.py").write_text(UNGUARDED)
+    cmd = [sys.executable, "unguarded.py"]
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "PoolError: cannot start a worker process" in last and GUARD_HINT in last
+    trials = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'u.db'}").trials
+    assert counts(trials)["done"] == 0  # the lost trial's config waits again
+    assert all(schema.is_lost(t.user_attrs) for t in trials if t.state == TrialState.FAIL)
+    assert sum(t.state == TrialState.WAITING for t in trials) == 2
