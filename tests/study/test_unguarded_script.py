@@ -34,5 +34,5 @@ def test_unguarded_script_stops_with_the_guard_hint(tmp_path):
         [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=600
     )
     assert proc.returncode != 0
-    assert "stopped: the first 2 trials all failed" in proc.stderr
+    assert "cannot start a worker process" in proc.stderr  # lost, not the trainer's failure
     assert GUARD_HINT in proc.stderr.splitlines()[-1]
