@@ -192,6 +192,12 @@ class SearchSpace(MatrixMixin, GridMixin):
         :meth:`contains` / :meth:`contains_matrix` tell whether configs lie in it. Restricting
         a restricted space narrows its focus further.
 
+        A focused conditional parameter is active in every config of the subspace (as in
+        ConfigSpace, a config holds no value for an inactive parameter): its parents, up the
+        chain of conditions, are narrowed to the values that activate it (``fixed={"C": 1.0}``
+        with ``C`` active only for ``model="a"`` also fixes ``model="a"``). A numeric parent
+        with several activating values is not guessed: it must be focused too.
+
         Args:
             fixed: name -> the one value a parameter takes (a Subset: the exact items).
             ranges: name -> ``[low, high]`` for an Integer, Float or ordered numeric
@@ -205,7 +211,8 @@ class SearchSpace(MatrixMixin, GridMixin):
                 parameter named twice, a value or range outside the parameter's domain (or
                 the current focus), a restriction that does not apply to the kind (a
                 Fidelity is never restricted), or a focus that leaves no config (a range
-                between two grid values, a Subset that cannot reach ``min_size``).
+                between two grid values, a Subset that cannot reach ``min_size``), or that
+                leaves a focused parameter never active.
 
         Example::
 
