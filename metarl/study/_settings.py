@@ -445,9 +445,10 @@ def load_study_settings(storage: str | BaseStorage, study_name: str) -> dict[str
     """The ``metarl:*`` attributes of a stored study (for ``metarl status`` and ``worker``).
 
     Raises:
-        StorageError: no study of that name (the message lists the stored ones).
+        StorageError: no study of that name (the message lists the stored ones), or a
+            storage that is not an Optuna storage (left unchanged: it only reads).
     """
-    st = open_storage(storage)
+    st = open_storage(storage, create=False)
     try:
         study = optuna.load_study(study_name=study_name, storage=st)
     except KeyError:
