@@ -17,10 +17,11 @@ from metarl.learners._gp import (
     _lbfgs,
     _matern,
     _matern_,
-    _neg_log_posterior,
     _Objective,
     _Prior,
 )
+
+from ._gp_torch_reference import _neg_log_posterior
 
 NUS = [0.5, 1.5, 2.5, math.inf]
 
