@@ -6,6 +6,13 @@ configuration never holds a value for an inactive parameter): fixing ``C`` where
 active only for ``model: svm`` focuses on ``model: svm`` too. So a focused parameter's
 parents are narrowed to the values that activate it (up the chain of conditions), and a
 focus that leaves it never active (``model: knn`` with ``C: 1.0``) is refused.
+
+That rule applies to a focus given for a search (``SearchSpace.restrict``, ``Study(focus=)``,
+``metarl run``'s ``focus`` key, ``metarl propose --focus``). The ``focus`` section of a
+space's dict form (a stored study's ``metarl:space``, a space file) is rebuilt as written
+(``activate=False``): ``to_dict`` of a narrowed focus already names the narrowed parents, and a
+study stored before the rule keeps its space and fingerprint (it can still be read, served
+and resumed).
 """
 
 from __future__ import annotations
@@ -26,22 +33,26 @@ if TYPE_CHECKING:
 FOCUS_KEYS = ("fixed", "ranges", "choices", "items")
 
 
-def restrict_params(space: SearchSpace, focus: Mapping[str, Any]) -> dict[str, Param]:
+def restrict_params(
+    space: SearchSpace, focus: Mapping[str, Any], *, activate: bool = True
+) -> dict[str, Param]:
     """The parameters of ``space`` (input order) narrowed by ``focus``.
 
     Args:
         space: the space to narrow (possibly restricted already: a focus only narrows).
         focus: ``{kind: {name: spec}}`` with kinds among :data:`FOCUS_KEYS`.
+        activate: narrow the parents of focused conditional parameters (below); False
+            rebuilds a stored focus exactly as written (the dict form's ``focus`` section).
 
-    A focused parameter is active in every config of the focus: the parents of its
-    conditions (and theirs) are narrowed to the values that activate it.
+    With ``activate``, a focused parameter is active in every config of the focus: the
+    parents of its conditions (and theirs) are narrowed to the values that activate it.
 
     Raises:
         SpaceError: one line naming the culprit: an unknown kind or parameter, a parameter
             named twice, a value outside the parameter's domain or the current focus, a
             focus that leaves a parameter no value, a focused parameter that is never active
             in the focus, or one whose numeric parent would have to take one of several
-            values (fix that parent).
+            values (fix that parent); the last two only with ``activate``.
     """
     if not isinstance(focus, Mapping):
         raise SpaceError(f"focus: expected a mapping of {list(FOCUS_KEYS)}, got {focus!r}")
@@ -70,7 +81,8 @@ def restrict_params(space: SearchSpace, focus: Mapping[str, Any]) -> dict[str, P
                 params[name] = params[name].restrict(how, spec)
             except SpaceError as e:
                 raise SpaceError(f"focus: {e}") from None
-    _activate_focused(space, params)
+    if activate:
+        _activate_focused(space, params)
     return params
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from metarl.space._numeric import Fidelity, Float, Integer
 from metarl.space._params import Boolean, Categorical, Param, SpaceError
-from metarl.space._restrict import focus_of
+from metarl.space._restrict import focus_of, restrict_params
 from metarl.space._subset import Subset
 
 if TYPE_CHECKING:
@@ -84,7 +84,11 @@ def space_from_dict(cls: type[SearchSpace], d: Mapping[str, Any]) -> SearchSpace
         focus = d["focus"]
         if not isinstance(focus, Mapping):
             raise SpaceError(f"focus: expected a mapping, got {focus!r}")
-        space = space._focused(focus)
+        # as written: a stored study's space keeps its fingerprint (the rule that narrows a
+        # focused child's parents applies to a focus given for a search, not to this form)
+        space = cls(
+            restrict_params(space, focus, activate=False), space.context, space.context_values
+        )
     return space
 
 

@@ -239,13 +239,19 @@ def study_attrs(
 
 def is_complete(user_attrs: Mapping[str, Any]) -> bool:
     """Whether a study's attributes are a whole metarl study (its creation finished)."""
-    if not all(k in user_attrs for k in REQUIRED):
-        return False
+    return all(k in user_attrs for k in REQUIRED) and _space_disagrees(user_attrs) is None
+
+
+def _space_disagrees(user_attrs: Mapping[str, Any]) -> str | None:
+    """Why a study's stored space does not match its stored fingerprint, in words (None:
+    it matches)."""
     try:  # two creators with different spaces may interleave their writes
-        stored = SearchSpace.from_dict(user_attrs[schema.SPACE]).fingerprint()
-    except (KeyError, TypeError, ValueError):
-        return False
-    return stored == user_attrs[schema.FINGERPRINT]
+        rebuilt = SearchSpace.from_dict(user_attrs[schema.SPACE]).fingerprint()
+    except (KeyError, TypeError, ValueError) as e:
+        return f"cannot be read ({(str(e).splitlines() or [type(e).__name__])[0]})"
+    if rebuilt != user_attrs.get(schema.FINGERPRINT):
+        return f"has fingerprint {rebuilt}"
+    return None
 
 
 def _load_or_create(storage: BaseStorage, study_name: str, direction: str) -> optuna.Study:
@@ -285,6 +291,16 @@ def create_or_load(
     # first trial, so trials with incomplete attributes are not a creation in progress
     n = len(study.get_trials(deepcopy=False))
     if not is_complete(study.user_attrs):
+        attrs = study.user_attrs
+        if n and all(k in attrs for k in REQUIRED):
+            # a metarl study whose stored space does not rebuild to its stored fingerprint
+            # (interleaved creators, another metarl's space rules): a space mismatch, as a
+            # changed space is below; never "not a metarl study ... delete it"
+            raise StorageError(
+                f"study {study_name!r} exists with a different space (fingerprint "
+                f"{attrs[schema.FINGERPRINT]} != {space.fingerprint()}; its stored space "
+                f"{_space_disagrees(attrs)}); use another study_name"
+            )
         if n:
             raise StorageError(
                 f"study {study_name!r} exists with {n} trial(s) but is not a metarl study "
