@@ -355,7 +355,8 @@ def resumed_differences(
     ``metarl:settings``), in words; None when nothing.
 
     A trainer without a spec (a lambda, a function of the main script), or a study that
-    stores none, is not compared: no worker can rebuild it either way.
+    stores none, is not compared: no worker can rebuild it either way. A task's ``seed``
+    (set by ``metarl run`` from its ``seed`` key) is not compared either.
     """
     out = []
     stored = attrs.get(schema.TRAINER)
@@ -365,6 +366,11 @@ def resumed_differences(
             out.append(f"trainer {old.get('name')!r}, not {new.get('name')!r}")
         else:
             old_kw, new_kw = old.get("kwargs") or {}, new.get("kwargs") or {}
+            if new.get("kind") == "task":
+                # a task's only kwarg is the seed `metarl run` puts there (cli/_run.py: the
+                # run's `seed` key, not a trainer_kwargs the user wrote): a resume with
+                # another run seed goes through, as before the comparison existed
+                old_kw, new_kw = _without_seed(old_kw), _without_seed(new_kw)
             for k in sorted(set(old_kw) | set(new_kw)):
                 if old_kw.get(k, "(unset)") != new_kw.get(k, "(unset)"):
                     was, now = old_kw.get(k, "(unset)"), new_kw.get(k, "(unset)")
@@ -375,6 +381,10 @@ def resumed_differences(
     if _plain(was) != _plain(given):
         out.append(f"timeout={was!r}, not {given!r}")
     return ", ".join(out) or None
+
+
+def _without_seed(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in kwargs.items() if k != "seed"}
 
 
 def stored_direction(storage: BaseStorage, study_name: str) -> str | None:
