@@ -133,10 +133,16 @@ def _narrowed(parent: Param, values: list[Any], child: str, who: str) -> Param:
             value = int(inside[0]) if isinstance(parent, Integer) else inside[0]
             return parent.restrict("fixed", value)
         ones = [int(v) if isinstance(parent, Integer) else v for v in inside]
+        # a range is accepted when every value of it activates the child (the span check
+        # above): name the one that does when the values are consecutive integers
+        hint = ""
+        if isinstance(parent, Integer) and ones == list(range(ones[0], ones[-1] + 1)):
+            hint = f" (or focus it on the range [{ones[0]}, {ones[-1]}])"
+        elif isinstance(parent, Integer) and any(b == a + 1 for a, b in zip(ones, ones[1:])):
+            hint = " (or focus it on a range that holds only such values)"
         raise SpaceError(
             f"focus: parameter {who!r}: {needs} active only when {parent.name!r} is one of "
-            f"{ones}: fix {parent.name!r} to one of {ones} in the focus (or give a range of "
-            "such values)"
+            f"{ones}: fix {parent.name!r} to one of {ones} in the focus{hint}"
         )
     raise SpaceError(f"focus: parameter {who!r}: its parent {parent.name!r} cannot be narrowed")
 

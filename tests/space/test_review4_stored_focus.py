@@ -54,3 +54,22 @@ def test_a_focus_given_for_a_search_still_follows_the_rule() -> None:
     assert SearchSpace.from_dict(sub.to_dict()) == sub  # the narrowed parent is stored too
     with pytest.raises(SpaceError, match="fix 'depth' to one of"):
         SearchSpace.from_dict({"params": NUMERIC}).restrict(ranges={"w3": [0.2, 0.5]})
+
+
+def test_the_refusal_names_a_range_only_when_one_is_accepted() -> None:
+    space = SearchSpace(
+        {
+            "n": Integer(1, 6),
+            "u": Integer(8, 64, active_if={"n": [3, 4]}),
+            "w": Float(0.0, 1.0, active_if={"n": [2, 5]}),
+        }
+    )
+    with pytest.raises(SpaceError, match=r"fix 'n' to one of \[3, 4\].*the range \[3, 4\]"):
+        space.restrict(fixed={"u": 16})
+    sub = space.restrict(ranges={"n": [3, 4]}, fixed={"u": 16})  # the range it names
+    assert sub.focus == {"fixed": {"u": 16}, "ranges": {"n": [3, 4]}}
+    with pytest.raises(SpaceError) as e:
+        space.restrict(fixed={"w": 0.5})
+    assert str(e.value).endswith("fix 'n' to one of [2, 5] in the focus")  # no range would do
+    with pytest.raises(SpaceError, match="never active|fix 'n'"):
+        space.restrict(ranges={"n": [2, 5]}, fixed={"w": 0.5})
