@@ -21,6 +21,7 @@ import threading
 import time
 import traceback
 from abc import ABC, abstractmethod
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from metarl.study._schema import SECONDS
@@ -204,6 +205,40 @@ class ProcessExecutor(Executor):
         proc.join()
         conn.close()
 
+    def _fresh(self, i: int) -> tuple[Any, Any]:
+        """Start slot ``i``'s process (a failure is a :class:`PoolError`)."""
+        try:
+            return self._start(i)
+        except (TrainerError, EOFError, OSError) as e:
+            raise PoolError(f"cannot start a worker process: {e}") from e
+
+    def _send(self, i: int, payload: bytes) -> tuple[Any, Any]:
+        """Send a pickled call to slot ``i``'s process; returns (process, connection).
+
+        A process that served earlier calls and died while idle (killed between calls, as
+        by the OOM killer) is no call's failure: it is replaced by a fresh one, which gets
+        the call. Only a fresh process that cannot start or take the call is a
+        :class:`PoolError`."""
+        running = self._procs[i]
+        if running is not None and not running[0].is_alive():
+            self._stop(i)  # died while idle
+        elif running is not None:
+            proc, conn = running
+            try:
+                conn.send_bytes(payload)
+                return proc, conn
+            except (EOFError, OSError):  # it died since (broken pipe, connection reset)
+                self._stop(i)
+        if self._closed:  # shutdown killed it: start no other
+            raise cf.CancelledError
+        proc, conn = self._fresh(i)
+        try:
+            conn.send_bytes(payload)
+        except (EOFError, OSError) as e:
+            self._stop(i)
+            raise PoolError(f"cannot send the call to a worker process: {error_text(e)}") from e
+        return proc, conn
+
     def _wait(self, conn: Any, limit: Limit) -> tuple[Any, float]:
         """The child's reply, or (None, limit) once the call has run past its limit (read
         again every few seconds: an :class:`AutoTimeout` grows as other calls finish)."""
@@ -227,17 +262,16 @@ class ProcessExecutor(Executor):
                 continue
             if not fut.set_running_or_notify_cancel():
                 continue
-            try:
-                proc, conn = self._procs[i] or self._start(i)
-            except (TrainerError, EOFError, OSError) as e:
-                settle(fut, error=PoolError(f"cannot start a worker process: {e}"))
-                continue
-            try:
-                conn.send((trainer, config))
+            try:  # pickled here, once: a failure is the call's, whatever process takes it
+                payload = bytes(ForkingPickler.dumps((trainer, config)))
             except Exception as e:  # noqa: BLE001 - unpicklable trainer or config
                 why = error_text(e)
                 settle(fut, error=PoolError(f"cannot send the call to a worker process: {why}"))
-                self._stop(i)
+                continue
+            try:
+                proc, conn = self._send(i, payload)
+            except (PoolError, cf.CancelledError) as e:
+                settle(fut, error=cf.CancelledError() if self._closed else e)
                 continue
             try:
                 msg, seconds = self._wait(conn, limit)
