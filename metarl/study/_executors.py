@@ -134,8 +134,10 @@ class ProcessExecutor(Executor):
     it; a killed or crashed process is replaced by a fresh one for the next call. A call's
     limit starts when its process is ready (interpreter started, metarl imported), so
     start-up is never counted against the trainer. Trainers must be picklable (a spec or a
-    module-level function). A process that cannot start, or a call that cannot be sent,
-    fails the call with :class:`PoolError` (no trainer ran: the call is lost, not failed).
+    module-level function). A process that died while idle (killed between calls) is
+    replaced before the call is sent to it. A call that cannot be pickled, or a fresh
+    process that cannot start or take the call, fails the call with :class:`PoolError` (no
+    trainer ran: the call is lost, not failed).
 
     Args:
         n_workers: number of processes.
