@@ -82,17 +82,18 @@ def restrict_params(
             except SpaceError as e:
                 raise SpaceError(f"focus: {e}") from None
     if activate:
-        _activate_focused(space, params)
+        _activate_focused(space, params, set(named))
     return params
 
 
-def _activate_focused(space: SearchSpace, params: dict[str, Param]) -> None:
-    """Narrow, in place, the parents of every restricted parameter to the values that
-    activate it, children first so that a narrowed parent's own parents follow."""
+def _activate_focused(space: SearchSpace, params: dict[str, Param], named: set[str]) -> None:
+    """Narrow, in place, the parents of the parameters this focus names to the values that
+    activate them, children first so that a narrowed parent's own parents follow. A
+    parameter restricted by an earlier (stored) focus and not named again is left as it is."""
     origin: dict[str, str] = {}  # a parent narrowed here -> the focused parameter behind it
     for name in reversed(list(space.params)):  # space.params: parents before children
         p = params[name]
-        if not p.restricted:
+        if not p.restricted or (name not in named and name not in origin):
             continue
         who = origin.get(name, name)
         for parent, values in p.active_if.items():
