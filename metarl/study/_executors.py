@@ -234,10 +234,15 @@ class ProcessExecutor(Executor):
         if self._closed:  # shutdown killed it: start no other
             raise cf.CancelledError
         proc, conn = self._fresh(i)
+        if self._closed:  # shut down while it started (its stop may have missed it)
+            self._stop(i)
+            raise cf.CancelledError
         try:
             conn.send_bytes(payload)
         except (EOFError, OSError) as e:
             self._stop(i)
+            if self._closed:  # shutdown killed it between the check and the send
+                raise cf.CancelledError from e
             raise PoolError(f"cannot send the call to a worker process: {error_text(e)}") from e
         return proc, conn
 
