@@ -75,27 +75,16 @@ def check_storage_url(url: Any, must_exist: bool = True) -> None:
     """Refuse what is not an RDB URL, and (``must_exist``: status, best, worker, which only
     read) a SQLite URL whose file does not exist or a database that is not an Optuna storage,
     leaving it unchanged (Optuna would write its tables into it)."""
-    from metarl.study._storage import (
-        StorageError,
-        check_optuna_storage,
-        check_sqlite_file,
-        sqlite_path,
-    )
+    from metarl.study._storage import StorageError, check_optuna_storage, check_sqlite_file
 
     if not isinstance(url, str) or "://" not in url:
         raise CliError(f"storage {url!r}: expected an RDB URL such as sqlite:///metarl.db")
     try:
         check_sqlite_file(url)
+        if must_exist:  # a missing SQLite file included
+            check_optuna_storage(url)
     except StorageError as e:
         raise CliError(str(e)) from None
-    path = sqlite_path(url)
-    if must_exist and path is not None and not path.exists():
-        raise CliError(f"storage {url!r}: no database file {str(path)!r}")
-    if must_exist:
-        try:
-            check_optuna_storage(url)
-        except StorageError as e:
-            raise CliError(str(e)) from None
 
 
 @contextmanager
