@@ -33,6 +33,8 @@ class PolicySpec:
         learner_kwargs: keyword arguments for ``make_learner``.
         replicates: re-evaluate a lucky-looking incumbent (:class:`metarl.loop.Replicates`;
             None: never), as ``refine(replicates=...)`` does for every search.
+        past_bests: with transfer data, propose first the best observed config of this many
+            past datasets (``refine(past_bests=...)``; 0: none).
     """
 
     label: str
@@ -41,6 +43,7 @@ class PolicySpec:
     learner: str = DEFAULT_LEARNER
     learner_kwargs: dict[str, Any] = field(default_factory=dict)
     replicates: Replicates | None = None
+    past_bests: int = 0
 
 
 def default_policy() -> tuple[str, str, dict[str, Any] | None]:
@@ -85,7 +88,8 @@ def parse_policy(spec: str | PolicySpec) -> PolicySpec:
     Values are read as YAML scalars (``n_steps=512``, ``env_id=envs/EditDesign-v0``). The
     keys ``learner`` and ``learner_kwargs`` choose the meta-learner of a model-based policy;
     ``replicates`` its replicate rule (``replicates=2``, ``replicates={max_evals: 3, z: 0.5}``,
-    see :class:`metarl.loop.Replicates`).
+    see :class:`metarl.loop.Replicates`); ``past_bests`` how many past datasets' best
+    configs a transfer run evaluates first (``past_bests=3``, ``refine(past_bests=...)``).
 
     Raises:
         ValueError: a spec that does not parse, or a bad ``replicates`` (the message quotes
@@ -109,6 +113,9 @@ def parse_policy(spec: str | PolicySpec) -> PolicySpec:
         replicates = check_replicates(kwargs.pop("replicates", None))
     except ValueError as e:
         raise ValueError(f"policy spec {spec!r}: {e}") from None
+    past_bests = kwargs.pop("past_bests", 0)
+    if isinstance(past_bests, bool) or not isinstance(past_bests, int) or past_bests < 0:
+        raise ValueError(f"policy spec {spec!r}: past_bests must be an integer >= 0")
     if name == DEFAULT:
         d_learner, d_policy, d_kwargs = default_policy()
         if d_kwargs is None and not kwargs:
@@ -122,7 +129,9 @@ def parse_policy(spec: str | PolicySpec) -> PolicySpec:
         label = m["label"] or DEFAULT
     else:
         label = m["label"] or str(spec).strip()
-    return PolicySpec(label, name, kwargs, learner or DEFAULT_LEARNER, learner_kwargs, replicates)
+    return PolicySpec(
+        label, name, kwargs, learner or DEFAULT_LEARNER, learner_kwargs, replicates, past_bests
+    )
 
 
 def parse_policies(specs: str | list[str | PolicySpec]) -> list[PolicySpec]:

@@ -205,6 +205,7 @@ def run_rounds(
             seed=seed,
             label=spec.label,
             replicates=spec.replicates,
+            past_bests=spec.past_bests,
         )
         if len(step.M) == 0:
             raise RuntimeError(f"policy {spec.label!r} proposed no config")

@@ -19,7 +19,7 @@ import numpy as np
 
 from metarl.loop._design import initial_design, round_seed
 from metarl.loop._replicates import fit_order, round_replicate, round_settings, seen_count
-from metarl.loop._transfer import TransferData, context_label, transfer_learner
+from metarl.loop._transfer import TransferData, context_label, transfer_learner, transfer_starts
 from metarl.space import SearchSpace
 from metarl.type_aliases import Config, ConfigMatrix, Direction
 
@@ -153,6 +153,7 @@ def refine(
     label: str | None = None,
     focus: SearchSpace | None = None,
     replicates: Any = None,
+    past_bests: int = 0,
 ) -> Round:
     """One round: the initial design while it lasts, else fit the learner and propose.
 
@@ -204,6 +205,11 @@ def refine(
             comes first in the round, flagged in :attr:`Round.replicate_of`; the policy
             proposes the other ``k - 1`` (none when ``k`` is 1). See
             :mod:`metarl.loop._replicates`.
+        past_bests: with ``transfer``, while fewer than ``past_bests`` configs of this
+            dataset have been seen, the round proposes first, before the policy's picks,
+            the best observed config of each of the ``past_bests`` past datasets whose
+            best the learner predicts best here (:func:`~metarl.loop._transfer.transfer_starts`;
+            the record's ``n_past_bests`` counts them). 0 (the default): none.
 
     Returns:
         The proposals, at most ``k`` (fewer only when the space is nearly exhausted), the
@@ -275,9 +281,19 @@ def refine(
             k -= 1
     if k == 0:  # the round's one config is the replicate
         return _done(space, history.M[[replicate["row"]]], learner_fit, record, replicate=replicate)
+    starts = np.empty((0, space.n_columns))
+    if past_bests and transfer is not None and len(transfer) and n_distinct < past_bests:
+        starts = transfer_starts(
+            space, transfer, learner_fit, past_bests, direction=direction, seen=keys, target=target
+        )[:k]
+        record["n_past_bests"] = len(starts)
+        k -= len(starts)
+        if k == 0:
+            return _done(space, starts, learner_fit, record)
     t0 = time.perf_counter()
     configs = history.configs(space)
     exclude = configs + (space.to_configs(seen[len(history.M) :]) if len(seen) else [])
+    exclude += space.to_configs(starts)
     pairs = list(zip(configs, history.y.tolist()))
     if in_focus is not None:  # a policy breeding from its history (evolution) keeps to the focus
         pairs = [pair for pair, inside in zip(pairs, in_focus) if inside]
@@ -302,6 +318,9 @@ def refine(
         )
     if focus is not None and not focus.contains_matrix(M).all():
         raise RuntimeError(f"policy {record['origin']!r} proposed configs outside the focus")
+    if len(starts):
+        M = np.concatenate([starts, M])
+        proposals = [*space.to_configs(starts), *proposals]
     if replicate is not None:
         row = replicate["row"]
         M = np.concatenate([history.M[[row]], M])

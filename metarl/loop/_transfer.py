@@ -84,6 +84,57 @@ def transfer_learner(learner: Any, n_rows: int) -> tuple[Any, str | None]:
 _GP_SHARED = ("nu", "max_iter", "n_restarts", "target_transform", "random_state")
 
 
+def past_bests(space: SearchSpace, transfer: TransferData, direction: str = "minimize") -> Any:
+    """Each past dataset's best observed config (its real result, not a prediction), as rows
+    of a value matrix of ``space``, one per dataset of ``transfer`` in first-seen order
+    (a dataset whose values are all NaN has none).
+
+    The classic meta-learning initial design (Feurer, Springenberg and Hutter, 2015, "Initializing
+    Bayesian hyperparameter optimization via meta-learning") evaluates these first.
+    """
+    sign = 1.0 if direction == "minimize" else -1.0
+    rows = []
+    for label in dict.fromkeys(transfer.groups.tolist()):
+        idx = np.flatnonzero(transfer.groups == label)
+        v = sign * transfer.y[idx]
+        if np.isfinite(v).any():
+            rows.append(idx[np.nanargmin(np.where(np.isfinite(v), v, np.nan))])
+    if not rows:
+        return np.empty((0, space.n_columns))
+    return space.decode_matrix(transfer.X[rows])
+
+
+def transfer_starts(
+    space: SearchSpace,
+    transfer: TransferData,
+    learner: Any,
+    n: int,
+    *,
+    direction: str = "minimize",
+    seen: set[bytes] = frozenset(),  # type: ignore[assignment]
+    target: SearchSpace | None = None,
+) -> Any:
+    """The past bests a round proposes before its policy's picks (``refine(past_bests=n)``).
+
+    Of the distinct :func:`past_bests` inside ``target`` (the focus, else ``space``), the
+    ``n`` that the fitted ``learner`` predicts best for this dataset (``space``'s context),
+    best first; those already ``seen`` (their ``space.keys``) are dropped, not replaced,
+    so the same ``n`` starts are proposed whatever the batch size.
+    """
+    from metarl.learners import acquisition
+
+    M = past_bests(space, transfer, direction)
+    M = M[(target if target is not None else space).contains_matrix(M)]
+    keys = space.keys(M)
+    first = [keys.index(key) for key in dict.fromkeys(keys)]
+    M = M[first]
+    if len(M):
+        score = acquisition(learner, space.encode_matrix(M), "mean", 0.0, direction)
+        M = M[np.argsort(-score, kind="stable")[:n]]
+    fresh = [key not in seen for key in space.keys(M)]
+    return M[np.asarray(fresh, dtype=bool)] if len(M) else M
+
+
 def load_transfer(
     sources: Any,
     space: SearchSpace,
