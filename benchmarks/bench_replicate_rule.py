@@ -31,6 +31,10 @@ toward the good side; ``margin`` = the incumbent's observed lead over the runner
 - ``loo_refit``: like ``loo`` but from a GP *refitted* without the incumbent's rows (its
   hyperparameters, noise level included, and target transform no longer shaped by the
   draw), metric scale: the observed mean beyond the refitted mean over its predictive std;
+- ``mean_rank``: the share of the other evaluated configs whose posterior mean is better than
+  the incumbent's (the GP's noise-aware ranking disagrees with the observed one);
+- ``loo_rank``: the same with leave-one-out means (each config's value as the others
+  predict it) instead of posterior means;
 - ``oracle_luck`` (not computable by a search, a ceiling for the ones above): the
   incumbent's true normalised regret minus that of its observed mean, i.e. how much the
   draw flatters it.
@@ -57,7 +61,8 @@ from metarl.compare._runner import resolve_tasks
 from metarl.loop import config_groups, observed_incumbent, seed_streams
 
 STATS = ["luck_sd", "gap_spread", "gap_margin", "margin_spread", "noise"]
-LOO = ["loo", "loo_gap", "loo_latent", "loo_margin", "loo_refit", "oracle_luck"]
+LOO = ["loo", "loo_gap", "loo_latent", "loo_margin", "loo_refit", "mean_rank", "loo_rank"]
+LOO += ["oracle_luck"]
 
 
 def loo_residual(learner, x: np.ndarray) -> tuple[float, float, float]:
@@ -72,6 +77,15 @@ def loo_residual(learner, x: np.ndarray) -> tuple[float, float, float]:
     C = np.linalg.inv(Kinv[np.ix_(rows, rows)])  # LOO covariance of the rows' values
     r = C @ m["alpha"][rows]  # the rows' values minus the others' prediction
     return float(r.mean()), float(np.sqrt(C.sum()) / len(rows)), float(m["noise"])
+
+
+def loo_means(learner) -> np.ndarray:
+    """Every training row's leave-one-out mean in the fitted scale (R&W eq. 5.12):
+    ``z_i - alpha_i / [K^-1]_ii``, ``z`` recovered as ``K alpha``."""
+    m = learner.models_[0]
+    L = m["L"]
+    Kinv = cho_solve((L, True), np.eye(len(L)))
+    return L @ (L.T @ m["alpha"]) - m["alpha"] / np.diagonal(Kinv)
 
 
 def round_stats(task, M: np.ndarray, y: np.ndarray, learner) -> dict[str, float]:
@@ -93,6 +107,15 @@ def round_stats(task, M: np.ndarray, y: np.ndarray, learner) -> dict[str, float]
     zm = sign * (z[g] - sign * np.sort(sign * z)[-2]) if len(first) > 1 else np.inf
     lat = max(s * s - nv / max(int(np.sum(group == g)), 1), 1e-12)
     keep = group != g
+    # rows of the fit -> configs: match each training row's encoding to a config's
+    Xtr = learner.models_[0]["X_scaled"] * learner.models_[0]["length_scale"]
+    E = space.encode_matrix(M[first])
+    owner = np.argmin(np.abs(Xtr[:, None, :] - E[None]).max(-1), axis=1)
+    lm = np.bincount(owner, weights=loo_means(learner), minlength=len(first))
+    lm = sign * lm / np.bincount(owner, minlength=len(first))
+    others = np.arange(len(first)) != g
+    mean_rank = float(np.mean(sign * mu[others] > sign * mu[g])) if others.any() else 0.0
+    loo_rank = float(np.mean(lm[others] > lm[g])) if others.any() else 0.0
     if keep.sum() >= 2:
         other = clone(learner).fit(space.encode_matrix(M[keep]), y[keep])
         mu_o, sd_o = other.predict(space.encode_matrix(M[row : row + 1]), return_std=True)
@@ -111,8 +134,58 @@ def round_stats(task, M: np.ndarray, y: np.ndarray, learner) -> dict[str, float]
         "loo_latent": sign * r / np.sqrt(lat),
         "loo_margin": sign * r / max(zm, 1e-12),
         "loo_refit": refit,
+        "mean_rank": mean_rank,
+        "loo_rank": loo_rank,
         "oracle_luck": float(regret[g] - task.normalized_regret(mean)),
     }
+
+
+def auc(d: pd.DataFrame, stat: str) -> float:
+    """AUC of ``stat`` for telling the harmful rounds of ``d`` from the others."""
+    a, b = d.loc[d["harmful"], stat].dropna(), d.loc[~d["harmful"], stat].dropna()
+    return mannwhitneyu(a, b).statistic / (len(a) * len(b)) if len(a) and len(b) else np.nan
+
+
+def score(df: pd.DataFrame, n_boot: int = 200) -> pd.DataFrame:
+    """Per statistic: the AUC overall and per group, over noisy runs a 5-95% bootstrap
+    interval (runs resampled whole: a run's rounds are not independent), and the mean AUC
+    within a run (harmful rounds against the same run's other rounds: does the statistic
+    rise when the harm starts, not only on runs that are harmful at all)."""
+    out = {}
+    for scope, d in [("all", df), *df.groupby("group")]:
+        out[scope] = {"harmful rounds": d["harmful"].sum(), "other rounds": (~d["harmful"]).sum()}
+        out[scope].update({s: auc(d, s) for s in STATS + LOO})
+    noisy = df[df["group"] == "noisy"]
+    runs = [d for _, d in noisy.groupby(["task", "seed"])]
+    rng = np.random.default_rng(0)
+    boot = [
+        {s: auc(pd.concat([runs[i] for i in rng.integers(len(runs), size=len(runs))]), s)
+         for s in STATS + LOO}
+        for _ in range(n_boot)
+    ]  # fmt: skip
+    boot = pd.DataFrame(boot)
+    out["noisy 5%"] = boot.quantile(0.05).to_dict()
+    out["noisy 95%"] = boot.quantile(0.95).to_dict()
+    mixed = [d for d in runs if 0 < d["harmful"].sum() < len(d)]
+    out["within runs"] = {"harmful rounds": len(mixed)}
+    out["within runs"].update({s: np.nanmean([auc(d, s) for d in mixed]) for s in STATS + LOO})
+    return pd.DataFrame(out).T
+
+
+def fire_rates(df: pd.DataFrame, stats=("luck_sd", "loo"), zs=(1.0, 1.5, 2.0)) -> pd.DataFrame:
+    """Share of rounds whose statistic exceeds ``z`` (the rule would replicate there): among
+    harmful rounds, the other rounds of noisy tasks, and clean tasks' rounds."""
+    noisy, clean = df[df["group"] == "noisy"], df[df["group"] == "clean"]
+    rows = []
+    for s in stats:
+        for z in zs:
+            rows.append({
+                "statistic": s, "z": z,
+                "harmful": (noisy.loc[noisy["harmful"], s] > z).mean(),
+                "other noisy": (noisy.loc[~noisy["harmful"], s] > z).mean(),
+                "clean": (clean[s] > z).mean(),
+            })  # fmt: skip
+    return pd.DataFrame(rows).set_index(["statistic", "z"])
 
 
 def main() -> None:
@@ -122,36 +195,34 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=50)
     ap.add_argument("--harm", type=float, default=0.1)
     ap.add_argument("--csv", help="also write every scored round to this CSV file")
+    ap.add_argument("--from-csv", help="score the rounds of this CSV (--csv) instead of running")
     args = ap.parse_args()
-    spec = parse_policy("default")
-    rows = []
-    for name in resolve_tasks(args.tasks):
-        for seed in range(args.seeds):
-            task = load_task(name, seed_streams(seed)["noise"])
-            M, y = np.empty((0, task.space.n_columns)), np.empty(0)
-            for step, y_new in run_rounds(spec, task, seed, budget=args.budget):
-                if step.learner is not None and len(y) >= 2:
-                    rows.append({"task": name, "seed": seed, "n": len(y),
-                                 **round_stats(task, M, y, step.learner)})  # fmt: skip
-                M, y = np.concatenate([M, step.M]), np.concatenate([y, y_new])
-    df = pd.DataFrame(rows)
+    if args.from_csv:
+        df = pd.read_csv(args.from_csv)
+    else:
+        spec = parse_policy("default")
+        rows = []
+        for name in resolve_tasks(args.tasks):
+            for seed in range(args.seeds):
+                task = load_task(name, seed_streams(seed)["noise"])
+                M, y = np.empty((0, task.space.n_columns)), np.empty(0)
+                for step, y_new in run_rounds(spec, task, seed, budget=args.budget):
+                    if step.learner is not None and len(y) >= 2:
+                        rows.append({"task": name, "seed": seed, "n": len(y),
+                                     **round_stats(task, M, y, step.learner)})  # fmt: skip
+                    M, y = np.concatenate([M, step.M]), np.concatenate([y, y_new])
+        df = pd.DataFrame(rows)
+        if args.csv:
+            df.to_csv(args.csv, index=False)
     df["harmful"] = df["harm"] > args.harm
     df["group"] = np.where(df["task"].str.contains(":"), "noisy", "clean")
-    if args.csv:
-        df.to_csv(args.csv, index=False)
-    out = []
-    for scope, d in [("all", df), *df.groupby("group")]:
-        pos, neg = d[d["harmful"]], d[~d["harmful"]]
-        line = {"scope": scope, "harmful rounds": len(pos), "other rounds": len(neg)}
-        for s in STATS + LOO:
-            a, b = pos[s].dropna(), neg[s].dropna()
-            ok = len(a) and len(b)
-            line[s] = mannwhitneyu(a, b).statistic / (len(a) * len(b)) if ok else np.nan
-        out.append(line)
     print(f"AUC of each statistic for harmful incumbents (regret above the best evaluated "
           f"config's by > {args.harm}); rounds of the default, {args.seeds} seeds, budget "
           f"{args.budget}")  # fmt: skip
-    print(pd.DataFrame(out).set_index("scope").round(3).to_string())
+    with pd.option_context("display.width", 250):
+        print(score(df).round(3).to_string())
+        print("\nShare of rounds where the statistic exceeds z:")
+        print(fire_rates(df).round(2).to_string())
 
 
 if __name__ == "__main__":
