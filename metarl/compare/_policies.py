@@ -10,6 +10,7 @@ import yaml
 
 from metarl._defaults import DEFAULT_LEARNER
 from metarl.loop import Replicates, check_replicates
+from metarl.loop._design import DESIGNS
 
 #: The policy name that stands for the refinement loop with MetaRLSampler's defaults.
 DEFAULT = "default"
@@ -35,6 +36,8 @@ class PolicySpec:
             None: never), as ``refine(replicates=...)`` does for every search.
         past_bests: with transfer data, propose first the best observed config of this many
             past datasets (``refine(past_bests=...)``; 0: none).
+        init_design: the kind of the run's initial design (``initial_design(method=...)``:
+            ``"random"``, ``"maximin"``).
     """
 
     label: str
@@ -44,6 +47,7 @@ class PolicySpec:
     learner_kwargs: dict[str, Any] = field(default_factory=dict)
     replicates: Replicates | None = None
     past_bests: int = 0
+    init_design: str = "random"
 
 
 def default_policy() -> tuple[str, str, dict[str, Any] | None]:
@@ -89,7 +93,9 @@ def parse_policy(spec: str | PolicySpec) -> PolicySpec:
     keys ``learner`` and ``learner_kwargs`` choose the meta-learner of a model-based policy;
     ``replicates`` its replicate rule (``replicates=2``, ``replicates={max_evals: 3, z: 0.5}``,
     see :class:`metarl.loop.Replicates`); ``past_bests`` how many past datasets' best
-    configs a transfer run evaluates first (``past_bests=3``, ``refine(past_bests=...)``).
+    configs a transfer run evaluates first (``past_bests=3``, ``refine(past_bests=...)``);
+    ``init_design`` the kind of its initial design (``init_design=maximin``,
+    :func:`metarl.loop.initial_design`).
 
     Raises:
         ValueError: a spec that does not parse, or a bad ``replicates`` (the message quotes
@@ -116,6 +122,9 @@ def parse_policy(spec: str | PolicySpec) -> PolicySpec:
     past_bests = kwargs.pop("past_bests", 0)
     if isinstance(past_bests, bool) or not isinstance(past_bests, int) or past_bests < 0:
         raise ValueError(f"policy spec {spec!r}: past_bests must be an integer >= 0")
+    init_design = kwargs.pop("init_design", "random")
+    if init_design not in DESIGNS:
+        raise ValueError(f"policy spec {spec!r}: init_design must be one of {', '.join(DESIGNS)}")
     if name == DEFAULT:
         d_learner, d_policy, d_kwargs = default_policy()
         if d_kwargs is None and not kwargs:
@@ -130,7 +139,14 @@ def parse_policy(spec: str | PolicySpec) -> PolicySpec:
     else:
         label = m["label"] or str(spec).strip()
     return PolicySpec(
-        label, name, kwargs, learner or DEFAULT_LEARNER, learner_kwargs, replicates, past_bests
+        label,
+        name,
+        kwargs,
+        learner or DEFAULT_LEARNER,
+        learner_kwargs,
+        replicates,
+        past_bests,
+        init_design,
     )
 
 

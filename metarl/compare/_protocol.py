@@ -189,7 +189,7 @@ def run_rounds(
             sibling_tasks(task.name), space, metric=task.metric, rng=rng["transfer"]
         )
         n_init = 0
-    design = initial_design(space, min(n_init, budget), rng["init"])
+    design = initial_design(space, min(n_init, budget), rng["init"], method=spec.init_design)
     M, y = np.empty((0, space.n_columns)), np.empty(0)
     while len(y) < budget:
         step = refine(

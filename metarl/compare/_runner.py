@@ -61,6 +61,11 @@ def spec_record(spec: PolicySpec) -> dict[str, Any]:
         "learner_kwargs": spec.learner_kwargs,
         "replicates": None if spec.replicates is None else spec.replicates.to_dict(),
     }
+    # recorded only when set, so that folders written before these keys existed resume
+    if spec.past_bests:
+        rec["past_bests"] = spec.past_bests
+    if spec.init_design != "random":
+        rec["init_design"] = spec.init_design
     return json.loads(json.dumps(rec, sort_keys=True, default=repr))
 
 

@@ -39,6 +39,12 @@ def round_seed(seed: int, n_seen: int, part: str) -> int:
     return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
+#: The kinds of initial design :func:`initial_design` draws.
+DESIGNS = ("random", "maximin")
+#: Random designs a ``"maximin"`` design is chosen from.
+MAXIMIN_CANDIDATES = 100
+
+
 def initial_design(
     space: SearchSpace,
     n: int,
@@ -46,6 +52,7 @@ def initial_design(
     exclude: ConfigMatrix | None = None,
     *,
     tries: int = 100,
+    method: str = "random",
 ) -> ConfigMatrix:
     """``n`` distinct random configs of the design grid, none in ``exclude``.
 
@@ -53,12 +60,18 @@ def initial_design(
     chunks of ``max(2 n, 16)``; the first ``n`` distinct unexcluded ones are kept, in draw
     order: the design of a seed and a size depends on nothing else.
 
+    With ``method="maximin"``, :data:`MAXIMIN_CANDIDATES` such designs are drawn and the most
+    spread one is kept: the largest smallest pairwise distance in the learner's encoding
+    (``space.encode``). Each candidate is a random design, so the marginals stay uniform
+    (a farthest-point design would favour the edges of every range).
+
     Args:
         space: the space.
         n: the number of configs.
         rng: the generator (the run's ``"init"`` stream, :func:`seed_streams`).
         exclude: a value matrix of configs not to draw (evaluated, failed or pending).
         tries: chunks drawn at most.
+        method: ``"random"`` or ``"maximin"`` (:data:`DESIGNS`).
 
     Returns:
         An ``(m, space.n_columns)`` value matrix, ``m <= n``: fewer only when ``tries``
@@ -66,6 +79,29 @@ def initial_design(
     """
     if not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"n={n!r}: expected a non-negative integer")
+    if method not in DESIGNS:
+        raise ValueError(f"initial design {method!r}: expected one of {', '.join(DESIGNS)}")
+    if method == "maximin" and n > 1:
+        best, best_d = None, -np.inf
+        for _ in range(MAXIMIN_CANDIDATES):
+            M = _random_design(space, n, rng, exclude, tries)
+            X = space.encode(M)
+            sq = (X * X).sum(1)
+            D = sq[:, None] + sq[None, :] - 2.0 * X @ X.T
+            d = np.min(D[np.triu_indices(len(M), 1)]) if len(M) > 1 else 0.0
+            if d > best_d:
+                best, best_d = M, d
+        return best
+    return _random_design(space, n, rng, exclude, tries)
+
+
+def _random_design(
+    space: SearchSpace,
+    n: int,
+    rng: np.random.Generator,
+    exclude: ConfigMatrix | None,
+    tries: int,
+) -> ConfigMatrix:
     seen = set(space.keys(exclude)) if exclude is not None and len(exclude) else set()
     rows: list[np.ndarray] = []
     for _ in range(tries if n else 0):

@@ -230,3 +230,25 @@ def test_default_contender_keeps_the_policy_defaults_until_the_run_knows_transfe
     assert (spec.name, spec.kwargs, spec.learner) == ("auto", None, "gp")
     tuned = parse_policy("d2=default(kappa=1.0)")
     assert tuned.kwargs == {"acquisition": "ucb", "kappa": 1.0}
+
+
+def test_init_design_spec_key_changes_only_the_initial_design() -> None:
+    """``init_design=maximin`` draws another first 10 configs from the same seed's stream;
+    an unknown kind is refused in one line naming the spec."""
+    plain = run_one(parse_policy("random"), TASKS[0], 3, budget=10)
+    spread = run_one(parse_policy("r=random(init_design=maximin)"), TASKS[0], 3, budget=10)
+    again = run_one(parse_policy("r=random(init_design=maximin)"), TASKS[0], 3, budget=10)
+    assert parse_policy("random").init_design == "random"
+    pd.testing.assert_frame_equal(spread.drop(columns="seconds"), again.drop(columns="seconds"))
+    assert not np.array_equal(plain["true_value"], spread["true_value"])
+    with pytest.raises(ValueError, match="init_design must be one of random, maximin"):
+        parse_policy("default(init_design=sobol)")
+
+
+def test_a_label_reused_with_another_init_design_is_refused(tmp_path) -> None:
+    run_comparison(TASKS[:1], ["r=random"], seeds=1, budget=10, out_dir=tmp_path, progress=False)
+    with pytest.raises(ValueError, match="made by another spec"):
+        run_comparison(
+            TASKS[:1], ["r=random(init_design=maximin)"], seeds=1, budget=10,
+            out_dir=tmp_path, progress=False,
+        )  # fmt: skip

@@ -52,3 +52,27 @@ def test_a_nearly_exhausted_space_gives_what_is_left() -> None:
     assert len(rest) == 2 and not set(tiny.keys(rest)) & set(tiny.keys(first))
     with pytest.raises(ValueError, match="non-negative"):
         initial_design(tiny, -1, np.random.default_rng(0))
+
+
+def _min_distance(M: np.ndarray) -> float:
+    X = SPACE.encode(M)
+    D = ((X[:, None] - X[None]) ** 2).sum(-1)
+    return float(D[np.triu_indices(len(M), 1)].min())
+
+
+def test_maximin_is_the_most_spread_of_random_designs() -> None:
+    exclude = initial_design(SPACE, 5, np.random.default_rng(9))
+    M = initial_design(SPACE, 8, np.random.default_rng(3), exclude, method="maximin")
+    assert len(set(SPACE.keys(M))) == 8 and not set(SPACE.keys(M)) & set(SPACE.keys(exclude))
+    for cfg in SPACE.to_configs(M):
+        SPACE.validate(cfg)
+    # at least as spread as each of 20 random designs, and replayed by a seed
+    randoms = [initial_design(SPACE, 8, np.random.default_rng(s)) for s in range(20)]
+    assert _min_distance(M) >= max(_min_distance(R) for R in randoms) - 1e-9
+    again = initial_design(SPACE, 8, np.random.default_rng(3), exclude, method="maximin")
+    np.testing.assert_array_equal(M, again)
+
+
+def test_unknown_design_is_refused() -> None:
+    with pytest.raises(ValueError, match="initial design 'sobol'"):
+        initial_design(SPACE, 4, np.random.default_rng(0), method="sobol")
