@@ -222,17 +222,18 @@ def transfer_data(
             values.append(value)
             n += 1
         if n < len(p.values):
-            what = f"{len(p.values) - n} of its {len(p.values)} trials"
+            names = [k for k in space.names if not k.endswith("?")]
+            out = len(p.values) - n
             if n == 0:
-                what = f"none of its {len(p.values)} trials"
-            message = (
-                f"transfer: {p.label!r}: {what} fit the study's parameters "
-                f"{[n for n in space.names if not n.endswith('?')]}"
-            )
+                what = f"none of its {len(p.values)} trials fits"
+            else:
+                verb = "does" if out == 1 else "do"
+                what = f"{out} of its {len(p.values)} trials {verb} not fit"
+            message = f"transfer: {p.label!r}: {what} the study's parameters {names}"
             if why:
                 message += f" (first: {why})"
             if n == 0:
-                raise ValueError(message.replace(" fit the", " fits the"))
+                raise ValueError(message)
             warnings.warn(message + "; left out", UserWarning, stacklevel=2)
     data = load_transfer((configs, values), space)
     assert data is not None  # a pair always gives data
