@@ -9,6 +9,7 @@ distributions) are sampled by the independent sampler (random by default).
 
 from __future__ import annotations
 
+import math
 import threading
 import warnings
 from collections.abc import Sequence
@@ -314,6 +315,7 @@ class MetaRLSampler(BaseSampler):
         self._from_past_trials: dict[int, dict[str, BaseDistribution]] = {}
         self._warned: set[str] = set()  # parameters whose past distribution mismatched
         self._warned_multi = False  # the multi-objective fallback was announced
+        self._warned_trials: set[int] = set()  # COMPLETE trials announced as set apart
 
     def reseed_rng(self) -> None:
         self._independent.reseed_rng()
@@ -451,8 +453,20 @@ class MetaRLSampler(BaseSampler):
             own = self._own_dataset(study)
             space = with_datasets(space, [p.label for p in past], own)
             transfer = self._transfer_data(space, past, grids)
-        configs = [_config(space, _indexed(grids, t.params)) for t in done]
+        used: list[FrozenTrial] = []  # the COMPLETE trials the learner fits, in order
+        configs: list[Config] = []
         failed, pending = [], []
+        for t in done:
+            c = _config(space, _indexed(grids, t.params))
+            if math.isfinite(t.value):
+                used.append(t)
+                configs.append(c)
+                continue
+            # a diverged objective (Optuna stores +-inf as COMPLETE; NaN is FAIL already):
+            # no value a learner can fit, so the config is spent, as a failed trial's is
+            why = f"value {t.value} is not finite: its config counts as failed (not proposed again)"
+            self._warn_trial(t.number, why)
+            failed.append(c)
         for t in trials:
             if t.state == TrialState.COMPLETE:
                 continue
@@ -463,7 +477,7 @@ class MetaRLSampler(BaseSampler):
             (pending if t.state in (TrialState.RUNNING, TrialState.WAITING) else failed).append(c)
         pending += [c for c in self._given.values() if c not in pending]
         history = History.from_configs(
-            space, configs, [float(t.value) for t in done], failed, pending
+            space, configs, [float(t.value) for t in used], failed, pending
         )
         learner = self.learner
         if isinstance(learner, str):
@@ -486,7 +500,7 @@ class MetaRLSampler(BaseSampler):
         repeats = _repeats(space, step.configs, asked)
         # a replicate repeats a trial on purpose: it passes, recorded as such
         fresh = [
-            (c, None if row is None else done[row].number)
+            (c, None if row is None else used[row].number)
             for c, r, row in zip(step.configs, repeats, step.replicate_of)
             if row is not None or not r
         ]
@@ -497,6 +511,13 @@ class MetaRLSampler(BaseSampler):
                 stacklevel=2,
             )
         return fresh[: self.batch_size]
+
+    def _warn_trial(self, number: int, why: str) -> None:
+        """Announce once per trial that the rounds treat a COMPLETE trial apart."""
+        if number in self._warned_trials:
+            return
+        self._warned_trials.add(number)
+        warnings.warn(f"MetaRLSampler: trial {number}'s {why}", UserWarning, stacklevel=4)
 
     def _transfer_data(
         self, space: SearchSpace, past: list[PastData], grids: dict[str, StepGrid]
