@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,18 @@ def _is_number(x: Any) -> bool:
 def _py(x: Any) -> Value:
     """numpy scalar -> plain Python scalar (so configs serialise to JSON/YAML/Optuna)."""
     return x.item() if isinstance(x, np.generic) else x
+
+
+def _given_list(values: Any, what: str) -> list[Any]:
+    """The ``choices``/``items`` a constructor is given (a list, tuple, range, array...) as a
+    list. A string is refused rather than split into one value per character (YAML's
+    ``choices: relu`` or ``choices: relu, tanh``), as are a mapping and a single value; the
+    space's dict form adds the parameter's name."""
+    if isinstance(values, (str, bytes)):
+        raise SpaceError(f"{what} must be a list, got the string {values!r}")
+    if isinstance(values, Mapping) or not isinstance(values, Iterable):
+        raise SpaceError(f"{what} must be a list, got {values!r}")
+    return list(values)
 
 
 def _as_list(spec: Any, what: str) -> list[Any]:
@@ -261,7 +273,7 @@ class Categorical(_Finite):
         active_if: dict[str, Sequence[Value]] | None = None,
     ) -> None:
         super().__init__(active_if)
-        self.choices: list[Value] = [_py(c) for c in choices]
+        self.choices: list[Value] = [_py(c) for c in _given_list(choices, "choices")]
         numeric = bool(self.choices) and all(_is_number(c) for c in self.choices)
         self.ordered = numeric if ordered is None else bool(ordered)
         self.log = bool(log)

@@ -45,7 +45,7 @@ def param_from_dict(name: str, d: Any) -> Param:
         if kind == "boolean":
             return KINDS[kind](**d)
         return KINDS[kind](d.pop("low", None), d.pop("high", None), **d)
-    except TypeError as e:  # unknown or missing keys
+    except (TypeError, SpaceError) as e:  # unknown or missing keys; choices that are no list
         raise SpaceError(f"parameter {name!r}: {e}") from None
 
 

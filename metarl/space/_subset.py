@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from metarl.space._params import Param, _as_list
+from metarl.space._params import Param, _as_list, _given_list
 from metarl.type_aliases import Value
 
 #: Keys of a Subset's ``items=`` focus.
@@ -50,7 +50,7 @@ class Subset(Param):
         active_if: dict[str, Sequence[Value]] | None = None,
     ) -> None:
         super().__init__(active_if)
-        self.items = [str(i) for i in items]
+        self.items = [str(i) for i in _given_list(items, "items")]
         self.min_size = int(min_size)
         self._pos = {it: i for i, it in enumerate(self.items)}
 
