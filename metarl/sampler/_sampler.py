@@ -457,7 +457,19 @@ class MetaRLSampler(BaseSampler):
         configs: list[Config] = []
         failed, pending = [], []
         for t in done:
-            c = _config(space, _indexed(grids, t.params))
+            try:
+                c = _config(space, _indexed(grids, t.params))
+                space.validate(c)
+            except (ValueError, TypeError, KeyError) as e:
+                # enqueued with a value off the objective's range or grid (Optuna warns and
+                # evaluates it as given): the learner cannot encode it, the rest still counts
+                why = str(e).removeprefix("config #0: ")
+                self._warn_trial(
+                    t.number,
+                    f"params {t.params} are outside the sampler's space ({why}): "
+                    "left out of its rounds",
+                )
+                continue
             if math.isfinite(t.value):
                 used.append(t)
                 configs.append(c)
