@@ -112,6 +112,8 @@ def parse_policy(spec: str | PolicySpec) -> PolicySpec:
         key, eq, value = item.partition("=")
         if not eq or not key.strip().isidentifier():
             raise ValueError(f"policy spec {spec!r}: expected key=value, got {item!r}")
+        if key.strip() in kwargs:
+            raise ValueError(f"policy spec {spec!r}: key {key.strip()!r} given twice")
         kwargs[key.strip()] = yaml.safe_load(value.strip())
     learner_kwargs = dict(kwargs.pop("learner_kwargs", None) or {})
     learner = kwargs.pop("learner", None)

@@ -252,3 +252,8 @@ def test_a_label_reused_with_another_init_design_is_refused(tmp_path) -> None:
             TASKS[:1], ["r=random(init_design=maximin)"], seeds=1, budget=10,
             out_dir=tmp_path, progress=False,
         )  # fmt: skip
+
+
+def test_a_key_given_twice_in_a_spec_is_refused() -> None:
+    with pytest.raises(ValueError, match="key 'kappa' given twice"):
+        parse_policy("default(kappa=1, kappa=2)")
