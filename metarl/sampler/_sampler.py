@@ -317,6 +317,19 @@ class MetaRLSampler(BaseSampler):
         self._warned_multi = False  # the multi-objective fallback was announced
         self._warned_trials: set[int] = set()  # COMPLETE trials announced as set apart
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the lock is process-local and the encoded past trials a cache rebuilt on demand;
+        # the rest (learner, policy, random states, proposals handed out) travels, so that
+        # a restored sampler continues the study as the original would
+        state = self.__dict__.copy()
+        del state["_lock"]
+        state["_transfer_cache"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     def reseed_rng(self) -> None:
         self._independent.reseed_rng()
 
