@@ -34,14 +34,20 @@ toward the good side; ``margin`` = the incumbent's observed lead over the runner
 - ``mean_rank``: the share of the other evaluated configs whose posterior mean is better than
   the incumbent's (the GP's noise-aware ranking disagrees with the observed one);
 - ``loo_rank``: the same with leave-one-out means (each config's value as the others
-  predict it) instead of posterior means;
+  predict it; a config's rows' single-row LOO means averaged) instead of posterior means;
 - ``oracle_luck`` (not computable by a search, a ceiling for the ones above): the
   incumbent's true normalised regret minus that of its observed mean, i.e. how much the
   draw flatters it.
 
+Besides the AUC per group it prints, over the noisy runs, a 5-95% bootstrap interval (runs
+resampled whole: harmful rounds come in stretches of a few runs) and the mean AUC within a
+run, and how often ``luck_sd`` and ``loo`` exceed z = 1, 1.5, 2 (where a rule would fire).
+
 Usage::
 
     python benchmarks/bench_replicate_rule.py --tasks 'hpolib/*,hpolib/*:noise3' --seeds 3
+    python benchmarks/bench_replicate_rule.py --tasks 'hpolib/*,hpolib/*:noise3' --csv r.csv
+    python benchmarks/bench_replicate_rule.py --from-csv r.csv    # rescore, no runs
 """
 
 from __future__ import annotations
