@@ -98,7 +98,8 @@ def parse_config(path: str) -> dict[str, Any]:
         raise CliError(f"{path}: give exactly one of 'task' or 'trainer'")
     if isinstance(out["transfer"], str):
         out["transfer"] = [out["transfer"]]
-    out["study_name"] = out["study_name"] or Path(path).stem
+    if out["study_name"] is None:  # given empty, it is refused below, not replaced
+        out["study_name"] = Path(path).stem
     check_values(path, out)
     resolve_paths(path, out)
     return out

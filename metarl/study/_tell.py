@@ -102,6 +102,11 @@ def objective_value(result: Mapping[str, Any], metric: str) -> float:
     """
     if metric not in result:
         keys = sorted(k for k in result if not k.startswith(PREFIX))
+        if keys == ["value"] and result["value"] is None:
+            raise TrainerError(
+                f"trainer returned None, not the metric {metric!r} (a missing return?): "
+                f"return {{{metric!r}: ...}}"
+            )
         if keys == ["value"]:
             raise TrainerError(
                 f"trainer returned a bare value, not the metric {metric!r}: return "

@@ -34,3 +34,15 @@ def test_nested_duplicates_are_refused_and_distinct_keys_pass(tmp_path: Path) ->
         read_yaml(f)
     f.write_text("base: &b {a: 1}\nmerged:\n  <<: *b\n  c: 2\nlist: [1, 1]\n")
     assert read_yaml(f) == {"base": {"a": 1}, "merged": {"a": 1, "c": 2}, "list": [1, 1]}
+
+
+def test_an_empty_study_name_is_refused_not_replaced(tmp_path: Path, monkeypatch, capsys) -> None:
+    """review 6 F11: ``study_name: ""`` ran under the file's name; only an absent key does."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "space.yaml").write_text("x: {type: float, low: 0, high: 1}\n")
+    run = RUN.replace("budget: 3\n", "study_name: ''\n")
+    (tmp_path / "run.yaml").write_text(run.replace("budget: 8", "budget: 3"))
+    assert main(["run", "run.yaml", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "study_name" in err[0], err
+    assert not (tmp_path / "s.db").exists()

@@ -93,3 +93,9 @@ def test_objective_value_names_what_is_wrong() -> None:
         objective_value({"loss": "high"}, "loss")
     with pytest.raises(TrainerError, match="loss=inf"):
         objective_value({"loss": float("inf")}, "loss")
+
+
+def test_a_trainer_returning_none_is_named_as_such() -> None:
+    """review 6 F11: a trainer without a return statement was reported as a 'bare value'."""
+    with pytest.raises(TrainerError, match=r"trainer returned None, not the metric 'loss'"):
+        objective_value({"value": None, SECONDS: 0.1}, "loss")
