@@ -18,6 +18,8 @@ from metarl._plugins import import_plugins
 from metarl.compare._policies import PolicySpec, parse_policies
 from metarl.compare._protocol import COLUMNS, run_one
 from metarl.compare._report import write_reports
+from metarl.loop import make_search_policy
+from metarl.loop._replicates import round_settings
 
 
 def resolve_tasks(patterns: str | Sequence[str]) -> list[str]:
@@ -71,9 +73,10 @@ def spec_record(spec: PolicySpec) -> dict[str, Any]:
 
 def _check_settings(
     out_dir: Path, settings: dict[str, object], specs: Sequence[PolicySpec] = ()
-) -> None:
+) -> dict[str, Any] | None:
     """Refuse to resume a folder whose stored runs were made with other settings, or whose
-    runs under a label were made by another policy spec; record the specs of new labels.
+    runs under a label were made by another policy spec; return what settings.json is to
+    record (the specs of new labels added; None: unchanged), written once every spec builds.
 
     A folder written before the specs were recorded (no ``"policies"`` in settings.json)
     resumes as before: its labels' specs are unknown, taken to be the ones given (with a
@@ -115,10 +118,48 @@ def _check_settings(
             )
         recorded[spec.label] = new
     updated = {**(stored or settings), "policies": recorded}
-    if updated != stored:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(updated, indent=1))
-        os.replace(tmp, path)
+    return None if updated == stored else updated
+
+
+def _write_settings(out_dir: Path, record: dict[str, Any]) -> None:
+    path = out_dir / "settings.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=1))
+    os.replace(tmp, path)
+
+
+def _check_specs(
+    specs: Sequence[PolicySpec],
+    task_names: Sequence[str],
+    *,
+    n_init: int,
+    batch_size: int,
+    transfer: bool,
+) -> None:
+    """Build every contender's policy, replicate rule and learner once on each family's
+    space, as its runs will, so that a bad spec (a misspelt keyword) or batch size fails
+    before any run and before settings.json records it (the folder then takes the fixed
+    command).
+
+    Raises:
+        ValueError: one line naming the contender and the task whose space it failed on.
+    """
+    from metarl.benchmarks import load_task, split_task_name
+    from metarl.learners import make_learner
+
+    if n_init < 0 or batch_size < 1:
+        raise ValueError(f"need n_init >= 0 and batch_size >= 1; got {n_init}, {batch_size}")
+    # a family's tasks share one space (variants too); "auto" resolves per space
+    first = {split_task_name(t)[0].partition("/")[0]: t for t in reversed(task_names)}
+    spaces = {t: load_task(t).space for t in first.values()}
+    for spec in specs:
+        for task, space in spaces.items():
+            try:
+                policy = make_search_policy(spec.name, space, spec.kwargs, transfer=transfer)
+                round_settings(spec.replicates, policy, spec.label, transfer)
+                make_learner(spec.learner, **spec.learner_kwargs)
+            except Exception as e:
+                raise ValueError(f"policy {spec.label!r} does not build on {task}: {e}") from e
 
 
 def _import_plugins(modules: Sequence[str]) -> None:
@@ -220,9 +261,12 @@ def run_comparison(
     if n_jobs < 1:
         raise ValueError(f"n_jobs must be >= 1, got {n_jobs}")
     out = Path(out_dir)
-    (out / "runs").mkdir(parents=True, exist_ok=True)
     settings = {"budget": budget, "n_init": n_init, "batch_size": batch_size, "transfer": transfer}
-    _check_settings(out, settings, specs)
+    record = _check_settings(out, settings, specs)
+    _check_specs(specs, task_names, n_init=n_init, batch_size=batch_size, transfer=transfer)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    if record is not None:
+        _write_settings(out, record)
     # seed-major: an interrupted comparison has whole seeds of every (policy, task)
     grid = [(s, t, seed) for seed in seed_list for s in specs for t in task_names]
     todo = [g for g in grid if not run_file(out, g[0].label, g[1], g[2]).exists()]
