@@ -97,4 +97,23 @@ def refit_on_runs(
             f"cv spearman {rho_f} (on them)"
         )
     print(line, file=sys.stderr)
+    if len(step.configs) < args.n:
+        _say_fewer(args, space if focus is None else focus, history.M, len(step.configs))
     return step.configs, step.learner
+
+
+def _say_fewer(args: argparse.Namespace, searched: Any, M: np.ndarray, n: int) -> None:
+    """The line that says why the round on ``--runs`` proposes fewer than ``--n`` configs
+    (refine leaves the policy's warning to its caller), as ``propose --n`` on a small space
+    warns and returns fewer."""
+    where = "the space"
+    if searched.focus:
+        where = f"the focus {json.dumps(searched.focus, default=str)}"
+    if n:
+        msg = f"asked for {args.n} configs but found only {n} of {where} not in --runs"
+        msg += "; proposing those"
+    elif len(set(searched.keys(M[searched.contains_matrix(M)]))) >= searched.cardinality:
+        msg = f"every config of {where} is already in --runs: nothing to propose"
+    else:
+        msg = f"--policy {args.policy} found no config of {where} not in --runs: nothing to propose"
+    print(f"--runs: {msg}", file=sys.stderr)

@@ -96,6 +96,8 @@ def propose(args: argparse.Namespace) -> int:
     if args.runs is not None:
         configs, learner = refit_on_runs(args, space, learner, policy, names[0], direction, focus)
         names = names[:1]  # refitted on the first target: the one proposals are ranked by
+        if not configs:
+            return 0  # every config was run: refit_on_runs said so
     else:
         policy.reseed(args.seed)
         configs = policy.propose(focus or space, learner, args.n, direction=direction)

@@ -112,6 +112,8 @@ def propose_transfer(args: argparse.Namespace, space: Any) -> int:
         configs, learner = refit_on_runs(
             args, space, learner, _policy(args, space), target, direction, focus, data
         )
+        if not configs:
+            return 0  # every config was run: refit_on_runs said so
         what = f"refitted with {len(data)} runs of {n_sets} other dataset(s)"
     else:
         try:
