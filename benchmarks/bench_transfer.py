@@ -26,6 +26,18 @@ alone (10 seeds, budget 25, batch 5; docs/RESULTS.md)::
         --policies 'default;rgpe=default(learner=rgpe,acquisition=ucb,kappa=1)' \
         --out runs/h17_hpolib
 
+The first batch's levers of issue 17 are compare spec keys too (both opt-in, both measured
+worse @10 on HPOLib, docs/RESULTS.md "Transfer: first-batch levers")::
+
+    python benchmarks/bench_transfer.py --quality --tasks 'hpolib/*' --seeds 5 --cold \
+      --policies 'default;pb3=default(past_bests=3);md3=default(acquisition=mean,min_distance=3)' \
+      --out runs/x17_hpolib
+
+(``past_bests=3``: the best observed config of 3 past datasets first, then the learner's
+picks, ``refine(past_bests=...)``; ``min_distance=3``: the policy's batch diversity, default 2.
+A ``default(...)`` spec with policy keywords loses the transfer default's ``acquisition=mean``:
+give it.)
+
 (The ``seconds`` column is per run in one process: a later policy finds the past GPs, and
 their predictions on the table, that an earlier one of the same seed cached.)
 
