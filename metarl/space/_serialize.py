@@ -3,6 +3,7 @@ the ``focus`` of a restricted space."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,13 @@ def param_from_dict(name: str, d: Any) -> Param:
     if kind not in KINDS:
         raise SpaceError(f"parameter {name!r}: unknown type {kind!r} (one of {sorted(KINDS)})")
     d.pop("value", None)
+    valid = _keys_of(KINDS[kind])
+    unknown = sorted(str(k) for k in d if k not in valid)
+    if unknown:
+        raise SpaceError(
+            f"parameter {name!r}: unknown key(s) {unknown} for type {kind!r} "
+            f"(valid: {sorted(valid)})"
+        )
     try:
         if kind == "categorical":
             return Categorical(d.pop("choices", []), **d)
@@ -47,6 +55,12 @@ def param_from_dict(name: str, d: Any) -> Param:
         return KINDS[kind](d.pop("low", None), d.pop("high", None), **d)
     except (TypeError, SpaceError) as e:  # unknown or missing keys; choices that are no list
         raise SpaceError(f"parameter {name!r}: {e}") from None
+
+
+def _keys_of(cls: type) -> set[str]:
+    """The keys a parameter of class ``cls`` takes in its dict form: its constructor's."""
+    params = inspect.signature(cls.__init__).parameters
+    return {n for n, p in params.items() if n != "self" and p.kind is not p.VAR_KEYWORD}
 
 
 def space_to_dict(space: SearchSpace) -> dict[str, Any]:
