@@ -70,7 +70,8 @@ def restrict_params(
         for name, spec in specs.items():
             if name in space.context:
                 raise SpaceError(
-                    f"focus: {name!r} is a context feature, not a parameter (use with_context)"
+                    f"focus: {name!r} is a context feature, not a parameter: set its value "
+                    "instead (metarl propose --context, value: in the space, with_context)"
                 )
             if name not in params:
                 raise SpaceError(f"focus: unknown parameter {name!r} (parameters: {space.names})")

@@ -175,7 +175,7 @@ def test_subset_focus_near_min_size_samples_uniformly() -> None:
     ("focus", "match"),
     [
         ({"fixed": {"zz": 1}}, "focus: unknown parameter 'zz'"),
-        ({"fixed": {"dataset": "b"}}, "'dataset' is a context feature"),
+        ({"fixed": {"dataset": "b"}}, "'dataset' is a context feature.*--context"),
         ({"fixed": {"model": "rf"}}, "'model': value 'rf' is not one of"),
         ({"choices": {"model": []}}, "'model': the focus leaves no value"),
         ({"choices": {"model": "svm"}}, "'model': choices must be a list"),
