@@ -96,7 +96,8 @@ def propose_transfer(args: argparse.Namespace, space: Any) -> int:
     focus = read_focus(args.focus, space) if args.focus is not None else None
     try:
         data = load_transfer(
-            _named_sources(sources, space), space, metric=target, storage=args.storage,
+            _named_sources(sources, space, args.storage), space, metric=target,
+            storage=args.storage,
             rng=np.random.default_rng(args.seed), n_per_task=args.transfer_size,
         )  # fmt: skip
     except (ValueError, RunDataError) as e:
@@ -137,20 +138,59 @@ def propose_transfer(args: argparse.Namespace, space: Any) -> int:
     return 0
 
 
-def _named_sources(sources: list[str], space: Any) -> list[Any]:
+def _named_sources(sources: list[str], space: Any, storage: str | None) -> list[Any]:
     """``DATASET=SOURCE`` items as ``{dataset: source}`` (the value parsed as the space's
-    one context feature holds it); other items as they are."""
+    one context feature holds it); a plain study or a CSV that records no dataset named by
+    its name (:func:`_study_named_by_name`, :func:`_csv_named_by_stem`); other items as they
+    are."""
     from metarl.metadata._cells import parse_value
 
     out: list[Any] = []
     for text in sources:
         value, eq, source = text.partition("=")
         if not eq or len(space.context) != 1:
-            out.append(_csv_named_by_stem(text, space))
+            named = _study_named_by_name(text, space, storage)
+            out.append(_csv_named_by_stem(text, space) if named is None else named)
             continue
         param = next(iter(space.context.values()))
         out.append({parse_value(param, value.strip()): source.strip()})
     return out
+
+
+def _study_named_by_name(text: str, space: Any, storage: str | None) -> Any:
+    """A study of ``--storage`` whose trials record no value of the space's one context
+    feature (a plain Optuna study): its runs are named by the study's name, as a CSV's by
+    its stem and as ``MetaRLSampler(transfer=...)`` names a study, not taken as the
+    ``--context`` dataset's own. A name that is not a value of the feature is refused by
+    name. None: no such study (a study that records its dataset keeps it)."""
+    from collections.abc import Mapping
+
+    import optuna
+    from optuna.trial import TrialState
+
+    from metarl.metadata._cells import parse_value
+    from metarl.study._schema import CONTEXT
+
+    if storage is None or len(space.context) != 1:
+        return None
+    try:
+        study = optuna.load_study(study_name=text, storage=storage)
+    except KeyError:
+        return None
+    ((name, param),) = space.context.items()
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    recorded = (t.user_attrs.get(CONTEXT) for t in trials)
+    if any(isinstance(ctx, Mapping) and name in ctx for ctx in recorded):
+        return text
+    try:
+        value = parse_value(param, text)
+        param.from_value(value)
+    except ValueError:
+        raise CliError(
+            f"--transfer {text}: study {text!r} records no {name!r}, so its dataset is "
+            f"unknown: name it with DATASET={text}"
+        ) from None
+    return {value: text}
 
 
 def _csv_named_by_stem(text: str, space: Any) -> Any:
