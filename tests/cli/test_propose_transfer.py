@@ -85,9 +85,12 @@ def test_a_plain_optuna_study_named_by_its_dataset(tmp_path: Path, capsys) -> No
     study = optuna.create_study(study_name="naval", storage=url)
     study.optimize(objective, n_trials=20)
     args = [*BASE, "--storage", url, "--direction", "minimize", "--n", "2"]
-    # the study records no dataset: read as the new dataset's own runs, refused
+    # the study records no dataset and its name is no dataset of the space: refused by name
     assert main([*args, "--transfer", "naval"]) == 2
-    assert "runs of dataset=protein_structure itself" in capsys.readouterr().err
+    assert (
+        "study 'naval' records no 'dataset', so its dataset is unknown: name it with "
+        "DATASET=naval" in capsys.readouterr().err
+    )
     assert main([*args, "--transfer", "naval_propulsion=naval"]) == 0
     out, err = capsys.readouterr()
     assert len(out.strip().splitlines()) == 2 and "runs of 1 other dataset(s)" in err
