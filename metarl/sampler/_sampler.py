@@ -34,6 +34,7 @@ from metarl.sampler._transfer import PastData, check_sources, resolve, transfer_
 from metarl.space import Boolean, Categorical, Integer, SearchSpace, SpaceError, from_optuna
 from metarl.space._optuna import StepGrid, step_grid, step_grids
 from metarl.space._params import Param
+from metarl.study._arguments import built_learner
 from metarl.type_aliases import Config
 
 #: Proposals a round makes beyond ``batch_size`` on a conditional space, to replace those
@@ -198,6 +199,44 @@ def _to_optuna_value(d: BaseDistribution, v: Any) -> Any:
     return v
 
 
+def _check_strategies(
+    learner: Any, policy: Any, policy_kwargs: dict[str, Any] | None, enumerable: int, transfer: bool
+) -> None:
+    """Build the learner and the policy once, as ``Study`` does before it stores anything, so
+    that a misspelt name or keyword fails at construction, not after the startup trials.
+
+    The space is unknown until trials complete, so the policy is built on a stand-in space;
+    ``"auto"`` passes where either policy it may run builds (exhaustive search up
+    to ``enumerable`` configs, local search beyond). Its cost is the first import of the
+    learners and policies (torch), which the first round would pay anyway.
+
+    Raises:
+        ValueError: one line naming the bad name or keyword.
+    """
+    built_learner(learner, None)
+    if not isinstance(policy, str):
+        return
+    # Boolean parameters: 2 configs (exhaustive), and over ``enumerable`` (local search)
+    widths = [1, max(enumerable, 1).bit_length()] if policy == "auto" else [1]
+    errors: list[ValueError] = []
+    for k in widths:
+        stand_in = SearchSpace({f"x{i}": Boolean() for i in range(k)})
+        try:
+            make_search_policy(
+                policy, stand_in, policy_kwargs, enumerable=enumerable, transfer=transfer
+            )
+            return
+        except ValueError as e:
+            if str(e) not in map(str, errors):
+                errors.append(e)
+    if len(errors) == 1:
+        raise errors[0]
+    raise ValueError(
+        f"policy 'auto': policy_kwargs={policy_kwargs!r} fit neither policy it may run "
+        f"({'; '.join(map(str, errors))})"
+    )
+
+
 class MetaRLSampler(BaseSampler):
     """An Optuna sampler driven by a meta-learner and a metarl search policy.
 
@@ -263,6 +302,9 @@ class MetaRLSampler(BaseSampler):
             single trials: the best mean is for the caller to take (group the COMPLETE
             trials by params). Not with transfer or a policy that fits no learner.
 
+    A misspelt learner or policy name, or a keyword the policy does not take, raises
+    ``ValueError`` here, as ``Study`` does, not after the startup trials.
+
     A multi-objective study (``directions=[...]``) is not supported: every trial is then
     sampled by ``independent_sampler`` (random by default), announced once by a
     ``UserWarning``, as Optuna's samplers announce a feature they do not support.
@@ -284,6 +326,7 @@ class MetaRLSampler(BaseSampler):
         replicates: Any = None,
     ) -> None:
         self._sources = check_sources(transfer)
+        _check_strategies(learner, policy, policy_kwargs, enumerable, bool(self._sources))
         self.replicates = round_settings(replicates, policy, None, bool(self._sources))
         if n_startup_trials is None:
             n_startup_trials = 0 if self._sources else 10
