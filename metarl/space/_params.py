@@ -46,12 +46,15 @@ def _py(x: Any) -> Value:
 def _given_list(values: Any, what: str) -> list[Any]:
     """The ``choices``/``items`` a constructor is given (a list, tuple, range, array...) as a
     list. A string is refused rather than split into one value per character (YAML's
-    ``choices: relu`` or ``choices: relu, tanh``), as are a mapping and a single value; the
-    space's dict form adds the parameter's name."""
+    ``choices: relu`` or ``choices: relu, tanh``), as are a mapping, a single value and a set
+    (string hashing differs between processes, so a set's order, the one-hot columns and the
+    space's fingerprint would too); the space's dict form adds the parameter's name."""
     if isinstance(values, (str, bytes)):
         raise SpaceError(f"{what} must be a list, got the string {values!r}")
     if isinstance(values, Mapping) or not isinstance(values, Iterable):
         raise SpaceError(f"{what} must be a list, got {values!r}")
+    if isinstance(values, (set, frozenset)):  # its order (hence the encoding) varies by process
+        raise SpaceError(f"{what} must be a list, got a set (it has no order): {values!r}")
     return list(values)
 
 

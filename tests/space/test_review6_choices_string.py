@@ -85,3 +85,10 @@ def test_a_stored_space_of_one_character_choices_still_loads(tmp_path: Path) -> 
     again = Study(space, trainer, storage=storage, **kw)
     again.optimize(4)
     assert len(again.trials()) == 4
+
+
+def test_a_set_is_refused_since_its_order_varies_between_processes() -> None:
+    with pytest.raises(SpaceError, match="choices must be a list, got a set"):
+        Categorical({"relu", "tanh"})
+    with pytest.raises(SpaceError, match="items must be a list, got a set"):
+        Subset(frozenset({"a", "b"}))
