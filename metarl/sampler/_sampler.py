@@ -237,6 +237,15 @@ def _check_strategies(
     )
 
 
+def _study_key(study: Study) -> tuple[Any, int, str]:
+    """What tells ``study`` apart from another study the sampler serves: its storage (an RDB
+    storage's URL, so that a study loaded again is the same study; another storage's
+    identity), its id there and its name."""
+    storage = study._storage  # noqa: SLF001 - as Optuna's samplers read it
+    url = getattr(getattr(storage, "_backend", storage), "url", None)  # _CachedStorage wraps
+    return (url if isinstance(url, str) else id(storage)), study._study_id, study.study_name  # noqa: SLF001
+
+
 class MetaRLSampler(BaseSampler):
     """An Optuna sampler driven by a meta-learner and a metarl search policy.
 
@@ -302,6 +311,10 @@ class MetaRLSampler(BaseSampler):
             single trials: the best mean is for the caller to take (group the COMPLETE
             trials by params). Not with transfer or a policy that fits no learner.
 
+    One instance may serve several studies in turn (a loop over datasets): what it queues
+    or hands out is kept per study (its storage, id and name), so a study gets only the
+    proposals of rounds on its own trials.
+
     A misspelt learner or policy name, or a keyword the policy does not take, raises
     ``ValueError`` here, as ``Study`` does, not after the startup trials.
 
@@ -336,7 +349,8 @@ class MetaRLSampler(BaseSampler):
             )
         self.transfer = transfer
         self.dataset = dataset
-        self._past: list[PastData] | None = None  # the sources, read on first use
+        # the sources, read on first use, and the study they were read for
+        self._past: tuple[Any, list[PastData]] | None = None
         self._transfer_cache: tuple[Any, Any] | None = None
         self.learner = learner
         self.policy = policy
@@ -351,14 +365,17 @@ class MetaRLSampler(BaseSampler):
         self._lock = threading.RLock()
         self._queue: list[tuple[Config, int | None]] = []  # (proposal, replicate_of)
         self._queue_key: Any = None
-        self._given: dict[int, Config] = {}  # trial number -> proposal (cache per trial)
+        # (study key, trial number) -> proposal (cache per trial); a sampler may serve
+        # several studies (F9): every per-study cache holds the study's key
+        self._given: dict[tuple[Any, int], Config] = {}
         self._policy_obj: Any = None
         self._policy_space: Any = None
         # trial number -> the past studies' space, for trials started before any completed
-        self._from_past_trials: dict[int, dict[str, BaseDistribution]] = {}
+        self._from_past_trials: dict[tuple[Any, int], dict[str, BaseDistribution]] = {}
         self._warned: set[str] = set()  # parameters whose past distribution mismatched
         self._warned_multi = False  # the multi-objective fallback was announced
-        self._warned_trials: set[int] = set()  # COMPLETE trials announced as set apart
+        # (study key, trial number) of COMPLETE trials announced as set apart
+        self._warned_trials: set[tuple[Any, int]] = set()
 
     def __getstate__(self) -> dict[str, Any]:
         # the lock is process-local and the encoded past trials a cache rebuilt on demand;
@@ -414,23 +431,25 @@ class MetaRLSampler(BaseSampler):
     def _propose_from_past(self, study: Study, trial: FrozenTrial) -> None:
         """The past studies' proposal for ``trial``, started before any trial completed."""
         space = self._past_space(study)
+        at = (_study_key(study), trial.number)
         with self._lock:
-            if space and trial.number not in self._given:
+            if space and at not in self._given:
                 nxt = self._next(study, space)
                 if nxt is not None:
-                    self._given[trial.number] = nxt[0]
-            self._from_past_trials[trial.number] = space
+                    self._given[at] = nxt[0]
+            self._from_past_trials[at] = space
 
     def _past_space(self, study: Study) -> dict[str, BaseDistribution]:
         """The space the past studies reveal (empty without any, or for tables)."""
         return _common([past.distributions for past in self._past_data(study)])
 
     def _past_data(self, study: Study) -> list[PastData]:
-        """The transfer sources, read once (studies by name from ``study``'s storage)."""
+        """The transfer sources, read once per study (studies by name from its storage)."""
+        key = _study_key(study)
         with self._lock:
-            if self._past is None:
-                self._past = resolve(self._sources, study, self._own_dataset(study))
-            return self._past
+            if self._past is None or self._past[0] != key:
+                self._past = key, resolve(self._sources, study, self._own_dataset(study))
+            return self._past[1]
 
     def _own_dataset(self, study: Study) -> str:
         return self.dataset if self.dataset is not None else study.study_name
@@ -455,18 +474,19 @@ class MetaRLSampler(BaseSampler):
     ) -> dict[str, Any]:
         if not search_space:
             return {}
+        at = (_study_key(study), trial.number)
         with self._lock:
-            if trial.number not in self._given:
+            if at not in self._given:
                 nxt = self._next(study, search_space)
                 if nxt is None:
                     return {}
                 cfg, replicate_of = nxt
-                self._given[trial.number] = cfg
+                self._given[at] = cfg
                 if replicate_of is not None:
                     study._storage.set_trial_user_attr(  # noqa: SLF001 - as Optuna's samplers
                         trial._trial_id, REPLICATE_OF, replicate_of
                     )
-            cfg = self._given[trial.number]
+            cfg = self._given[at]
         out = {}
         for name, d in search_space.items():
             if name in cfg:
@@ -480,7 +500,8 @@ class MetaRLSampler(BaseSampler):
     ) -> tuple[Config, int | None] | None:
         trials = study.get_trials(deepcopy=False)
         done = [t for t in trials if t.state == TrialState.COMPLETE]
-        key = (len(done), tuple(sorted(search_space)))
+        # the study too: another study may reach the same count over the same names
+        key = (_study_key(study), len(done), tuple(sorted(search_space)))
         if key != self._queue_key or not self._queue:
             self._queue = self._propose(study, search_space, trials, done)
             self._queue_key = key
@@ -496,6 +517,7 @@ class MetaRLSampler(BaseSampler):
         """One round of :func:`metarl.loop.refine` on the study's trials: its proposals,
         each with the number of the trial it replicates (None: a new config)."""
         names = set(search_space)
+        this = _study_key(study)
         past = self._past_data(study)
         grids = step_grids(search_space)  # wide stepped parameters: searched by step index
         # the study's own trials tell which parameters are conditional; the past trials only
@@ -508,7 +530,7 @@ class MetaRLSampler(BaseSampler):
         if past:
             own = self._own_dataset(study)
             space = with_datasets(space, [p.label for p in past], own)
-            transfer = self._transfer_data(space, past, grids)
+            transfer = self._transfer_data(this, space, past, grids)
         used: list[FrozenTrial] = []  # the COMPLETE trials the learner fits, in order
         configs: list[Config] = []
         failed, pending = [], []
@@ -521,7 +543,7 @@ class MetaRLSampler(BaseSampler):
                 # evaluates it as given): the learner cannot encode it, the rest still counts
                 why = str(e).removeprefix("config #0: ")
                 self._warn_trial(
-                    t.number,
+                    (this, t.number),
                     f"params {t.params} are outside the sampler's space ({why}): "
                     "left out of its rounds",
                 )
@@ -533,7 +555,7 @@ class MetaRLSampler(BaseSampler):
             # a diverged objective (Optuna stores +-inf as COMPLETE; NaN is FAIL already):
             # no value a learner can fit, so the config is spent, as a failed trial's is
             why = f"value {t.value} is not finite: its config counts as failed (not proposed again)"
-            self._warn_trial(t.number, why)
+            self._warn_trial((this, t.number), why)
             failed.append(c)
         for t in trials:
             if t.state == TrialState.COMPLETE:
@@ -543,7 +565,7 @@ class MetaRLSampler(BaseSampler):
             except Exception:  # noqa: BLE001 - a running trial's params are partial
                 continue
             (pending if t.state in (TrialState.RUNNING, TrialState.WAITING) else failed).append(c)
-        pending += [c for c in self._given.values() if c not in pending]
+        pending += [c for (k, _), c in self._given.items() if k == this and c not in pending]
         history = History.from_configs(
             space, configs, [float(t.value) for t in used], failed, pending
         )
@@ -580,18 +602,20 @@ class MetaRLSampler(BaseSampler):
             )
         return fresh[: self.batch_size]
 
-    def _warn_trial(self, number: int, why: str) -> None:
-        """Announce once per trial that the rounds treat a COMPLETE trial apart."""
-        if number in self._warned_trials:
+    def _warn_trial(self, at: tuple[Any, int], why: str) -> None:
+        """Announce once per trial (``(study key, number)``) that the rounds treat a COMPLETE
+        trial apart."""
+        if at in self._warned_trials:
             return
-        self._warned_trials.add(number)
-        warnings.warn(f"MetaRLSampler: trial {number}'s {why}", UserWarning, stacklevel=4)
+        self._warned_trials.add(at)
+        warnings.warn(f"MetaRLSampler: trial {at[1]}'s {why}", UserWarning, stacklevel=4)
 
     def _transfer_data(
-        self, space: SearchSpace, past: list[PastData], grids: dict[str, StepGrid]
+        self, study: Any, space: SearchSpace, past: list[PastData], grids: dict[str, StepGrid]
     ) -> Any:
-        """The past trials encoded in ``space`` (cached while the inferred space stays)."""
-        key = (space.fingerprint(), tuple(sorted(grids.items())))
+        """The past trials encoded in ``space`` (cached while the study, by its key, and the
+        inferred space stay)."""
+        key = (study, space.fingerprint(), tuple(sorted(grids.items())))
         if self._transfer_cache is None or self._transfer_cache[0] != key:
             data = transfer_data(space, past, lambda s, p: _config(s, _indexed(grids, p)))
             self._transfer_cache = (key, data)
@@ -605,17 +629,18 @@ class MetaRLSampler(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        v = self._from_past(trial, param_name, param_distribution)
+        v = self._from_past((_study_key(study), trial.number), param_name, param_distribution)
         if v is not _UNSET:
             return v
         return self._independent.sample_independent(study, trial, param_name, param_distribution)
 
-    def _from_past(self, trial: FrozenTrial, name: str, dist: BaseDistribution) -> Any:
-        """The value the past studies' proposal gives ``name`` in a trial started before any
-        trial completed (``_UNSET``: none, or one that the objective's ``dist`` refuses)."""
+    def _from_past(self, at: tuple[Any, int], name: str, dist: BaseDistribution) -> Any:
+        """The value the past studies' proposal gives ``name`` in the trial ``at`` (study key,
+        number) started before any trial completed (``_UNSET``: none, or one that the
+        objective's ``dist`` refuses)."""
         with self._lock:
-            space = self._from_past_trials.get(trial.number)
-            cfg = self._given.get(trial.number, {})
+            space = self._from_past_trials.get(at)
+            cfg = self._given.get(at, {})
         if not space or name not in space or name not in cfg:
             return _UNSET
         try:
@@ -634,7 +659,8 @@ class MetaRLSampler(BaseSampler):
             if name in self._warned:
                 return
             self._warned.add(name)
-            labels = [p.label for p in self._past or [] if name in p.distributions]
+            sources = self._past[1] if self._past is not None else []
+            labels = [p.label for p in sources if name in p.distributions]
         warnings.warn(
             f"MetaRLSampler: transfer: parameter {name!r} is {past} in "
             f"{', '.join(map(repr, labels))} but {own} in the objective: its first value is "
@@ -655,6 +681,7 @@ class MetaRLSampler(BaseSampler):
         values: Sequence[float] | None,
     ) -> None:
         self._independent.after_trial(study, trial, state, values)
+        at = (_study_key(study), trial.number)
         with self._lock:
-            self._given.pop(trial.number, None)
-            self._from_past_trials.pop(trial.number, None)
+            self._given.pop(at, None)
+            self._from_past_trials.pop(at, None)
