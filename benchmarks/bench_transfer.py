@@ -63,6 +63,13 @@ startup trials); true normalised regret of the best of the first 1/3/10 trials::
 
     python benchmarks/bench_transfer.py --sampler --families nasbench201 --seeds 3
 
+What the first rounds hold (``--first-batch``, the first ``--policies`` spec): the first 10
+configs of a transfer run and their ranks on the target's table, each past dataset's best
+observed config there (``metarl.loop._transfer.past_bests``), and the best true regret of
+other first batches from the same round-1 learner::
+
+    python benchmarks/bench_transfer.py --first-batch --tasks 'hpolib/*' --seeds 10
+
 Importing this module registers the learner ``"rgpe"`` when the registry lacks it, so that
 ``metarl compare --import benchmarks.bench_transfer --policies 'rgpe=default(learner=rgpe)'``
 knows it too.
@@ -72,6 +79,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 import numpy as np
 
@@ -421,6 +429,77 @@ def sampler_quality(args: argparse.Namespace) -> None:
     print(df.groupby("sampler")[cols].mean().round(3).to_string())
 
 
+def first_batch(args: argparse.Namespace) -> None:
+    """What the first rounds of a transfer run hold: the first 10 configs of the first
+    ``--policies`` spec (``run_rounds``, budget 10), ranked on the target's table, each past
+    dataset's best observed config there, and the best true regret of other first batches
+    from the same fitted round-1 learner."""
+    import pandas as pd
+
+    from metarl.agents import make_policy
+    from metarl.benchmarks import load_task, match_tasks
+    from metarl.compare._protocol import run_rounds, sibling_tasks
+    from metarl.learners import acquisition
+    from metarl.loop import load_transfer, seed_streams
+    from metarl.loop._transfer import past_bests
+
+    spec = _policy_specs(args.policies)[0]
+    rows = []
+    for name in match_tasks(args.tasks):
+        for seed in range(args.seeds):
+            task = load_task(name, seed_streams(seed)["noise"])
+            space, all_M = task.space, task.all_matrix()
+            g = np.asarray(task.g(task.true_values()))
+            rank = np.empty(len(g), int)
+            rank[np.argsort(g, kind="stable")] = np.arange(len(g))
+            row_of = {key: i for i, key in enumerate(space.keys(all_M))}
+
+            def regret(M: np.ndarray, task: Any = task) -> np.ndarray:
+                return np.asarray(task.normalized_regret(task.true_value(M)), dtype=float)
+
+            steps = [
+                s for s, _ in run_rounds(spec, task, seed, budget=10, batch_size=5, transfer=True)
+            ]
+            first = np.concatenate([s.M for s in steps])
+            r = regret(first)
+            prior = load_transfer(
+                sibling_tasks(name), space, metric=task.metric, rng=seed_streams(seed)["transfer"]
+            )
+            bests = past_bests(space, prior, task.direction)
+            learner = steps[0].learner
+            pred = acquisition(learner, space.encode_matrix(all_M), "mean", 0.0, task.direction)
+            pred_rank = np.empty(len(pred), int)
+            pred_rank[np.argsort(-pred, kind="stable")] = np.arange(len(pred))
+            rec = {
+                "task": name, "seed": seed, "@5": r[:5].min(), "@10": r.min(),
+                "rank first 5": np.median(rank[[row_of[k] for k in space.keys(first[:5])]]),
+                "rank next 5": np.median(rank[[row_of[k] for k in space.keys(first[5:])]]),
+                "pred rank of best": pred_rank[np.argmin(g)],
+                "top50 in pred top50": np.isin(np.argsort(-pred)[:50], np.argsort(g)[:50]).sum(),
+                "past bests: median rank": np.median(rank[[row_of[k] for k in space.keys(bests)]]),
+                "past bests @k": regret(bests).min(),
+            }  # fmt: skip
+            for d in (1, 3):
+                pol = make_policy("exhaustive", acquisition="mean", min_distance=d, seed=seed)
+                picks = pol.propose(space, learner, 5, direction=task.direction)
+                rec[f"min_distance={d} @5"] = regret(space.to_matrix(picks)).min()
+            n = min(len(bests), 5)
+            pol = make_policy("exhaustive", acquisition="mean", seed=seed)
+            fill = pol.propose(space, learner, 5 - n, direction=task.direction,
+                               exclude=space.to_configs(bests)) if n < 5 else []  # fmt: skip
+            rec["past bests + learner @5"] = min(
+                regret(bests[:n]).min(), regret(space.to_matrix(fill)).min() if fill else np.inf
+            )
+            rows.append(rec)
+            print({k: round(float(v), 3) if k not in ("task",) else v for k, v in rec.items()})
+    df = pd.DataFrame(rows).drop(columns="seed")
+    with pd.option_context("display.width", 250, "display.max_columns", 50):
+        table = df.groupby("task").mean()
+        table.loc["mean"] = df.drop(columns="task").mean()
+        table.loc["p90 (runs)"] = df.drop(columns="task").quantile(0.9)
+        print(table.round(3).to_string())
+
+
 def _literal(text: str) -> object:
     import ast
 
@@ -437,6 +516,9 @@ def main() -> None:
         "--zero-shot", action="store_true", help="zero-shot portfolios, one dataset held out"
     )
     p.add_argument("--sampler", action="store_true", help="MetaRLSampler with past studies")
+    p.add_argument(
+        "--first-batch", action="store_true", help="what the first rounds of a transfer run hold"
+    )
     p.add_argument("--past-trials", type=int, default=100, help="trials per past study")
     p.add_argument("--families", default="hpolib,nasbench201", help="families (zero-shot, sampler)")
     p.add_argument("--learners", default="gp,forest", help="learners (zero-shot)")
@@ -468,7 +550,9 @@ def main() -> None:
     args.pooled_sizes = [int(v) for v in args.pooled_sizes.split(",") if v]
     args.families = [v for v in args.families.split(",") if v]
     args.learners = [v for v in args.learners.split(",") if v]
-    if args.zero_shot:
+    if args.first_batch:
+        first_batch(args)
+    elif args.zero_shot:
         zero_shot_quality(args)
     elif args.sampler:
         sampler_quality(args)
