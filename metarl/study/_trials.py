@@ -4,6 +4,7 @@ failures should stop it."""
 from __future__ import annotations
 
 import contextlib
+import math
 import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,11 @@ from metarl.study import _schema as schema
 from metarl.type_aliases import Config
 
 _PENDING = (TrialState.WAITING, TrialState.RUNNING)
+
+#: The COMPLETE trials with an infinite value announced in this process (every round reads
+#: the history again; Python's own once-per-message registry is reset whenever a filter
+#: changes, as rounds do): the trial's id with its start and end, unique across storages.
+_ANNOUNCED: set[tuple[Any, ...]] = set()
 
 
 #: Optuna's system attribute holding the params of a trial queued by ``study.enqueue_trial``
@@ -96,7 +102,10 @@ def history_of(space: SearchSpace, trials: Sequence[FrozenTrial]) -> History:
 
     A trial that holds no valid config of the space (queued with ``study.enqueue_trial``
     with bad params, or failed for it) is left out with a warning: a study stays resumable
-    whatever was added to it.
+    whatever was added to it. A COMPLETE trial with an infinite value (written from outside:
+    Optuna's ``add_trial``, another client; a trainer's is a FAIL) counts as failed, as
+    :class:`~metarl.MetaRLSampler` counts it: no learner can fit it, and its config is not
+    proposed again; a warning names it once.
     """
     groups: dict[str, list[Config]] = {"done": [], "failed": [], "pending": []}
     values = []
@@ -113,6 +122,9 @@ def history_of(space: SearchSpace, trials: Sequence[FrozenTrial]) -> History:
         except (InvalidTrialConfigError, SpaceError):
             skipped.append(t.number)
             continue
+        if group == "done" and not math.isfinite(t.value):
+            _announce_infinite(t)
+            group = "failed"
         groups[group].append(config)
         if group == "done":
             values.append(float(t.value))
@@ -123,6 +135,19 @@ def history_of(space: SearchSpace, trials: Sequence[FrozenTrial]) -> History:
             stacklevel=2,
         )
     return History.from_configs(space, groups["done"], values, groups["failed"], groups["pending"])
+
+
+def _announce_infinite(trial: FrozenTrial) -> None:
+    key = (trial._trial_id, trial.number, trial.datetime_start, trial.datetime_complete)  # noqa: SLF001
+    if key in _ANNOUNCED:
+        return
+    _ANNOUNCED.add(key)
+    warnings.warn(
+        f"metarl: trial {trial.number}'s value {trial.value} is not finite: its config counts "
+        "as failed (not proposed again)",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 def enqueue(
