@@ -68,6 +68,11 @@ def default_policy() -> tuple[str, str, dict[str, Any] | None]:
     return learner, policy, sampler.policy_kwargs
 
 
+#: Keywords of the default contender that choose its acquisition: given any of them, the
+#: spec starts from the cold default (UCB, kappa 2) whether or not the run has transfer data.
+_ACQUISITION_KEYS = frozenset({"acquisition", "kappa"})
+
+
 def _split_top_level(text: str) -> list[str]:
     """Split on commas that are not inside parentheses, brackets or braces (a YAML flow
     value such as ``{max_evals: 3, z: 0.5}`` keeps its commas)."""
@@ -131,7 +136,11 @@ def parse_policy(spec: str | PolicySpec) -> PolicySpec:
         d_learner, d_policy, d_kwargs = default_policy()
         if d_kwargs is None and not kwargs:
             kwargs = None  # the policy's own defaults, resolved per run (transfer or not)
-        else:
+        elif d_kwargs is None and not set(kwargs) & _ACQUISITION_KEYS:
+            # e.g. min_distance: the acquisition stays the run's default (UCB, or the
+            # predicted mean with transfer data), resolved per run by make_search_policy
+            pass
+        else:  # a kappa alone means UCB, as in the cold default
             from metarl.loop import default_policy_kwargs
 
             kwargs = {**(d_kwargs or default_policy_kwargs(d_policy)), **kwargs}

@@ -230,6 +230,17 @@ def test_default_contender_keeps_the_policy_defaults_until_the_run_knows_transfe
     assert (spec.name, spec.kwargs, spec.learner) == ("auto", None, "gp")
     tuned = parse_policy("d2=default(kappa=1.0)")
     assert tuned.kwargs == {"acquisition": "ucb", "kappa": 1.0}
+    # a keyword that is not the acquisition's keeps the run's default acquisition: the
+    # predicted mean with transfer data, UCB without (it fell back to UCB under transfer)
+    from metarl.loop import make_search_policy
+
+    spread = parse_policy("d3=default(min_distance=3)")
+    assert spread.kwargs == {"min_distance": 3}
+    space = load_task(TASKS[0]).space
+    warm = make_search_policy(spread.name, space, spread.kwargs, transfer=True)
+    cold = make_search_policy(spread.name, space, spread.kwargs, transfer=False)
+    assert (warm.acquisition, warm.min_distance) == ("mean", 3)
+    assert (cold.acquisition, cold.kappa, cold.min_distance) == ("ucb", 2.0, 3)
 
 
 def test_init_design_spec_key_changes_only_the_initial_design() -> None:
